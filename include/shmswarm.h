@@ -1,0 +1,1328 @@
+/* shmswarm.h — self-describing shared-memory matrices for live data between processes.
+ *
+ * Single header, stb style. In exactly one C or C++ file:
+ *
+ *     #define SHMSWARM_IMPLEMENTATION
+ *     #include "shmswarm.h"
+ *
+ * and link with -lpthread (and -lrt on old glibc). Everything else includes it plainly.
+ * The byte format is documented in docs/FORMAT.md; this file is its only implementation
+ * (the Node addon compiles it too).
+ *
+ * Conventions: every function returns 0 or a negative error code (a negated errno, or one of
+ * the SHMSWARM_E* codes below); shmswarm_strerror() explains either kind, and
+ * shmswarm_last_detail() gives this thread's detail for the last failure (which syscall,
+ * which header field).
+ *
+ * Typical producer:
+ *     shmswarm_segment *s;
+ *     int rc = shmswarm_create("/swarm", 1000, 4, SHMSWARM_F32, "x,y,vx,vy", 0600, &s);
+ *     float *m;
+ *     shmswarm_begin_frame(s, (void **)&m);   // lock, sequence odd
+ *     ... fill m[agent * 4 + field] ...
+ *     shmswarm_end_frame(s);                  // sequence even, unlock, wake readers
+ *     shmswarm_close(s);
+ */
+#ifndef SHMSWARM_H
+#define SHMSWARM_H
+
+/* The implementation needs POSIX and GNU declarations; define SHMSWARM_IMPLEMENTATION in a file
+ * where this header comes before any system header (or build with -D_GNU_SOURCE). */
+#if defined(SHMSWARM_IMPLEMENTATION) && defined(__linux__) && !defined(_GNU_SOURCE)
+#define _GNU_SOURCE
+#endif
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Element types: the WA-1 codes of InterProcessCommunication.jl. */
+enum {
+  SHMSWARM_I8 = 1, SHMSWARM_U8 = 2, SHMSWARM_I16 = 3, SHMSWARM_U16 = 4, SHMSWARM_I32 = 5,
+  SHMSWARM_U32 = 6, SHMSWARM_I64 = 7, SHMSWARM_U64 = 8, SHMSWARM_F32 = 9, SHMSWARM_F64 = 10
+};
+
+/* Format errors (negative, outside the errno range). */
+#define SHMSWARM_EBADMAGIC   (-30701) /* not a WA-1 object */
+#define SHMSWARM_EBYTEORDER  (-30702) /* written on a machine of the other byte order */
+#define SHMSWARM_EVERSION    (-30703) /* shmswarm block of another format version */
+#define SHMSWARM_ELAYOUT     (-30704) /* same version, built for another platform (mutex size, cache line) */
+#define SHMSWARM_ECORRUPT    (-30705) /* a header field is out of range; see shmswarm_last_detail() */
+#define SHMSWARM_ECHECKSUM   (-30706) /* immutable header fields do not match their checksum */
+#define SHMSWARM_EUNINIT     (-30707) /* still being created, or its creator died while creating it */
+#define SHMSWARM_ETRUNCATED  (-30708) /* the object is smaller than its header says */
+#define SHMSWARM_EBUS        (-30709) /* memory fault: the object shrank, or /dev/shm has no room */
+#define SHMSWARM_ENOTSYNC    (-30710) /* plain WA-1 object: no shmswarm block, no lock, no sequence */
+#define SHMSWARM_ENOFRAME    (-30711) /* no consistent frame could be read without the lock */
+
+#define SHMSWARM_WA1_MAGIC     0x57412D31u               /* "WA-1" */
+#define SHMSWARM_BLOCK_MAGIC   0x314D5257534D4853ull     /* bytes "SHMSWRM1" on little-endian */
+#define SHMSWARM_VERSION       1u
+#define SHMSWARM_CACHELINE     64u
+#define SHMSWARM_MUTEX_RESERVE 128u
+#define SHMSWARM_BLOCK_FIXED   512u                      /* block bytes before the field names */
+#define SHMSWARM_FIELDS_MAX    65536u                    /* bytes of comma-separated field names */
+#define SHMSWARM_NAME_MAX      255u                      /* bytes after the leading '/' */
+#define SHMSWARM_MAX_DATA      (1ull << 40)              /* bytes of matrix data */
+#define SHMSWARM_WA1_MAX_NDIMS 32u
+
+/* Frame flags, in shmswarm_frame_info.flags and shmswarm_state.flags. */
+#define SHMSWARM_FRAME_TORN       0x1u  /* a writer died mid-frame; data may mix two frames */
+#define SHMSWARM_FRAME_UNCHANGED  0x2u  /* sequence equal to the one asked about: nothing copied */
+#define SHMSWARM_FRAME_LOCKED     0x4u  /* copied under the mutex */
+#define SHMSWARM_FRAME_RECOVERED  0x8u  /* the mutex came back EOWNERDEAD and was repaired */
+#define SHMSWARM_FRAME_UNSYNCED   0x10u /* plain WA-1: copied with no consistency guarantee */
+
+/* Read modes for shmswarm_read_frame_ex. */
+#define SHMSWARM_READ_AUTO  0  /* lock-free (seqlock), bounded retries, then the mutex */
+#define SHMSWARM_READ_LOCK  1  /* always under the mutex (the only safe way with foreign writers) */
+#define SHMSWARM_READ_NOLOCK 2 /* lock-free only; SHMSWARM_ENOFRAME when the retries run out */
+
+#define SHMSWARM_KIND_SHMSWARM 1 /* full shmswarm segment */
+#define SHMSWARM_KIND_WA1      2 /* plain WA-1 object, e.g. from Julia's WrappedArray */
+
+typedef struct shmswarm_segment shmswarm_segment;
+
+/* What the header says, validated against the object's real size. */
+typedef struct shmswarm_layout {
+  int kind;                  /* SHMSWARM_KIND_* */
+  int dtype;                 /* SHMSWARM_F32, ... */
+  uint32_t elsize;           /* bytes per element */
+  uint32_t cols;             /* fields per agent */
+  uint64_t rows;             /* agents */
+  uint64_t data_offset;      /* 64 for every matrix */
+  uint64_t data_bytes;       /* rows * cols * elsize */
+  uint64_t block_offset;     /* shmswarm block; 0 for plain WA-1 */
+  uint64_t total_size;       /* bytes the header accounts for */
+  uint32_t fields_len;       /* bytes of field names at fields_offset (0: unnamed) */
+  uint64_t fields_offset;
+  int64_t created_ns;        /* CLOCK_REALTIME at creation */
+  int32_t creator_pid;
+  uint32_t mode;             /* permission bits asked for at creation */
+} shmswarm_layout;
+
+/* The live part of the header, read without the lock. */
+typedef struct shmswarm_state {
+  uint64_t sequence;         /* even: stable; odd: a frame is being written */
+  uint64_t frames;           /* frames published */
+  int64_t last_write_ns;     /* CLOCK_REALTIME of the last publish */
+  int32_t writer_pid;        /* last publisher */
+  uint32_t flags;            /* SHMSWARM_FRAME_TORN while the torn frame is the latest */
+  uint64_t writer_start;     /* the publisher's start time (clock ticks since boot; 0 unknown) */
+  uint32_t waiters;          /* processes blocked in shmswarm_wait */
+} shmswarm_state;
+
+typedef struct shmswarm_frame_info {
+  uint64_t sequence;
+  uint64_t frames;
+  int64_t last_write_ns;
+  int32_t writer_pid;
+  uint32_t flags;            /* SHMSWARM_FRAME_* */
+  uint32_t retries;          /* lock-free attempts that saw a concurrent write */
+} shmswarm_frame_info;
+
+/* Create a new segment (O_CREAT|O_EXCL; fails with -EEXIST). mode is applied exactly with fchmod.
+ * fields: comma-separated names, one per column, or NULL. The memory is reserved up front
+ * (posix_fallocate), so a full /dev/shm fails here with -ENOSPC and leaves nothing behind. */
+int shmswarm_create(const char *name, uint64_t rows, uint32_t cols, int dtype, const char *fields,
+                    unsigned mode, shmswarm_segment **out);
+
+/* Open an existing segment. writable=0 opens for reading: the mutex and wake-up words are still
+ * used when the object's permissions allow it. Plain WA-1 objects open only with writable=0. */
+int shmswarm_open(const char *name, int writable, shmswarm_segment **out);
+
+/* Unmap and close; always frees s. Never unlinks. */
+int shmswarm_close(shmswarm_segment *s);
+
+/* Remove a name. Mappings stay valid until closed. */
+int shmswarm_unlink(const char *name);
+
+uint64_t shmswarm_rows(const shmswarm_segment *s);
+uint32_t shmswarm_cols(const shmswarm_segment *s);
+int shmswarm_dtype(const shmswarm_segment *s);
+const shmswarm_layout *shmswarm_get_layout(const shmswarm_segment *s);
+/* Field names as stored, comma-separated (not NUL-terminated: length in layout.fields_len). */
+const char *shmswarm_fields(const shmswarm_segment *s);
+/* The matrix: rows * cols elements, agent-major. Writes through it bypass the protocol. */
+void *shmswarm_data(shmswarm_segment *s);
+/* A private copy-on-write mapping of the whole object: reads see the live data, writes stay in
+ * this process. For read-only views that must not change the segment. Release with munmap. */
+int shmswarm_map_private(shmswarm_segment *s, void **base, size_t *size);
+/* Bytes of one element of dtype, or 0 for an unknown code. */
+uint32_t shmswarm_dtype_size(int dtype);
+
+/* Publish a whole frame: lock, sequence odd, copy, sequence even, unlock, wake. */
+int shmswarm_write_frame(shmswarm_segment *s, const void *src, size_t bytes);
+/* In-place publishing: begin locks and makes the sequence odd and gives the matrix;
+ * end makes it even, records the frame, unlocks and wakes waiters. */
+int shmswarm_begin_frame(shmswarm_segment *s, void **data);
+int shmswarm_end_frame(shmswarm_segment *s);
+
+/* A consistent copy of the current frame (lock-free with a locked fallback). */
+int shmswarm_read_frame(shmswarm_segment *s, void *dst, size_t bytes, uint64_t *sequence);
+/* The same with a mode (SHMSWARM_READ_*) and a sequence already seen: when the current
+ * sequence equals `seen`, nothing is copied and info->flags has SHMSWARM_FRAME_UNCHANGED.
+ * Pass UINT64_MAX as seen to always copy. */
+int shmswarm_read_frame_ex(shmswarm_segment *s, void *dst, size_t bytes, int mode, uint64_t seen,
+                           shmswarm_frame_info *info);
+
+/* Lock the segment's robust mutex with the segment's timeout (default 1 s; -ETIMEDOUT).
+ * A dead previous owner is handled: the frame state is repaired, the mutex made consistent. */
+int shmswarm_lock(shmswarm_segment *s);
+/* timeout_ns < 0: the segment's timeout; 0: try once (-EBUSY). *recovered (may be NULL) is set
+ * to 1 when the previous owner had died holding it. */
+int shmswarm_lock_ex(shmswarm_segment *s, int64_t timeout_ns, int *recovered);
+int shmswarm_unlock(shmswarm_segment *s);
+void shmswarm_set_timeout(shmswarm_segment *s, int64_t timeout_ns);
+
+/* Block until the sequence differs from `seen` and is even, or timeout (-ETIMEDOUT). */
+int shmswarm_wait(shmswarm_segment *s, uint64_t seen, int64_t timeout_ns, uint64_t *sequence);
+/* Like shmswarm_wait, but also returns -ECANCELED soon after *cancel becomes non-zero. */
+int shmswarm_wait_cancellable(shmswarm_segment *s, uint64_t seen, int64_t timeout_ns,
+                              const volatile int *cancel, uint64_t *sequence);
+
+/* The live header fields, read without the lock (memory-fault safe). */
+int shmswarm_get_state(shmswarm_segment *s, shmswarm_state *out);
+/* 1 if the process is alive and (when start != 0) has that start time, else 0. */
+int shmswarm_pid_alive(int32_t pid, uint64_t start);
+/* fstat of the segment's descriptor: size, inode and device, owner, permission bits. */
+int shmswarm_stat(shmswarm_segment *s, uint64_t *size, uint64_t *ino, uint64_t *dev,
+                  uint32_t *uid, uint32_t *mode);
+
+/* Validate header bytes as a pure function: reads only bytes[0, size). 0 and *out filled,
+ * or a negative code with a reason in shmswarm_last_detail(). */
+int shmswarm_validate(const void *bytes, uint64_t size, shmswarm_layout *out);
+
+/* memcpy that returns SHMSWARM_EBUS instead of dying when the source or destination faults. */
+int shmswarm_copy_guarded(void *dst, const void *src, size_t bytes);
+/* Lock a pthread mutex living in someone else's memory (never initialises it). */
+int shmswarm_mutex_timedlock(void *mutex, int64_t timeout_ns, int *recovered);
+int shmswarm_mutex_unlock(void *mutex);
+/* sizeof(pthread_mutex_t) on this platform. */
+size_t shmswarm_mutex_size(void);
+
+const char *shmswarm_strerror(int code);
+/* "ENOENT", "EOWNERDEAD", "EBADMAGIC", ...; NULL when unknown. */
+const char *shmswarm_errname(int code);
+/* This thread's detail for the last failure: the syscall or header field, e.g. "shm_open". */
+const char *shmswarm_last_detail(void);
+const char *shmswarm_last_syscall(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* SHMSWARM_H */
+
+/* ======================================================================================== */
+#ifdef SHMSWARM_IMPLEMENTATION
+#ifndef SHMSWARM_IMPLEMENTED
+#define SHMSWARM_IMPLEMENTED
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <sched.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#ifdef __linux__
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#endif
+
+#ifdef __cplusplus
+#include <atomic>
+#define SHMSWARM__ATOMIC(T) std::atomic<T>
+#define SHMSWARM__LOAD(p, o) std::atomic_load_explicit((p), std::memory_order_##o)
+#define SHMSWARM__STORE(p, v, o) std::atomic_store_explicit((p), (v), std::memory_order_##o)
+#define SHMSWARM__ADD(p, v) std::atomic_fetch_add((p), (v))
+#define SHMSWARM__SUB(p, v) std::atomic_fetch_sub((p), (v))
+#define SHMSWARM__CAS(p, e, v) std::atomic_compare_exchange_strong((p), (e), (v))
+#define SHMSWARM__FENCE(o) std::atomic_thread_fence(std::memory_order_##o)
+#else
+#include <stdatomic.h>
+#define SHMSWARM__ATOMIC(T) _Atomic(T)
+#define SHMSWARM__LOAD(p, o) atomic_load_explicit((p), memory_order_##o)
+#define SHMSWARM__STORE(p, v, o) atomic_store_explicit((p), (v), memory_order_##o)
+#define SHMSWARM__ADD(p, v) atomic_fetch_add((p), (v))
+#define SHMSWARM__SUB(p, v) atomic_fetch_sub((p), (v))
+#define SHMSWARM__CAS(p, e, v) atomic_compare_exchange_strong((p), (e), (v))
+#define SHMSWARM__FENCE(o) atomic_thread_fence(memory_order_##o)
+#endif
+
+#if defined(__x86_64__) || defined(__i386__)
+#define SHMSWARM__PAUSE() __builtin_ia32_pause()
+#elif defined(__aarch64__)
+#define SHMSWARM__PAUSE() __asm__ __volatile__("yield")
+#else
+#define SHMSWARM__PAUSE() ((void)0)
+#endif
+
+#define SHMSWARM__STATIC_ASSERT(c, m) typedef char shmswarm__assert_##m[(c) ? 1 : -1]
+
+/* The shmswarm block: at the first 64-byte boundary after the matrix. Lines 0 and 1 are
+ * immutable after creation (covered by the checksum, init_state excepted); every line after
+ * them is written by a different party, so each has its own cache line. */
+typedef struct shmswarm__block {
+  /* line 0: identity */
+  uint64_t magic;                 /* 0   SHMSWARM_BLOCK_MAGIC */
+  uint32_t version;               /* 8   SHMSWARM_VERSION */
+  uint32_t layout;                /* 12  sizeof(pthread_mutex_t) | cache line << 16 */
+  uint64_t rows;                  /* 16 */
+  uint32_t cols;                  /* 24 */
+  uint16_t dtype;                 /* 28 */
+  uint16_t elsize;                /* 30 */
+  uint64_t data_offset;           /* 32 */
+  uint64_t data_bytes;            /* 40 */
+  uint64_t block_offset;          /* 48  the block's own offset */
+  uint32_t fields_len;            /* 56 */
+  uint32_t checksum;              /* 60  FNV-1a 32 over WA-1 bytes 0-31, line 0, line 1 64-95, fields */
+  /* line 1: creation */
+  int64_t created_ns;             /* 64 */
+  uint64_t creator_start;         /* 72 */
+  uint64_t total_size;            /* 80 */
+  int32_t creator_pid;            /* 88 */
+  uint32_t mode;                  /* 92 */
+  SHMSWARM__ATOMIC(uint32_t) init_state; /* 96  SHMSWARM__READY, stored last with release */
+  uint8_t pad1[28];
+  /* line 2: the sequence counter, even = stable */
+  SHMSWARM__ATOMIC(uint64_t) seq; /* 128 */
+  uint8_t pad2[56];
+  /* line 3: last frame, written under the mutex */
+  SHMSWARM__ATOMIC(uint64_t) frames;        /* 192 */
+  SHMSWARM__ATOMIC(int64_t) last_write_ns;  /* 200 */
+  SHMSWARM__ATOMIC(uint64_t) writer_start;  /* 208 */
+  SHMSWARM__ATOMIC(int32_t) writer_pid;     /* 216 */
+  SHMSWARM__ATOMIC(uint32_t) flags;         /* 220 */
+  uint8_t pad3[32];
+  /* line 4: change notification (futex word and its sleepers) */
+  SHMSWARM__ATOMIC(uint32_t) notify;        /* 256 */
+  SHMSWARM__ATOMIC(uint32_t) waiters;       /* 260 */
+  uint8_t pad4[56];
+  /* line 5: a reader falling back to the mutex asks the writer to step aside once */
+  SHMSWARM__ATOMIC(int64_t) read_request;   /* 320  CLOCK_MONOTONIC deadline, 0 = none */
+  SHMSWARM__ATOMIC(uint32_t) gate;          /* 328  futex word the writer sleeps on */
+  uint8_t pad5[52];
+  /* lines 6-7: robust process-shared mutex, initialised by the creator only */
+  union { pthread_mutex_t m; uint8_t reserve[SHMSWARM_MUTEX_RESERVE]; } mutex; /* 384 */
+} shmswarm__block;
+
+SHMSWARM__STATIC_ASSERT(sizeof(shmswarm__block) == SHMSWARM_BLOCK_FIXED, block_size);
+SHMSWARM__STATIC_ASSERT(sizeof(pthread_mutex_t) <= SHMSWARM_MUTEX_RESERVE, mutex_fits);
+
+#define SHMSWARM__READY 0x59444552u /* "REDY" */
+#define SHMSWARM__LAYOUT ((uint32_t)sizeof(pthread_mutex_t) | (SHMSWARM_CACHELINE << 16))
+#define SHMSWARM__SPIN_NS 200000      /* lock-free reader waits this long for an odd sequence */
+#define SHMSWARM__COPY_ATTEMPTS 3     /* lock-free copies before falling back to the mutex */
+#define SHMSWARM__GATE_NS 20000000    /* longest a writer steps aside for a falling-back reader */
+#define SHMSWARM__WAIT_SLICE_NS 100000000
+
+struct shmswarm_segment {
+  char name[SHMSWARM_NAME_MAX + 2];
+  int fd;
+  int writable;                   /* may publish frames */
+  int shared_rw;                  /* mapping is writable: may use the mutex and wake-up words */
+  uint8_t *base;
+  size_t map_size;
+  shmswarm_layout lay;
+  shmswarm__block *blk;           /* NULL for plain WA-1 */
+  int64_t timeout_ns;
+  int32_t pid;
+  uint64_t start;
+  int in_frame;
+};
+
+/* ---- thread-local error detail ---- */
+static __thread char shmswarm__detail[200];
+static __thread const char *shmswarm__syscall;
+
+static int shmswarm__fail(int code, const char *syscall, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int shmswarm__fail(int code, const char *syscall, const char *fmt, ...) {
+  shmswarm__syscall = syscall;
+  if (fmt) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(shmswarm__detail, sizeof shmswarm__detail, fmt, ap);
+    va_end(ap);
+  } else {
+    snprintf(shmswarm__detail, sizeof shmswarm__detail, "%s", syscall ? syscall : "");
+  }
+  return code;
+}
+#define SHMSWARM__ERRNO(call) shmswarm__fail(-errno, call, NULL)
+
+const char *shmswarm_last_detail(void) { return shmswarm__detail; }
+const char *shmswarm_last_syscall(void) { return shmswarm__syscall; }
+
+/* ---- time ---- */
+static int64_t shmswarm__now(clockid_t clk) {
+  struct timespec ts;
+  clock_gettime(clk, &ts);
+  return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+static struct timespec shmswarm__ts(int64_t ns) {
+  struct timespec ts;
+  ts.tv_sec = (time_t)(ns / 1000000000);
+  ts.tv_nsec = (long)(ns % 1000000000);
+  return ts;
+}
+
+/* ---- memory-fault guard: SIGBUS inside a guarded region returns SHMSWARM_EBUS ---- */
+static __thread sigjmp_buf *volatile shmswarm__jump;
+static struct sigaction shmswarm__prev_bus;
+static pthread_once_t shmswarm__bus_once = PTHREAD_ONCE_INIT;
+
+static void shmswarm__bus_handler(int sig, siginfo_t *info, void *ctx) {
+  sigjmp_buf *jb = shmswarm__jump;
+  if (jb) {
+    shmswarm__jump = NULL;
+    siglongjmp(*jb, 1);
+  }
+  /* Not ours: hand over to whoever was there before, or die as the default would. */
+  if ((shmswarm__prev_bus.sa_flags & SA_SIGINFO) && shmswarm__prev_bus.sa_sigaction) {
+    shmswarm__prev_bus.sa_sigaction(sig, info, ctx);
+  } else if (shmswarm__prev_bus.sa_handler != SIG_DFL && shmswarm__prev_bus.sa_handler != SIG_IGN) {
+    shmswarm__prev_bus.sa_handler(sig);
+  } else {
+    signal(SIGBUS, SIG_DFL); /* returning re-executes the fault under the default action */
+  }
+}
+static void shmswarm__install_bus(void) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_sigaction = shmswarm__bus_handler;
+  sa.sa_flags = SA_SIGINFO | SA_NODEFER | SA_ONSTACK; /* NODEFER: siglongjmp leaves no mask behind */
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGBUS, &sa, &shmswarm__prev_bus);
+}
+/* GUARD_BEGIN must be in the function whose frame stays alive while the guard is armed. */
+#define SHMSWARM__GUARD_BEGIN(jb, onfault)            \
+  pthread_once(&shmswarm__bus_once, shmswarm__install_bus); \
+  if (sigsetjmp(jb, 0)) { onfault; }                   \
+  shmswarm__jump = &(jb)
+#define SHMSWARM__GUARD_END() (shmswarm__jump = NULL)
+
+int shmswarm_copy_guarded(void *dst, const void *src, size_t bytes) {
+  sigjmp_buf jb;
+  SHMSWARM__GUARD_BEGIN(jb, return shmswarm__fail(SHMSWARM_EBUS, "memcpy", "memory fault while copying"));
+  memcpy(dst, src, bytes);
+  SHMSWARM__GUARD_END();
+  return 0;
+}
+
+/* ---- futex ---- */
+static int shmswarm__futex_wait(void *addr, uint32_t expected, int64_t timeout_ns) {
+#ifdef __linux__
+  struct timespec ts = shmswarm__ts(timeout_ns < 0 ? 0 : timeout_ns);
+  /* Shared futex (no FUTEX_PRIVATE_FLAG): the waker is another process. */
+  long r = syscall(SYS_futex, addr, FUTEX_WAIT, expected, &ts, NULL, 0);
+  return r == 0 ? 0 : -errno;
+#else
+  /* No futex: poll every 200 µs. */
+  int64_t end = shmswarm__now(CLOCK_MONOTONIC) + timeout_ns;
+  while (*(volatile uint32_t *)addr == expected) {
+    if (shmswarm__now(CLOCK_MONOTONIC) >= end) return -ETIMEDOUT;
+    struct timespec ts = {0, 200000};
+    nanosleep(&ts, NULL);
+  }
+  return 0;
+#endif
+}
+static void shmswarm__futex_wake(void *addr) {
+#ifdef __linux__
+  syscall(SYS_futex, addr, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
+#else
+  (void)addr;
+#endif
+}
+
+/* ---- processes ---- */
+static uint64_t shmswarm__proc_start(int32_t pid) {
+#ifdef __linux__
+  char path[64], buf[1024];
+  snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  ssize_t n = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  if (n <= 0) return 0;
+  buf[n] = 0;
+  char *p = strrchr(buf, ')'); /* the command name may hold spaces and parentheses */
+  if (!p) return 0;
+  /* after ")": state is field 3; starttime is field 22 */
+  int field = 2;
+  for (; *p && field < 22; p++)
+    if (*p == ' ') field++;
+  return strtoull(p, NULL, 10);
+#else
+  (void)pid;
+  return 0;
+#endif
+}
+
+int shmswarm_pid_alive(int32_t pid, uint64_t start) {
+  if (pid <= 0) return 0;
+  if (kill(pid, 0) != 0 && errno != EPERM) return 0;
+  if (start == 0) return 1;
+  uint64_t now = shmswarm__proc_start(pid);
+  return now == 0 || now == start; /* 0: cannot tell (no /proc), trust kill() */
+}
+
+/* ---- names, types ---- */
+uint32_t shmswarm_dtype_size(int dtype) {
+  static const uint8_t sizes[] = {0, 1, 1, 2, 2, 4, 4, 8, 8, 4, 8};
+  return (dtype >= 1 && dtype <= 10) ? sizes[dtype] : 0;
+}
+
+static int shmswarm__check_name(const char *name) {
+  if (!name || name[0] != '/')
+    return shmswarm__fail(-EINVAL, "name", "a segment name starts with '/'");
+  size_t n = strlen(name + 1);
+  if (n == 0 || strchr(name + 1, '/') || strcmp(name, "/.") == 0 || strcmp(name, "/..") == 0)
+    return shmswarm__fail(-EINVAL, "name", "a segment name is '/' and 1-%u bytes without '/'",
+                          SHMSWARM_NAME_MAX);
+  if (n > SHMSWARM_NAME_MAX)
+    return shmswarm__fail(-ENAMETOOLONG, "name", "a segment name has at most %u bytes after '/'",
+                          SHMSWARM_NAME_MAX);
+  return 0;
+}
+
+static uint32_t shmswarm__fnv(uint32_t h, const void *p, size_t n) {
+  const uint8_t *b = (const uint8_t *)p;
+  for (size_t i = 0; i < n; i++) h = (h ^ b[i]) * 16777619u;
+  return h;
+}
+static uint32_t shmswarm__checksum(const uint8_t *base, const shmswarm__block *blk, uint64_t fields_off,
+                                   uint32_t fields_len) {
+  uint8_t line0[64];
+  memcpy(line0, blk, 64);
+  memset(line0 + 60, 0, 4); /* the checksum field itself */
+  uint32_t h = 2166136261u;
+  h = shmswarm__fnv(h, base, 32);
+  h = shmswarm__fnv(h, line0, 64);
+  h = shmswarm__fnv(h, (const uint8_t *)blk + 64, 32);
+  h = shmswarm__fnv(h, base + fields_off, fields_len);
+  return h;
+}
+
+static uint64_t shmswarm__roundup(uint64_t x, uint64_t a) { return (x + a - 1) / a * a; }
+
+/* Field names: cols names, comma-separated, each non-empty, printable ASCII, no spaces at the ends. */
+static int shmswarm__check_fields(const char *f, size_t len, uint32_t cols) {
+  if (len == 0) return 0;
+  if (len > SHMSWARM_FIELDS_MAX) return -1;
+  uint64_t count = 1;
+  size_t start = 0;
+  for (size_t i = 0; i <= len; i++) {
+    if (i == len || f[i] == ',') {
+      if (i == start) return -1;
+      start = i + 1;
+      if (i < len) count++;
+    } else if ((unsigned char)f[i] < 0x20 || (unsigned char)f[i] >= 0x7f) {
+      return -1;
+    }
+  }
+  return count == cols ? 0 : -1;
+}
+
+int shmswarm_validate(const void *bytes, uint64_t size, shmswarm_layout *out) {
+  const uint8_t *b = (const uint8_t *)bytes;
+  shmswarm_layout L;
+  memset(&L, 0, sizeof L);
+  if (size < 64) {
+    if (size == 0) return shmswarm__fail(SHMSWARM_EUNINIT, "header", "empty object (size 0)");
+    return shmswarm__fail(SHMSWARM_ETRUNCATED, "header", "object of %llu bytes is smaller than a header",
+                          (unsigned long long)size);
+  }
+  uint32_t magic;
+  uint16_t etype, ndims;
+  int64_t offset;
+  memcpy(&magic, b, 4);
+  memcpy(&etype, b + 4, 2);
+  memcpy(&ndims, b + 6, 2);
+  memcpy(&offset, b + 8, 8);
+  if (magic != SHMSWARM_WA1_MAGIC) {
+    if (magic == 0x312D4157u)
+      return shmswarm__fail(SHMSWARM_EBYTEORDER, "magic", "written with the opposite byte order");
+    static const uint8_t zero[64] = {0};
+    if (memcmp(b, zero, 64) == 0)
+      return shmswarm__fail(SHMSWARM_EUNINIT, "magic", "header is all zero (being created, or abandoned)");
+    return shmswarm__fail(SHMSWARM_EBADMAGIC, "magic", "magic 0x%08x is not WA-1 (0x%08x)", magic,
+                          SHMSWARM_WA1_MAGIC);
+  }
+  if (etype == 11 || etype == 12)
+    return shmswarm__fail(SHMSWARM_ECORRUPT, "dtype", "complex element type %u is not supported", etype);
+  uint32_t elsize = shmswarm_dtype_size(etype);
+  if (!elsize) return shmswarm__fail(SHMSWARM_ECORRUPT, "dtype", "element type code %u is not 1-10", etype);
+  if (ndims < 1 || ndims > SHMSWARM_WA1_MAX_NDIMS)
+    return shmswarm__fail(SHMSWARM_ECORRUPT, "ndims", "ndims %u is not 1-%u", ndims, SHMSWARM_WA1_MAX_NDIMS);
+  uint64_t want_off = shmswarm__roundup(16 + 8 * (uint64_t)ndims, 64);
+  if (offset < 0 || (uint64_t)offset != want_off)
+    return shmswarm__fail(SHMSWARM_ECORRUPT, "offset", "data offset %lld is not %llu", (long long)offset,
+                          (unsigned long long)want_off);
+  if (size < want_off)
+    return shmswarm__fail(SHMSWARM_ETRUNCATED, "dims", "object of %llu bytes is smaller than its header",
+                          (unsigned long long)size);
+  /* Julia order: dims[0] varies fastest = columns; the rest flatten into rows. */
+  uint64_t cols = 0, rows = 1;
+  for (uint32_t i = 0; i < ndims; i++) {
+    int64_t d;
+    memcpy(&d, b + 16 + 8 * i, 8);
+    if (d < 1) return shmswarm__fail(SHMSWARM_ECORRUPT, "dims", "dimension %u is %lld", i + 1, (long long)d);
+    if (i == 0) {
+      cols = (uint64_t)d;
+    } else {
+      if ((uint64_t)d > SHMSWARM_MAX_DATA / rows)
+        return shmswarm__fail(SHMSWARM_ECORRUPT, "dims", "shape is larger than %llu bytes",
+                              (unsigned long long)SHMSWARM_MAX_DATA);
+      rows *= (uint64_t)d;
+    }
+  }
+  if (cols > UINT32_MAX || cols > SHMSWARM_MAX_DATA / elsize / rows)
+    return shmswarm__fail(SHMSWARM_ECORRUPT, "dims", "shape is larger than %llu bytes",
+                          (unsigned long long)SHMSWARM_MAX_DATA);
+  L.dtype = etype;
+  L.elsize = elsize;
+  L.cols = (uint32_t)cols;
+  L.rows = rows;
+  L.data_offset = want_off;
+  L.data_bytes = rows * cols * elsize;
+  uint64_t data_end = L.data_offset + L.data_bytes;
+  if (size < data_end)
+    return shmswarm__fail(SHMSWARM_ETRUNCATED, "size", "object of %llu bytes cannot hold %llu bytes of data",
+                          (unsigned long long)size, (unsigned long long)data_end);
+  uint64_t boff = shmswarm__roundup(data_end, SHMSWARM_CACHELINE);
+  uint64_t bmagic = 0;
+  if (ndims == 2 && size >= boff + 8) memcpy(&bmagic, b + boff, 8);
+  if (bmagic != SHMSWARM_BLOCK_MAGIC) {
+    /* A plain WA-1 object: Julia allows trailing bytes, so do we. */
+    L.kind = SHMSWARM_KIND_WA1;
+    L.total_size = data_end;
+    if (out) *out = L;
+    return 0;
+  }
+  if (size < boff + SHMSWARM_BLOCK_FIXED)
+    return shmswarm__fail(SHMSWARM_ETRUNCATED, "block", "object of %llu bytes ends inside the shmswarm block",
+                          (unsigned long long)size);
+  const shmswarm__block *blk = (const shmswarm__block *)(b + boff);
+  /* Fields are copied out before checks so a concurrent writer cannot change them between. */
+  uint32_t version, layout, bcols, fields_len, checksum, mode, init;
+  uint16_t bdtype, belsize;
+  uint64_t brows, bdoff, bdbytes, bboff, total;
+  int64_t created;
+  int32_t cpid;
+  memcpy(&version, &blk->version, 4);
+  memcpy(&layout, &blk->layout, 4);
+  memcpy(&brows, &blk->rows, 8);
+  memcpy(&bcols, &blk->cols, 4);
+  memcpy(&bdtype, &blk->dtype, 2);
+  memcpy(&belsize, &blk->elsize, 2);
+  memcpy(&bdoff, &blk->data_offset, 8);
+  memcpy(&bdbytes, &blk->data_bytes, 8);
+  memcpy(&bboff, &blk->block_offset, 8);
+  memcpy(&fields_len, &blk->fields_len, 4);
+  memcpy(&checksum, &blk->checksum, 4);
+  memcpy(&created, &blk->created_ns, 8);
+  memcpy(&total, &blk->total_size, 8);
+  memcpy(&cpid, &blk->creator_pid, 4);
+  memcpy(&mode, &blk->mode, 4);
+  init = SHMSWARM__LOAD(&((shmswarm__block *)blk)->init_state, acquire);
+  if (version != SHMSWARM_VERSION)
+    return shmswarm__fail(SHMSWARM_EVERSION, "version", "format version %u, this build reads %u", version,
+                          SHMSWARM_VERSION);
+  if (layout != SHMSWARM__LAYOUT)
+    return shmswarm__fail(SHMSWARM_ELAYOUT, "layout",
+                          "made for mutex size %u and cache line %u; this platform has %u and %u",
+                          layout & 0xffff, layout >> 16, (unsigned)sizeof(pthread_mutex_t), SHMSWARM_CACHELINE);
+  if (init != SHMSWARM__READY)
+    return shmswarm__fail(SHMSWARM_EUNINIT, "init_state", "shmswarm block is not initialised");
+  if (brows != rows || bcols != cols || bdtype != etype || belsize != elsize || bdoff != L.data_offset ||
+      bdbytes != L.data_bytes || bboff != boff)
+    return shmswarm__fail(SHMSWARM_ECORRUPT, "block", "shmswarm block disagrees with the WA-1 header");
+  if (fields_len > SHMSWARM_FIELDS_MAX)
+    return shmswarm__fail(SHMSWARM_ECORRUPT, "fields_len", "field names of %u bytes (at most %u)", fields_len,
+                          SHMSWARM_FIELDS_MAX);
+  uint64_t fields_off = boff + SHMSWARM_BLOCK_FIXED;
+  uint64_t want_total = fields_off + shmswarm__roundup(fields_len, SHMSWARM_CACHELINE);
+  if (total != want_total)
+    return shmswarm__fail(SHMSWARM_ECORRUPT, "total_size", "total size %llu is not %llu",
+                          (unsigned long long)total, (unsigned long long)want_total);
+  if (size < total)
+    return shmswarm__fail(SHMSWARM_ETRUNCATED, "size", "object of %llu bytes is smaller than its %llu-byte layout",
+                          (unsigned long long)size, (unsigned long long)total);
+  if (shmswarm__checksum(b, blk, fields_off, fields_len) != checksum)
+    return shmswarm__fail(SHMSWARM_ECHECKSUM, "checksum", "header checksum mismatch");
+  if (shmswarm__check_fields((const char *)b + fields_off, fields_len, bcols) != 0)
+    return shmswarm__fail(SHMSWARM_ECORRUPT, "fields", "field names do not match %u columns", bcols);
+  L.kind = SHMSWARM_KIND_SHMSWARM;
+  L.block_offset = boff;
+  L.total_size = total;
+  L.fields_len = fields_len;
+  L.fields_offset = fields_off;
+  L.created_ns = created;
+  L.creator_pid = cpid;
+  L.mode = mode;
+  if (out) *out = L;
+  return 0;
+}
+
+/* ---- the mutex ---- */
+static int shmswarm__clocklock(pthread_mutex_t *m, int64_t timeout_ns) {
+  if (timeout_ns == 0) return pthread_mutex_trylock(m);
+#if defined(__USE_GNU) && defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 30))
+  struct timespec ts = shmswarm__ts(shmswarm__now(CLOCK_MONOTONIC) + timeout_ns);
+  return pthread_mutex_clocklock(m, CLOCK_MONOTONIC, &ts);
+#elif defined(__APPLE__)
+  int64_t end = shmswarm__now(CLOCK_MONOTONIC) + timeout_ns;
+  for (;;) {
+    int r = pthread_mutex_trylock(m);
+    if (r != EBUSY) return r;
+    if (shmswarm__now(CLOCK_MONOTONIC) >= end) return ETIMEDOUT;
+    struct timespec ts = {0, 100000};
+    nanosleep(&ts, NULL);
+  }
+#else
+  struct timespec ts = shmswarm__ts(shmswarm__now(CLOCK_REALTIME) + timeout_ns);
+  return pthread_mutex_timedlock(m, &ts);
+#endif
+}
+
+int shmswarm_mutex_timedlock(void *mutex, int64_t timeout_ns, int *recovered) {
+  if (recovered) *recovered = 0;
+  int r = shmswarm__clocklock((pthread_mutex_t *)mutex, timeout_ns);
+#ifdef PTHREAD_MUTEX_ROBUST
+  if (r == EOWNERDEAD) {
+    pthread_mutex_consistent((pthread_mutex_t *)mutex);
+    if (recovered) *recovered = 1;
+    r = 0;
+  }
+#endif
+  if (r) return shmswarm__fail(-r, "pthread_mutex_lock", NULL);
+  return 0;
+}
+int shmswarm_mutex_unlock(void *mutex) {
+  int r = pthread_mutex_unlock((pthread_mutex_t *)mutex);
+  return r ? shmswarm__fail(-r, "pthread_mutex_unlock", NULL) : 0;
+}
+size_t shmswarm_mutex_size(void) { return sizeof(pthread_mutex_t); }
+
+/* With the mutex held: a sequence left odd means its writer died mid-frame. Idempotent, so a
+ * repairer that dies half-way is repaired again by the next locker. */
+static int shmswarm__repair(shmswarm__block *blk) {
+  uint64_t seq = SHMSWARM__LOAD(&blk->seq, relaxed);
+  if (!(seq & 1)) return 0;
+  SHMSWARM__STORE(&blk->flags, SHMSWARM__LOAD(&blk->flags, relaxed) | SHMSWARM_FRAME_TORN, relaxed);
+  SHMSWARM__STORE(&blk->seq, seq + 1, release);
+  SHMSWARM__ADD(&blk->notify, 1u);
+  return 1;
+}
+
+/* Lock; on EOWNERDEAD repair the frame state before making the mutex consistent (LMDB's order). */
+static int shmswarm__lock(shmswarm_segment *s, int64_t timeout_ns, int *recovered) {
+  if (recovered) *recovered = 0;
+  if (!s->blk) return shmswarm__fail(SHMSWARM_ENOTSYNC, "lock", "plain WA-1 object has no mutex");
+  if (!s->shared_rw) return shmswarm__fail(-EACCES, "lock", "read-only access cannot take the mutex");
+  if (timeout_ns < 0) timeout_ns = s->timeout_ns;
+  pthread_mutex_t *m = &s->blk->mutex.m;
+  int r = shmswarm__clocklock(m, timeout_ns);
+#ifdef PTHREAD_MUTEX_ROBUST
+  if (r == EOWNERDEAD) {
+    shmswarm__repair(s->blk);
+    pthread_mutex_consistent(m);
+    if (recovered) *recovered = 1;
+    return 0;
+  }
+#endif
+  if (r == 0) {
+    /* An odd sequence under a free lock: the writer died where the kernel could not tell us. */
+    if (shmswarm__repair(s->blk) && recovered) *recovered = 1;
+    return 0;
+  }
+  if (r == ENOTRECOVERABLE)
+    return shmswarm__fail(-r, "pthread_mutex_lock",
+                          "mutex is not recoverable (a process skipped the repair); re-create the segment");
+  if (r == ETIMEDOUT)
+    return shmswarm__fail(-r, "pthread_mutex_lock",
+                          "lock held for longer than the timeout (holder stuck, or it unmapped and died)");
+  return shmswarm__fail(-r, "pthread_mutex_lock", NULL);
+}
+
+int shmswarm_lock_ex(shmswarm_segment *s, int64_t timeout_ns, int *recovered) {
+  sigjmp_buf jb;
+  SHMSWARM__GUARD_BEGIN(jb, return shmswarm__fail(SHMSWARM_EBUS, "lock", "memory fault (segment shrunk?)"));
+  int r = shmswarm__lock(s, timeout_ns, recovered);
+  SHMSWARM__GUARD_END();
+  return r;
+}
+int shmswarm_lock(shmswarm_segment *s) { return shmswarm_lock_ex(s, -1, NULL); }
+int shmswarm_unlock(shmswarm_segment *s) {
+  if (!s->blk) return shmswarm__fail(SHMSWARM_ENOTSYNC, "unlock", "plain WA-1 object has no mutex");
+  sigjmp_buf jb;
+  SHMSWARM__GUARD_BEGIN(jb, return shmswarm__fail(SHMSWARM_EBUS, "unlock", "memory fault (segment shrunk?)"));
+  int r = pthread_mutex_unlock(&s->blk->mutex.m);
+  SHMSWARM__GUARD_END();
+  return r ? shmswarm__fail(-r, "pthread_mutex_unlock", NULL) : 0;
+}
+void shmswarm_set_timeout(shmswarm_segment *s, int64_t timeout_ns) { s->timeout_ns = timeout_ns; }
+
+/* ---- open, create, close ---- */
+static int shmswarm__map(shmswarm_segment *s, int fd, uint64_t size) {
+  int prot = s->shared_rw ? PROT_READ | PROT_WRITE : PROT_READ;
+  int flags = MAP_SHARED;
+#ifdef MAP_POPULATE
+  flags |= MAP_POPULATE; /* pay the page faults here, not in the first frames */
+#endif
+  if (size > SIZE_MAX) return shmswarm__fail(-EFBIG, "mmap", NULL);
+  void *p = mmap(NULL, (size_t)size, prot, flags, fd, 0);
+  if (p == MAP_FAILED) return SHMSWARM__ERRNO("mmap");
+  s->base = (uint8_t *)p;
+  s->map_size = (size_t)size;
+  return 0;
+}
+
+static void shmswarm__self(shmswarm_segment *s) {
+  s->pid = (int32_t)getpid();
+  s->start = shmswarm__proc_start(s->pid);
+  s->timeout_ns = 1000000000;
+}
+
+int shmswarm_open(const char *name, int writable, shmswarm_segment **out) {
+  *out = NULL;
+  int r = shmswarm__check_name(name);
+  if (r) return r;
+  shmswarm_segment *s = (shmswarm_segment *)calloc(1, sizeof *s);
+  if (!s) return shmswarm__fail(-ENOMEM, "calloc", NULL);
+  strcpy(s->name, name);
+  s->fd = -1;
+  shmswarm__self(s);
+  struct stat st;
+  int fd = shm_open(name, O_RDWR, 0);
+  s->shared_rw = fd >= 0;
+  if (fd < 0 && !writable && (errno == EACCES || errno == EPERM)) fd = shm_open(name, O_RDONLY, 0);
+  if (fd < 0) {
+    r = SHMSWARM__ERRNO("shm_open");
+    goto fail;
+  }
+  s->fd = fd;
+  if (fstat(fd, &st) != 0) {
+    r = SHMSWARM__ERRNO("fstat");
+    goto fail;
+  }
+  if (!S_ISREG(st.st_mode)) {
+    r = shmswarm__fail(-EINVAL, "fstat", "not a regular shared-memory object");
+    goto fail;
+  }
+  if (st.st_size < 64) {
+    r = shmswarm_validate("", (uint64_t)st.st_size, NULL); /* the size alone decides */
+    goto fail;
+  }
+  if ((r = shmswarm__map(s, fd, (uint64_t)st.st_size)) != 0) goto fail;
+  {
+    sigjmp_buf jb;
+    SHMSWARM__GUARD_BEGIN(jb, r = shmswarm__fail(SHMSWARM_EBUS, "validate", "memory fault while reading the header");
+                          goto fail);
+    r = shmswarm_validate(s->base, s->map_size, &s->lay);
+    SHMSWARM__GUARD_END();
+  }
+  if (r) goto fail;
+  if (s->lay.kind == SHMSWARM_KIND_SHMSWARM) {
+    s->blk = (shmswarm__block *)(s->base + s->lay.block_offset);
+  } else if (writable) {
+    r = shmswarm__fail(SHMSWARM_ENOTSYNC, "open", "plain WA-1 object (no shmswarm block) opens read-only");
+    goto fail;
+  }
+  s->writable = writable;
+  *out = s;
+  return 0;
+fail:
+  if (s->base) munmap(s->base, s->map_size);
+  if (s->fd >= 0) close(s->fd);
+  free(s);
+  return r;
+}
+
+int shmswarm_create(const char *name, uint64_t rows, uint32_t cols, int dtype, const char *fields,
+                    unsigned mode, shmswarm_segment **out) {
+  *out = NULL;
+  int r = shmswarm__check_name(name);
+  if (r) return r;
+  uint32_t elsize = shmswarm_dtype_size(dtype);
+  if (!elsize) return shmswarm__fail(-EINVAL, "dtype", "element type code %d is not 1-10", dtype);
+  if (rows < 1 || cols < 1) return shmswarm__fail(-EINVAL, "shape", "rows and cols must be at least 1");
+  if (rows > SHMSWARM_MAX_DATA / elsize / cols)
+    return shmswarm__fail(-EFBIG, "shape", "matrix larger than %llu bytes", (unsigned long long)SHMSWARM_MAX_DATA);
+  size_t fields_len = fields ? strlen(fields) : 0;
+  if (shmswarm__check_fields(fields, fields_len, cols) != 0)
+    return shmswarm__fail(-EINVAL, "fields",
+                          "give %u comma-separated non-empty printable field names, at most %u bytes", cols,
+                          SHMSWARM_FIELDS_MAX);
+  if (mode & ~07777u) return shmswarm__fail(-EINVAL, "mode", "mode %o has bits beyond 07777", mode);
+
+  uint64_t data_bytes = rows * cols * elsize;
+  uint64_t boff = shmswarm__roundup(64 + data_bytes, SHMSWARM_CACHELINE);
+  uint64_t fields_off = boff + SHMSWARM_BLOCK_FIXED;
+  uint64_t total = fields_off + shmswarm__roundup(fields_len, SHMSWARM_CACHELINE);
+
+  shmswarm_segment *s = (shmswarm_segment *)calloc(1, sizeof *s);
+  if (!s) return shmswarm__fail(-ENOMEM, "calloc", NULL);
+  strcpy(s->name, name);
+  shmswarm__self(s);
+  s->writable = 1;
+  s->shared_rw = 1;
+  int fd = shm_open(name, O_CREAT | O_EXCL | O_RDWR, 0600);
+  s->fd = fd;
+  if (fd < 0) {
+    r = SHMSWARM__ERRNO("shm_open");
+    free(s);
+    return r;
+  }
+  /* From here on a failure unlinks the name we created. */
+  if (fchmod(fd, mode) != 0) { r = SHMSWARM__ERRNO("fchmod"); goto fail; }
+  if (ftruncate(fd, (off_t)total) != 0) { r = SHMSWARM__ERRNO("ftruncate"); goto fail; }
+#ifdef __linux__
+  /* tmpfs over-commits: reserve every page now, or a full /dev/shm is a SIGBUS at first touch. */
+  if ((r = posix_fallocate(fd, 0, (off_t)total)) != 0) { r = shmswarm__fail(-r, "posix_fallocate", NULL); goto fail; }
+#endif
+  if ((r = shmswarm__map(s, fd, total)) != 0) goto fail;
+  {
+    uint8_t *b = s->base;
+    shmswarm__block *blk = (shmswarm__block *)(b + boff);
+    uint16_t et = (uint16_t)dtype, nd = 2;
+    int64_t off = 64, d0 = (int64_t)cols, d1 = (int64_t)rows;
+    /* WA-1 fields except the magic, which goes last: until then nobody sees a valid header. */
+    memcpy(b + 4, &et, 2);
+    memcpy(b + 6, &nd, 2);
+    memcpy(b + 8, &off, 8);
+    memcpy(b + 16, &d0, 8);
+    memcpy(b + 24, &d1, 8);
+    blk->magic = SHMSWARM_BLOCK_MAGIC;
+    blk->version = SHMSWARM_VERSION;
+    blk->layout = SHMSWARM__LAYOUT;
+    blk->rows = rows;
+    blk->cols = cols;
+    blk->dtype = (uint16_t)dtype;
+    blk->elsize = (uint16_t)elsize;
+    blk->data_offset = 64;
+    blk->data_bytes = data_bytes;
+    blk->block_offset = boff;
+    blk->fields_len = (uint32_t)fields_len;
+    blk->created_ns = shmswarm__now(CLOCK_REALTIME);
+    blk->creator_start = s->start;
+    blk->total_size = total;
+    blk->creator_pid = s->pid;
+    blk->mode = mode;
+    if (fields_len) memcpy(b + fields_off, fields, fields_len);
+    pthread_mutexattr_t attr;
+    pthread_mutexattr_init(&attr);
+    pthread_mutexattr_setpshared(&attr, PTHREAD_PROCESS_SHARED);
+#ifdef PTHREAD_MUTEX_ROBUST
+    pthread_mutexattr_setrobust(&attr, PTHREAD_MUTEX_ROBUST);
+#endif
+    r = pthread_mutex_init(&blk->mutex.m, &attr);
+    pthread_mutexattr_destroy(&attr);
+    if (r) { r = shmswarm__fail(-r, "pthread_mutex_init", NULL); goto fail; }
+    uint32_t wmagic = SHMSWARM_WA1_MAGIC;
+    memcpy(b, &wmagic, 4); /* the checksum covers it; it becomes visible only after the fence below */
+    blk->checksum = shmswarm__checksum(b, blk, fields_off, (uint32_t)fields_len);
+    memset(b, 0, 4);
+    SHMSWARM__STORE(&blk->init_state, SHMSWARM__READY, release);
+    SHMSWARM__FENCE(release);
+    SHMSWARM__STORE((SHMSWARM__ATOMIC(uint32_t) *)(void *)b, SHMSWARM_WA1_MAGIC, release);
+    s->blk = blk;
+  }
+  {
+    int vr = shmswarm_validate(s->base, s->map_size, &s->lay);
+    if (vr) { r = vr; goto fail; }
+  }
+  *out = s;
+  return 0;
+fail:
+  {
+    int saved = r;
+    const char *sc = shmswarm__syscall;
+    char detail[sizeof shmswarm__detail];
+    memcpy(detail, shmswarm__detail, sizeof detail);
+    if (s->base) munmap(s->base, s->map_size);
+    shm_unlink(name);
+    close(fd);
+    free(s);
+    shmswarm__syscall = sc;
+    memcpy(shmswarm__detail, detail, sizeof detail);
+    return saved;
+  }
+}
+
+int shmswarm_close(shmswarm_segment *s) {
+  if (!s) return 0;
+  if (s->base) munmap(s->base, s->map_size);
+  if (s->fd >= 0) close(s->fd);
+  free(s);
+  return 0;
+}
+
+int shmswarm_unlink(const char *name) {
+  int r = shmswarm__check_name(name);
+  if (r) return r;
+  return shm_unlink(name) == 0 ? 0 : SHMSWARM__ERRNO("shm_unlink");
+}
+
+uint64_t shmswarm_rows(const shmswarm_segment *s) { return s->lay.rows; }
+uint32_t shmswarm_cols(const shmswarm_segment *s) { return s->lay.cols; }
+int shmswarm_dtype(const shmswarm_segment *s) { return s->lay.dtype; }
+const shmswarm_layout *shmswarm_get_layout(const shmswarm_segment *s) { return &s->lay; }
+const char *shmswarm_fields(const shmswarm_segment *s) {
+  return s->lay.fields_len ? (const char *)s->base + s->lay.fields_offset : "";
+}
+void *shmswarm_data(shmswarm_segment *s) { return s->base + s->lay.data_offset; }
+
+int shmswarm_map_private(shmswarm_segment *s, void **base, size_t *size) {
+  void *p = mmap(NULL, s->map_size, PROT_READ | PROT_WRITE, MAP_PRIVATE, s->fd, 0);
+  if (p == MAP_FAILED) return SHMSWARM__ERRNO("mmap");
+  *base = p;
+  *size = s->map_size;
+  return 0;
+}
+
+int shmswarm_stat(shmswarm_segment *s, uint64_t *size, uint64_t *ino, uint64_t *dev, uint32_t *uid,
+                  uint32_t *mode) {
+  struct stat st;
+  if (fstat(s->fd, &st) != 0) return SHMSWARM__ERRNO("fstat");
+  if (size) *size = (uint64_t)st.st_size;
+  if (ino) *ino = (uint64_t)st.st_ino;
+  if (dev) *dev = (uint64_t)st.st_dev;
+  if (uid) *uid = (uint32_t)st.st_uid;
+  if (mode) *mode = (uint32_t)(st.st_mode & 07777);
+  return 0;
+}
+
+/* ---- writing ---- */
+static int shmswarm__check_writer(shmswarm_segment *s) {
+  if (!s->writable) return shmswarm__fail(-EBADF, "write", "segment was opened for reading");
+  if (s->in_frame) return shmswarm__fail(-EALREADY, "write", "a frame is already begun");
+  return 0;
+}
+
+/* A reader falling back to the mutex asked for a turn: step aside until it has the lock. */
+static void shmswarm__yield_to_reader(shmswarm__block *blk) {
+  int64_t deadline = SHMSWARM__LOAD(&blk->read_request, relaxed);
+  if (!deadline) return;
+  int64_t now = shmswarm__now(CLOCK_MONOTONIC);
+  int64_t limit = now + SHMSWARM__GATE_NS;
+  while (deadline && now < deadline && now < limit) {
+    uint32_t g = SHMSWARM__LOAD(&blk->gate, acquire);
+    deadline = SHMSWARM__LOAD(&blk->read_request, acquire);
+    if (!deadline) break;
+    int64_t left = (deadline < limit ? deadline : limit) - now;
+    shmswarm__futex_wait(&blk->gate, g, left < 1000000 ? left : 1000000);
+    deadline = SHMSWARM__LOAD(&blk->read_request, relaxed);
+    now = shmswarm__now(CLOCK_MONOTONIC);
+  }
+}
+
+static int shmswarm__begin(shmswarm_segment *s) {
+  shmswarm__block *blk = s->blk;
+  shmswarm__yield_to_reader(blk);
+  int r = shmswarm__lock(s, -1, NULL);
+  if (r) return r;
+  uint64_t seq = SHMSWARM__LOAD(&blk->seq, relaxed);
+  SHMSWARM__STORE(&blk->seq, seq + 1, relaxed);
+  SHMSWARM__FENCE(release); /* the odd sequence is visible before any data store */
+  return 0;
+}
+
+static void shmswarm__end(shmswarm_segment *s) {
+  shmswarm__block *blk = s->blk;
+  uint64_t seq = SHMSWARM__LOAD(&blk->seq, relaxed);
+  SHMSWARM__STORE(&blk->frames, SHMSWARM__LOAD(&blk->frames, relaxed) + 1, relaxed);
+  SHMSWARM__STORE(&blk->last_write_ns, shmswarm__now(CLOCK_REALTIME), relaxed);
+  SHMSWARM__STORE(&blk->writer_pid, s->pid, relaxed);
+  SHMSWARM__STORE(&blk->writer_start, s->start, relaxed);
+  SHMSWARM__STORE(&blk->flags, 0u, relaxed);
+  SHMSWARM__STORE(&blk->seq, seq + 1, release);
+  pthread_mutex_unlock(&blk->mutex.m);
+  /* seq_cst pair with shmswarm_wait: either we see its waiter count, or it sees our notify. */
+  SHMSWARM__ADD(&blk->notify, 1u);
+  if (SHMSWARM__LOAD(&blk->waiters, seq_cst)) shmswarm__futex_wake(&blk->notify);
+}
+
+/* After a fault inside a frame: make a last, guarded attempt to leave the lock free. */
+static void shmswarm__abandon(shmswarm_segment *s) {
+  sigjmp_buf jb;
+  SHMSWARM__GUARD_BEGIN(jb, return);
+  shmswarm__repair(s->blk);
+  pthread_mutex_unlock(&s->blk->mutex.m);
+  SHMSWARM__GUARD_END();
+}
+
+int shmswarm_write_frame(shmswarm_segment *s, const void *src, size_t bytes) {
+  int r = shmswarm__check_writer(s);
+  if (r) return r;
+  if (bytes != s->lay.data_bytes)
+    return shmswarm__fail(-EINVAL, "write", "frame of %zu bytes, segment holds %llu", bytes,
+                          (unsigned long long)s->lay.data_bytes);
+  volatile int locked = 0;
+  sigjmp_buf jb;
+  SHMSWARM__GUARD_BEGIN(jb, if (locked) shmswarm__abandon(s);
+                        return shmswarm__fail(SHMSWARM_EBUS, "write", "memory fault while writing (segment shrunk, or /dev/shm full)"));
+  r = shmswarm__begin(s);
+  if (r) { SHMSWARM__GUARD_END(); return r; }
+  locked = 1;
+  memcpy(s->base + s->lay.data_offset, src, bytes);
+  shmswarm__end(s);
+  SHMSWARM__GUARD_END();
+  return 0;
+}
+
+int shmswarm_begin_frame(shmswarm_segment *s, void **data) {
+  int r = shmswarm__check_writer(s);
+  if (r) return r;
+  sigjmp_buf jb;
+  SHMSWARM__GUARD_BEGIN(jb, return shmswarm__fail(SHMSWARM_EBUS, "begin_frame", "memory fault (segment shrunk?)"));
+  r = shmswarm__begin(s);
+  SHMSWARM__GUARD_END();
+  if (r) return r;
+  s->in_frame = 1;
+  if (data) *data = s->base + s->lay.data_offset;
+  return 0;
+}
+
+int shmswarm_end_frame(shmswarm_segment *s) {
+  if (!s->in_frame) return shmswarm__fail(-EINVAL, "end_frame", "no frame was begun");
+  s->in_frame = 0;
+  sigjmp_buf jb;
+  SHMSWARM__GUARD_BEGIN(jb, shmswarm__abandon(s);
+                        return shmswarm__fail(SHMSWARM_EBUS, "end_frame", "memory fault (segment shrunk?)"));
+  shmswarm__end(s);
+  SHMSWARM__GUARD_END();
+  return 0;
+}
+
+/* ---- reading ---- */
+static void shmswarm__fill_info(shmswarm__block *blk, shmswarm_frame_info *info) {
+  info->frames = SHMSWARM__LOAD(&blk->frames, relaxed);
+  info->last_write_ns = SHMSWARM__LOAD(&blk->last_write_ns, relaxed);
+  info->writer_pid = SHMSWARM__LOAD(&blk->writer_pid, relaxed);
+  info->flags |= SHMSWARM__LOAD(&blk->flags, relaxed) & SHMSWARM_FRAME_TORN;
+}
+
+/* Seqlock read: 1 on success, 0 when every attempt overlapped a write. */
+static int shmswarm__read_lockfree(shmswarm_segment *s, void *dst, size_t bytes, uint64_t seen,
+                                   shmswarm_frame_info *info) {
+  shmswarm__block *blk = s->blk;
+  const uint8_t *src = s->base + s->lay.data_offset;
+  int64_t spin_end = 0;
+  for (int attempt = 0; attempt < SHMSWARM__COPY_ATTEMPTS;) {
+    uint64_t s1 = SHMSWARM__LOAD(&blk->seq, acquire);
+    if (s1 & 1) {
+      /* A frame is being written: wait a little for it, then let the mutex decide. */
+      int64_t now = shmswarm__now(CLOCK_MONOTONIC);
+      if (!spin_end) spin_end = now + SHMSWARM__SPIN_NS;
+      if (now > spin_end) return 0;
+      for (int i = 0; i < 64; i++) SHMSWARM__PAUSE();
+      continue;
+    }
+    if (s1 == seen) {
+      info->sequence = s1;
+      info->flags |= SHMSWARM_FRAME_UNCHANGED;
+      shmswarm__fill_info(blk, info);
+      return 1;
+    }
+    memcpy(dst, src, bytes);
+    shmswarm__fill_info(blk, info);
+    SHMSWARM__FENCE(acquire);
+    if (SHMSWARM__LOAD(&blk->seq, relaxed) == s1) {
+      info->sequence = s1;
+      return 1;
+    }
+    attempt++;
+    info->retries++;
+    info->flags &= ~SHMSWARM_FRAME_TORN;
+  }
+  return 0;
+}
+
+static int shmswarm__read_locked(shmswarm_segment *s, void *dst, size_t bytes, uint64_t seen,
+                                 shmswarm_frame_info *info) {
+  shmswarm__block *blk = s->blk;
+  /* Ask the writer to step aside for one frame: glibc's mutex is not fair. */
+  int64_t mine = shmswarm__now(CLOCK_MONOTONIC) + SHMSWARM__GATE_NS;
+  SHMSWARM__STORE(&blk->read_request, mine, release);
+  int recovered = 0;
+  int r = shmswarm__lock(s, -1, &recovered);
+  int64_t expect = mine;
+  SHMSWARM__CAS(&blk->read_request, &expect, (int64_t)0);
+  SHMSWARM__ADD(&blk->gate, 1u);
+  shmswarm__futex_wake(&blk->gate);
+  if (r) return r;
+  uint64_t seq = SHMSWARM__LOAD(&blk->seq, relaxed);
+  info->sequence = seq;
+  info->flags |= SHMSWARM_FRAME_LOCKED | (recovered ? SHMSWARM_FRAME_RECOVERED : 0);
+  if (seq == seen) info->flags |= SHMSWARM_FRAME_UNCHANGED;
+  else memcpy(dst, s->base + s->lay.data_offset, bytes);
+  shmswarm__fill_info(blk, info);
+  pthread_mutex_unlock(&blk->mutex.m);
+  return 0;
+}
+
+static int shmswarm__read_guarded(shmswarm_segment *s, void *dst, size_t bytes, int mode, uint64_t seen,
+                                  shmswarm_frame_info *info) {
+  sigjmp_buf jb;
+  SHMSWARM__GUARD_BEGIN(jb, return shmswarm__fail(SHMSWARM_EBUS, "read", "memory fault while reading (segment shrunk?)"));
+  int r = 0;
+  if (!s->blk) {
+    memcpy(dst, s->base + s->lay.data_offset, bytes);
+    info->flags = SHMSWARM_FRAME_UNSYNCED;
+  } else if (mode == SHMSWARM_READ_LOCK) {
+    r = shmswarm__read_locked(s, dst, bytes, seen, info);
+  } else if (!shmswarm__read_lockfree(s, dst, bytes, seen, info)) {
+    if (mode == SHMSWARM_READ_NOLOCK || !s->shared_rw)
+      r = shmswarm__fail(SHMSWARM_ENOFRAME, "read", "writer kept overwriting the frame; no consistent copy without the lock");
+    else
+      r = shmswarm__read_locked(s, dst, bytes, seen, info);
+  }
+  SHMSWARM__GUARD_END();
+  return r;
+}
+
+int shmswarm_read_frame_ex(shmswarm_segment *s, void *dst, size_t bytes, int mode, uint64_t seen,
+                           shmswarm_frame_info *info) {
+  shmswarm_frame_info local;
+  if (!info) info = &local;
+  memset(info, 0, sizeof *info);
+  if (bytes != s->lay.data_bytes)
+    return shmswarm__fail(-EINVAL, "read", "buffer of %zu bytes, frame is %llu", bytes,
+                          (unsigned long long)s->lay.data_bytes);
+  if (s->in_frame) return shmswarm__fail(-EDEADLK, "read", "this handle is inside begin_frame");
+  return shmswarm__read_guarded(s, dst, bytes, mode, seen, info);
+}
+
+int shmswarm_read_frame(shmswarm_segment *s, void *dst, size_t bytes, uint64_t *sequence) {
+  shmswarm_frame_info info;
+  int r = shmswarm_read_frame_ex(s, dst, bytes, SHMSWARM_READ_AUTO, UINT64_MAX, &info);
+  if (!r && sequence) *sequence = info.sequence;
+  return r;
+}
+
+int shmswarm_get_state(shmswarm_segment *s, shmswarm_state *out) {
+  memset(out, 0, sizeof *out);
+  if (!s->blk) return 0;
+  sigjmp_buf jb;
+  SHMSWARM__GUARD_BEGIN(jb, return shmswarm__fail(SHMSWARM_EBUS, "state", "memory fault while reading (segment shrunk?)"));
+  shmswarm__block *blk = s->blk;
+  out->sequence = SHMSWARM__LOAD(&blk->seq, acquire);
+  out->frames = SHMSWARM__LOAD(&blk->frames, relaxed);
+  out->last_write_ns = SHMSWARM__LOAD(&blk->last_write_ns, relaxed);
+  out->writer_pid = SHMSWARM__LOAD(&blk->writer_pid, relaxed);
+  out->writer_start = SHMSWARM__LOAD(&blk->writer_start, relaxed);
+  out->flags = SHMSWARM__LOAD(&blk->flags, relaxed);
+  out->waiters = SHMSWARM__LOAD(&blk->waiters, relaxed);
+  SHMSWARM__GUARD_END();
+  return 0;
+}
+
+/* ---- waiting ---- */
+int shmswarm_wait_cancellable(shmswarm_segment *s, uint64_t seen, int64_t timeout_ns,
+                              const volatile int *cancel, uint64_t *sequence) {
+  if (!s->blk) return shmswarm__fail(SHMSWARM_ENOTSYNC, "wait", "plain WA-1 object has no sequence counter");
+  shmswarm__block *blk = s->blk;
+  int64_t deadline = shmswarm__now(CLOCK_MONOTONIC) + (timeout_ns < 0 ? 0 : timeout_ns);
+  volatile int counted = 0;
+  sigjmp_buf jb;
+  SHMSWARM__GUARD_BEGIN(jb, return shmswarm__fail(SHMSWARM_EBUS, "wait", "memory fault while waiting (segment shrunk?)"));
+  for (;;) {
+    if (s->shared_rw) {
+      SHMSWARM__ADD(&blk->waiters, 1u);
+      counted = 1;
+    }
+    uint32_t n = SHMSWARM__LOAD(&blk->notify, seq_cst);
+    uint64_t seq = SHMSWARM__LOAD(&blk->seq, acquire);
+    int64_t now = shmswarm__now(CLOCK_MONOTONIC);
+    int rc = 1;
+    if (seq != seen && !(seq & 1)) {
+      if (sequence) *sequence = seq;
+      rc = 0;
+    } else if (cancel && *cancel) {
+      rc = shmswarm__fail(-ECANCELED, "wait", "cancelled");
+    } else if (now >= deadline) {
+      if (sequence) *sequence = seq;
+      rc = shmswarm__fail(-ETIMEDOUT, "wait", "no new frame before the timeout");
+    } else {
+      /* Slices keep cancellation prompt; read-only mappings cannot register and poll instead. */
+      int64_t slice = s->shared_rw ? SHMSWARM__WAIT_SLICE_NS : 2000000;
+      if (cancel && slice > 50000000) slice = 50000000;
+      int64_t left = deadline - now;
+      shmswarm__futex_wait(&blk->notify, n, left < slice ? left : slice);
+    }
+    if (counted) {
+      SHMSWARM__SUB(&blk->waiters, 1u);
+      counted = 0;
+    }
+    if (rc <= 0) {
+      SHMSWARM__GUARD_END();
+      return rc;
+    }
+  }
+}
+
+int shmswarm_wait(shmswarm_segment *s, uint64_t seen, int64_t timeout_ns, uint64_t *sequence) {
+  return shmswarm_wait_cancellable(s, seen, timeout_ns, NULL, sequence);
+}
+
+/* ---- errors ---- */
+const char *shmswarm_errname(int code) {
+  switch (code) {
+  case SHMSWARM_EBADMAGIC: return "EBADMAGIC";
+  case SHMSWARM_EBYTEORDER: return "EBYTEORDER";
+  case SHMSWARM_EVERSION: return "EVERSION";
+  case SHMSWARM_ELAYOUT: return "ELAYOUT";
+  case SHMSWARM_ECORRUPT: return "ECORRUPT";
+  case SHMSWARM_ECHECKSUM: return "ECHECKSUM";
+  case SHMSWARM_EUNINIT: return "EUNINIT";
+  case SHMSWARM_ETRUNCATED: return "ETRUNCATED";
+  case SHMSWARM_EBUS: return "EBUS";
+  case SHMSWARM_ENOTSYNC: return "ENOTSYNC";
+  case SHMSWARM_ENOFRAME: return "ENOFRAME";
+#define SHMSWARM__E(e) case -e: return #e;
+  SHMSWARM__E(EPERM) SHMSWARM__E(ENOENT) SHMSWARM__E(EINTR) SHMSWARM__E(EIO) SHMSWARM__E(EBADF)
+  SHMSWARM__E(EAGAIN) SHMSWARM__E(ENOMEM) SHMSWARM__E(EACCES) SHMSWARM__E(EFAULT) SHMSWARM__E(EBUSY)
+  SHMSWARM__E(EEXIST) SHMSWARM__E(EINVAL) SHMSWARM__E(ENFILE) SHMSWARM__E(EMFILE) SHMSWARM__E(EFBIG)
+  SHMSWARM__E(ENOSPC) SHMSWARM__E(EDEADLK) SHMSWARM__E(ENAMETOOLONG) SHMSWARM__E(ENOSYS)
+  SHMSWARM__E(ELOOP) SHMSWARM__E(ETIMEDOUT) SHMSWARM__E(EALREADY) SHMSWARM__E(ECANCELED)
+  SHMSWARM__E(EOWNERDEAD) SHMSWARM__E(ENOTRECOVERABLE) SHMSWARM__E(ENOTSUP) SHMSWARM__E(EOVERFLOW)
+  SHMSWARM__E(EROFS) SHMSWARM__E(ENODEV) SHMSWARM__E(EISDIR) SHMSWARM__E(ENOTDIR)
+#undef SHMSWARM__E
+  default: return NULL;
+  }
+}
+
+const char *shmswarm_strerror(int code) {
+  switch (code) {
+  case 0: return "success";
+  case SHMSWARM_EBADMAGIC: return "not a shmswarm or WA-1 segment";
+  case SHMSWARM_EBYTEORDER: return "segment was written with the opposite byte order";
+  case SHMSWARM_EVERSION: return "segment has another shmswarm format version";
+  case SHMSWARM_ELAYOUT: return "segment was made on an incompatible platform";
+  case SHMSWARM_ECORRUPT: return "segment header is invalid";
+  case SHMSWARM_ECHECKSUM: return "segment header checksum mismatch";
+  case SHMSWARM_EUNINIT: return "segment is not initialised";
+  case SHMSWARM_ETRUNCATED: return "segment is smaller than its header says";
+  case SHMSWARM_EBUS: return "memory fault in segment (shrunk, or /dev/shm full)";
+  case SHMSWARM_ENOTSYNC: return "plain WA-1 segment has no lock or sequence counter";
+  case SHMSWARM_ENOFRAME: return "no consistent frame without the lock";
+  default: return code < 0 ? strerror(-code) : "unknown error";
+  }
+}
+
+#endif /* SHMSWARM_IMPLEMENTED */
+#endif /* SHMSWARM_IMPLEMENTATION */

@@ -1,0 +1,146 @@
+#include "raw_mapping.h"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cmath>
+
+#include "errors.h"
+#include "shmswarm.h"
+
+namespace shmswarm {
+
+Napi::Function RawMapping::Init(Napi::Env env) {
+  Napi::Function ctor = DefineClass(env, "RawMapping",
+                                    {
+                                        StaticMethod<&RawMapping::Open>("open"),
+                                        InstanceMethod<&RawMapping::Size>("size"),
+                                        InstanceMethod<&RawMapping::Stat>("stat"),
+                                        InstanceMethod<&RawMapping::Read>("read"),
+                                        InstanceMethod<&RawMapping::LockMutex>("lockMutex"),
+                                        InstanceMethod<&RawMapping::UnlockMutex>("unlockMutex"),
+                                        InstanceMethod<&RawMapping::Close>("close"),
+                                    });
+  Data(env).rawClass = Napi::Persistent(ctor);
+  return ctor;
+}
+
+// new RawMapping(name, writable): open and map the whole object. Never creates or truncates.
+RawMapping::RawMapping(const Napi::CallbackInfo &info) : Napi::ObjectWrap<RawMapping>(info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsString()) ThrowType(env, "name must be a string");
+  name_ = info[0].As<Napi::String>().Utf8Value();
+  writable_ = info[1].ToBoolean().Value();
+  fd_ = shm_open(name_.c_str(), writable_ ? O_RDWR : O_RDONLY, 0);
+  if (fd_ < 0) throw MakeError(env, ErrnoFailure("shm_open"), name_);
+  struct stat st;
+  if (fstat(fd_, &st) != 0) {
+    Failure f = ErrnoFailure("fstat");
+    Release();
+    throw MakeError(env, f, name_);
+  }
+  if (!S_ISREG(st.st_mode) || st.st_size <= 0) {
+    Release();
+    Failure f;
+    f.code = st.st_size <= 0 ? SHMSWARM_ETRUNCATED : -EINVAL;
+    f.syscall = "fstat";
+    f.detail = st.st_size <= 0 ? "object is empty" : "not a regular shared-memory object";
+    throw MakeError(env, f, name_);
+  }
+  size_ = (size_t)st.st_size;
+  base_ = mmap(nullptr, size_, writable_ ? PROT_READ | PROT_WRITE : PROT_READ, MAP_SHARED, fd_, 0);
+  if (base_ == MAP_FAILED) {
+    base_ = nullptr;
+    Failure f = ErrnoFailure("mmap");
+    Release();
+    throw MakeError(env, f, name_);
+  }
+}
+
+RawMapping::~RawMapping() { Release(); }
+
+void RawMapping::Release() {
+  if (base_) munmap(base_, size_);
+  if (fd_ >= 0) close(fd_);
+  base_ = nullptr;
+  fd_ = -1;
+}
+
+Napi::Value RawMapping::Open(const Napi::CallbackInfo &info) {
+  return Data(info.Env()).rawClass.New({info[0], info[1]});
+}
+
+Napi::Value RawMapping::Size(const Napi::CallbackInfo &info) { return Napi::Number::New(info.Env(), (double)size_); }
+
+Napi::Value RawMapping::Stat(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (fd_ < 0) throw Napi::Error::New(env, "raw mapping " + name_ + " is closed");
+  struct stat st;
+  if (fstat(fd_, &st) != 0) throw MakeError(env, ErrnoFailure("fstat"), name_);
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("size", (double)st.st_size);
+  o.Set("ino", (double)st.st_ino);
+  o.Set("uid", (double)st.st_uid);
+  o.Set("mode", (double)(st.st_mode & 07777));
+  return o;
+}
+
+// read(dst, offset): copy dst.byteLength bytes from offset, surviving a shrunk object.
+Napi::Value RawMapping::Read(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (!base_) throw Napi::Error::New(env, "raw mapping " + name_ + " is closed");
+  if (!info[0].IsTypedArray()) ThrowType(env, "expected a TypedArray");
+  Napi::TypedArray ta = info[0].As<Napi::TypedArray>();
+  double off = info[1].IsNumber() ? info[1].As<Napi::Number>().DoubleValue() : 0;
+  size_t len = ta.ByteLength();
+  if (!(off >= 0) || std::floor(off) != off || off > (double)size_ || len > size_ - (size_t)off)
+    ThrowType(env, "offset and length must lie inside the object");
+  uint8_t *dst = (uint8_t *)ta.ArrayBuffer().Data() + ta.ByteOffset();
+  int rc = shmswarm_copy_guarded(dst, (uint8_t *)base_ + (size_t)off, len);
+  Check(env, rc, name_);
+  return env.Undefined();
+}
+
+void *RawMapping::MutexAt(Napi::Env env, const Napi::Value &offset) {
+  if (!base_) throw Napi::Error::New(env, "raw mapping " + name_ + " is closed");
+  if (!writable_) ThrowType(env, "a mutex object must be opened writable");
+  double off = offset.IsNumber() ? offset.As<Napi::Number>().DoubleValue() : 0;
+  size_t need = shmswarm_mutex_size();
+  if (!(off >= 0) || std::floor(off) != off || (size_t)off % 8 != 0 || size_ < need || (size_t)off > size_ - need) {
+    Failure f;
+    f.code = SHMSWARM_ETRUNCATED;
+    f.syscall = "mutex";
+    f.detail = "object of " + std::to_string(size_) + " bytes has no aligned " + std::to_string(need) +
+               "-byte mutex at offset " + std::to_string((long long)off);
+    throw MakeError(env, f, name_);
+  }
+  return (uint8_t *)base_ + (size_t)off;
+}
+
+// lockMutex(offset, timeoutMs) -> recovered. Never initialises the foreign mutex.
+Napi::Value RawMapping::LockMutex(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  void *m = MutexAt(env, info[0]);
+  double ms = info[1].IsNumber() ? info[1].As<Napi::Number>().DoubleValue() : 1000;
+  if (!(ms >= 0)) ThrowType(env, "timeoutMs must be >= 0");
+  int recovered = 0;
+  int rc = shmswarm_mutex_timedlock(m, (int64_t)(ms * 1e6), &recovered);
+  Check(env, rc, name_);
+  return Napi::Boolean::New(env, recovered != 0);
+}
+
+Napi::Value RawMapping::UnlockMutex(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  Check(env, shmswarm_mutex_unlock(MutexAt(env, info[0])), name_);
+  return env.Undefined();
+}
+
+Napi::Value RawMapping::Close(const Napi::CallbackInfo &info) {
+  Release();
+  return info.Env().Undefined();
+}
+
+}  // namespace shmswarm

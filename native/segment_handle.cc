@@ -1,0 +1,443 @@
+#include "segment_handle.h"
+
+#include <sys/mman.h>
+
+#include <cmath>
+#include <cstdint>
+
+#include "errors.h"
+
+namespace shmswarm {
+
+namespace {
+
+constexpr double kNsPerMs = 1e6;
+
+int64_t TimeoutNs(const Napi::Value &v) {
+  if (!v.IsNumber()) ThrowType(v.Env(), "timeoutMs must be a number");
+  double ms = v.As<Napi::Number>().DoubleValue();
+  if (!(ms >= 0) || ms > 1e12) ThrowType(v.Env(), "timeoutMs must be between 0 and 1e12");
+  return (int64_t)(ms * kNsPerMs);
+}
+
+// A sequence number from JS; -1 (or anything negative) means "none seen".
+uint64_t Seen(const Napi::Value &v) {
+  if (!v.IsNumber()) return UINT64_MAX;
+  double d = v.As<Napi::Number>().DoubleValue();
+  return d < 0 ? UINT64_MAX : (uint64_t)d;
+}
+
+// The bytes behind a TypedArray or DataView, or a TypeError.
+void BytesOf(const Napi::Value &v, void **data, size_t *len) {
+  napi_env env = v.Env();
+  bool isTyped = false;
+  napi_is_typedarray(env, v, &isTyped);
+  if (isTyped) {
+    napi_typedarray_type type;
+    size_t length, offset;
+    napi_value ab;
+    napi_get_typedarray_info(env, v, &type, &length, data, &ab, &offset);
+    static const size_t sizes[] = {1, 1, 1, 2, 2, 4, 4, 4, 8, 8, 8};
+    *len = length * (type <= napi_biguint64_array ? sizes[type] : 1);
+    return;
+  }
+  bool isView = false;
+  napi_is_dataview(env, v, &isView);
+  if (isView) {
+    size_t length, offset;
+    napi_value ab;
+    napi_get_dataview_info(env, v, &length, data, &ab, &offset);
+    *len = length;
+    return;
+  }
+  ThrowType(v.Env(), "expected a TypedArray");
+}
+
+void FillInfo(Napi::Env env, const Napi::Value &out, const shmswarm_frame_info &fi) {
+  if (!out.IsTypedArray()) return;
+  Napi::TypedArray ta = out.As<Napi::TypedArray>();
+  if (ta.TypedArrayType() != napi_float64_array || ta.ElementLength() < 6) ThrowType(env, "info must be a Float64Array(6)");
+  double *d = ta.As<Napi::Float64Array>().Data();
+  d[0] = (double)fi.sequence;
+  d[1] = (double)fi.frames;
+  d[2] = (double)fi.last_write_ns / kNsPerMs;
+  d[3] = (double)fi.writer_pid;
+  d[4] = (double)fi.flags;
+  d[5] = (double)fi.retries;
+}
+
+Napi::Array InfoArray(Napi::Env env, const shmswarm_frame_info &fi) {
+  Napi::Array a = Napi::Array::New(env, 6);
+  a.Set(0u, (double)fi.sequence);
+  a.Set(1u, (double)fi.frames);
+  a.Set(2u, (double)fi.last_write_ns / kNsPerMs);
+  a.Set(3u, (double)fi.writer_pid);
+  a.Set(4u, (double)fi.flags);
+  a.Set(5u, (double)fi.retries);
+  return a;
+}
+
+// Base for the Promise-returning workers: keeps the handle open while it runs.
+class HandleWorker : public Napi::AsyncWorker {
+ public:
+  HandleWorker(Napi::Env env, SegmentHandle *h)
+      : Napi::AsyncWorker(env), handle_(h), deferred_(Napi::Promise::Deferred::New(env)) {
+    handle_->Ref();
+    handle_->BeginWork();
+  }
+  ~HandleWorker() override {
+    handle_->EndWork();
+    handle_->Unref();
+  }
+  Napi::Promise Promise() { return deferred_.Promise(); }
+
+ protected:
+  void Execute() override {
+    rc_ = Run();
+    if (rc_ < 0) failure_ = Failure::Capture(rc_);
+  }
+  void OnOK() override {
+    Napi::Env env = Env();
+    Napi::HandleScope scope(env);
+    if (rc_ < 0) deferred_.Reject(MakeError(env, failure_, handle_->name()).Value());
+    else deferred_.Resolve(Result(env));
+  }
+  virtual int Run() = 0;
+  virtual Napi::Value Result(Napi::Env env) = 0;
+
+  SegmentHandle *handle_;
+  Napi::Promise::Deferred deferred_;
+  int rc_ = 0;
+  Failure failure_;
+};
+
+class WaitWorker : public HandleWorker {
+ public:
+  WaitWorker(Napi::Env env, SegmentHandle *h, uint64_t seen, int64_t timeout)
+      : HandleWorker(env, h), seen_(seen), timeout_(timeout) {}
+
+ protected:
+  int Run() override {
+    return shmswarm_wait_cancellable(handle_->segment(), seen_, timeout_, handle_->cancelFlag(), &sequence_);
+  }
+  Napi::Value Result(Napi::Env env) override { return Napi::Number::New(env, (double)sequence_); }
+
+ private:
+  uint64_t seen_;
+  int64_t timeout_;
+  uint64_t sequence_ = 0;
+};
+
+class ReadWorker : public HandleWorker {
+ public:
+  ReadWorker(Napi::Env env, SegmentHandle *h, Napi::Object dst, int mode, uint64_t seen, int64_t timeout)
+      : HandleWorker(env, h), dstRef_(Napi::Persistent(dst)), mode_(mode), seen_(seen) {
+    BytesOf(dst, &data_, &len_);
+    shmswarm_set_timeout(h->segment(), timeout);
+  }
+
+ protected:
+  int Run() override {
+    return shmswarm_read_frame_ex(handle_->segment(), data_, len_, mode_, seen_, &info_);
+  }
+  Napi::Value Result(Napi::Env env) override { return InfoArray(env, info_); }
+
+ private:
+  Napi::ObjectReference dstRef_;  // keeps the destination alive while the worker copies into it
+  void *data_ = nullptr;
+  size_t len_ = 0;
+  int mode_;
+  uint64_t seen_;
+  shmswarm_frame_info info_{};
+};
+
+class LockProbeWorker : public HandleWorker {
+ public:
+  LockProbeWorker(Napi::Env env, SegmentHandle *h, int64_t timeout) : HandleWorker(env, h), timeout_(timeout) {}
+
+ protected:
+  // A pthread mutex belongs to the thread that locked it, so the worker only learns that the
+  // lock can be had (repairing a dead owner on the way); the caller then takes it on its thread.
+  int Run() override {
+    int r = shmswarm_lock_ex(handle_->segment(), timeout_, &recovered_);
+    if (r == 0) r = shmswarm_unlock(handle_->segment());
+    return r;
+  }
+  Napi::Value Result(Napi::Env env) override { return Napi::Boolean::New(env, recovered_ != 0); }
+
+ private:
+  int64_t timeout_;
+  int recovered_ = 0;
+};
+
+}  // namespace
+
+Napi::Function SegmentHandle::Init(Napi::Env env) {
+  Napi::Function ctor = DefineClass(
+      env, "SegmentHandle",
+      {
+          StaticMethod<&SegmentHandle::Create>("create"),
+          StaticMethod<&SegmentHandle::Open>("open"),
+          InstanceMethod<&SegmentHandle::Layout>("layout"),
+          InstanceMethod<&SegmentHandle::State>("state"),
+          InstanceMethod<&SegmentHandle::Stat>("stat"),
+          InstanceMethod<&SegmentHandle::View>("view"),
+          InstanceMethod<&SegmentHandle::WriteFrame>("writeFrame"),
+          InstanceMethod<&SegmentHandle::BeginFrame>("beginFrame"),
+          InstanceMethod<&SegmentHandle::EndFrame>("endFrame"),
+          InstanceMethod<&SegmentHandle::ReadFrame>("readFrame"),
+          InstanceMethod<&SegmentHandle::ReadFrameAsync>("readFrameAsync"),
+          InstanceMethod<&SegmentHandle::Lock>("lock"),
+          InstanceMethod<&SegmentHandle::Unlock>("unlock"),
+          InstanceMethod<&SegmentHandle::LockProbeAsync>("lockProbeAsync"),
+          InstanceMethod<&SegmentHandle::WaitAsync>("waitAsync"),
+          InstanceMethod<&SegmentHandle::SetTimeout>("setTimeout"),
+          InstanceMethod<&SegmentHandle::Close>("close"),
+      });
+  Data(env).segmentClass = Napi::Persistent(ctor);
+  return ctor;
+}
+
+SegmentHandle::SegmentHandle(const Napi::CallbackInfo &info) : Napi::ObjectWrap<SegmentHandle>(info) {
+  if (info.Length() != 2 || !info[0].IsExternal())
+    ThrowType(info.Env(), "use SegmentHandle.create() or SegmentHandle.open()");
+  seg_ = info[0].As<Napi::External<shmswarm_segment>>().Data();
+  name_ = info[1].As<Napi::String>().Utf8Value();
+}
+
+SegmentHandle::~SegmentHandle() {
+  // Backstop only: close() is the plan. Views are gone with the environment or the GC by now.
+  if (inflight_ == 0) Release();
+}
+
+Napi::Value SegmentHandle::Wrap(Napi::Env env, shmswarm_segment *seg, const std::string &name) {
+  return Data(env).segmentClass.New(
+      {Napi::External<shmswarm_segment>::New(env, seg), Napi::String::New(env, name)});
+}
+
+static std::string NameArg(const Napi::CallbackInfo &info) {
+  if (!info[0].IsString()) ThrowType(info.Env(), "name must be a string");
+  return info[0].As<Napi::String>().Utf8Value();
+}
+
+static double NumberArg(const Napi::CallbackInfo &info, size_t i, const char *what) {
+  if (!info[i].IsNumber()) ThrowType(info.Env(), std::string(what) + " must be a number");
+  return info[i].As<Napi::Number>().DoubleValue();
+}
+
+// create(name, rows, cols, dtype, fields|null, mode)
+Napi::Value SegmentHandle::Create(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  std::string name = NameArg(info);
+  double rows = NumberArg(info, 1, "rows"), cols = NumberArg(info, 2, "cols");
+  double dtype = NumberArg(info, 3, "dtype"), mode = NumberArg(info, 5, "mode");
+  if (!(rows >= 1) || rows > 9007199254740991.0 || std::floor(rows) != rows) ThrowType(env, "rows must be a positive integer");
+  if (!(cols >= 1) || cols > 4294967295.0 || std::floor(cols) != cols) ThrowType(env, "cols must be a positive integer");
+  std::string fields;
+  bool hasFields = info[4].IsString();
+  if (hasFields) fields = info[4].As<Napi::String>().Utf8Value();
+  shmswarm_segment *seg = nullptr;
+  Check(env, shmswarm_create(name.c_str(), (uint64_t)rows, (uint32_t)cols, (int)dtype,
+                             hasFields ? fields.c_str() : nullptr, (unsigned)mode, &seg),
+        name);
+  return Wrap(env, seg, name);
+}
+
+// open(name, writable)
+Napi::Value SegmentHandle::Open(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  std::string name = NameArg(info);
+  shmswarm_segment *seg = nullptr;
+  Check(env, shmswarm_open(name.c_str(), info[1].ToBoolean().Value() ? 1 : 0, &seg), name);
+  return Wrap(env, seg, name);
+}
+
+shmswarm_segment *SegmentHandle::Live(Napi::Env env) {
+  if (closed_) throw Napi::Error::New(env, "segment " + name_ + " is closed");
+  return seg_;
+}
+
+Napi::Value SegmentHandle::Layout(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  shmswarm_segment *s = Live(env);
+  const shmswarm_layout *l = shmswarm_get_layout(s);
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("kind", l->kind == SHMSWARM_KIND_SHMSWARM ? "shmswarm" : "wa1");
+  o.Set("dtype", l->dtype);
+  o.Set("elsize", l->elsize);
+  o.Set("rows", (double)l->rows);
+  o.Set("cols", l->cols);
+  o.Set("dataOffset", (double)l->data_offset);
+  o.Set("dataBytes", (double)l->data_bytes);
+  o.Set("blockOffset", (double)l->block_offset);
+  o.Set("totalSize", (double)l->total_size);
+  o.Set("fields", std::string(shmswarm_fields(s), l->fields_len));
+  o.Set("createdMs", (double)l->created_ns / kNsPerMs);
+  o.Set("creatorPid", l->creator_pid);
+  o.Set("mode", l->mode);
+  return o;
+}
+
+Napi::Value SegmentHandle::State(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  shmswarm_state st;
+  Check(env, shmswarm_get_state(Live(env), &st), name_);
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("sequence", (double)st.sequence);
+  o.Set("frames", (double)st.frames);
+  o.Set("lastWriteMs", (double)st.last_write_ns / kNsPerMs);
+  o.Set("writerPid", st.writer_pid);
+  o.Set("writerAlive", Napi::Boolean::New(env, shmswarm_pid_alive(st.writer_pid, st.writer_start) != 0));
+  o.Set("flags", st.flags);
+  o.Set("waiters", st.waiters);
+  return o;
+}
+
+Napi::Value SegmentHandle::Stat(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  uint64_t size, ino, dev;
+  uint32_t uid, mode;
+  Check(env, shmswarm_stat(Live(env), &size, &ino, &dev, &uid, &mode), name_);
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("size", (double)size);
+  o.Set("ino", (double)ino);
+  o.Set("dev", (double)dev);
+  o.Set("uid", uid);
+  o.Set("mode", mode);
+  return o;
+}
+
+// An ArrayBuffer over the matrix: the shared mapping for writers, a private copy-on-write
+// mapping for readers (so a stray store cannot change the segment or fault on a read-only map).
+Napi::Value SegmentHandle::View(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  shmswarm_segment *s = Live(env);
+  const shmswarm_layout *l = shmswarm_get_layout(s);
+  bool writable = info[0].ToBoolean().Value();
+  uint8_t *base;
+  if (writable) {
+    base = (uint8_t *)shmswarm_data(s);
+  } else {
+    if (!private_base_) Check(env, shmswarm_map_private(s, &private_base_, &private_size_), name_);
+    base = (uint8_t *)private_base_ + l->data_offset;
+  }
+  Napi::ArrayBuffer ab = Napi::ArrayBuffer::New(env, base, (size_t)l->data_bytes);
+  views_.push_back(Napi::Weak(ab));
+  return ab;
+}
+
+Napi::Value SegmentHandle::WriteFrame(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  shmswarm_segment *s = Live(env);
+  void *data;
+  size_t len;
+  BytesOf(info[0], &data, &len);
+  Check(env, shmswarm_write_frame(s, data, len), name_);
+  return env.Undefined();
+}
+
+Napi::Value SegmentHandle::BeginFrame(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  Check(env, shmswarm_begin_frame(Live(env), nullptr), name_);
+  return env.Undefined();
+}
+
+Napi::Value SegmentHandle::EndFrame(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  Check(env, shmswarm_end_frame(Live(env)), name_);
+  return env.Undefined();
+}
+
+// readFrame(dst, mode, seen, info: Float64Array(6)) -> flags
+Napi::Value SegmentHandle::ReadFrame(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  shmswarm_segment *s = Live(env);
+  void *data;
+  size_t len;
+  BytesOf(info[0], &data, &len);
+  int mode = info[1].IsNumber() ? info[1].As<Napi::Number>().Int32Value() : SHMSWARM_READ_AUTO;
+  shmswarm_frame_info fi;
+  Check(env, shmswarm_read_frame_ex(s, data, len, mode, Seen(info[2]), &fi), name_);
+  FillInfo(env, info[3], fi);
+  return Napi::Number::New(env, fi.flags);
+}
+
+// readFrameAsync(dst, mode, seen, timeoutMs) -> Promise<[sequence, frames, lastWriteMs, writerPid, flags, retries]>
+Napi::Value SegmentHandle::ReadFrameAsync(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  Live(env);
+  if (!info[0].IsObject()) ThrowType(env, "expected a TypedArray");
+  int mode = info[1].IsNumber() ? info[1].As<Napi::Number>().Int32Value() : SHMSWARM_READ_AUTO;
+  auto *w = new ReadWorker(env, this, info[0].As<Napi::Object>(), mode, Seen(info[2]), TimeoutNs(info[3]));
+  w->Queue();
+  return w->Promise();
+}
+
+// lock(timeoutMs) -> recovered (the previous owner had died holding it)
+Napi::Value SegmentHandle::Lock(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  int recovered = 0;
+  Check(env, shmswarm_lock_ex(Live(env), TimeoutNs(info[0]), &recovered), name_);
+  return Napi::Boolean::New(env, recovered != 0);
+}
+
+Napi::Value SegmentHandle::Unlock(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  Check(env, shmswarm_unlock(Live(env)), name_);
+  return env.Undefined();
+}
+
+Napi::Value SegmentHandle::LockProbeAsync(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  Live(env);
+  auto *w = new LockProbeWorker(env, this, TimeoutNs(info[0]));
+  w->Queue();
+  return w->Promise();
+}
+
+// waitAsync(seen, timeoutMs) -> Promise<sequence>
+Napi::Value SegmentHandle::WaitAsync(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  Live(env);
+  auto *w = new WaitWorker(env, this, Seen(info[0]), TimeoutNs(info[1]));
+  w->Queue();
+  return w->Promise();
+}
+
+Napi::Value SegmentHandle::SetTimeout(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  shmswarm_set_timeout(Live(env), TimeoutNs(info[0]));
+  return env.Undefined();
+}
+
+Napi::Value SegmentHandle::Close(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (closed_) return env.Undefined();
+  closed_ = true;
+  cancel_ = 1;
+  // Typed arrays over the mapping become empty instead of pointing at unmapped memory.
+  for (auto &ref : views_) {
+    if (ref.IsEmpty()) continue;
+    Napi::ArrayBuffer ab = ref.Value();
+    if (!ab.IsEmpty() && !ab.IsDetached()) ab.Detach();
+  }
+  views_.clear();
+  if (inflight_ == 0) Release();
+  return env.Undefined();
+}
+
+void SegmentHandle::BeginWork() { inflight_++; }
+
+void SegmentHandle::EndWork() {
+  if (--inflight_ == 0 && closed_) Release();
+}
+
+void SegmentHandle::Release() {
+  if (!seg_) return;
+  if (private_base_) munmap(private_base_, private_size_);
+  private_base_ = nullptr;
+  shmswarm_close(seg_);
+  seg_ = nullptr;
+}
+
+}  // namespace shmswarm

@@ -1,0 +1,50 @@
+import { ShmswarmError } from '../core/errors.js';
+
+/** Exit codes: 0 success, 1 runtime failure, 2 usage error. */
+export const EXIT_RUNTIME = 1;
+export const EXIT_USAGE = 2;
+
+/** A failure the CLI reports as one line; `exitCode` 2 marks misuse. */
+export class CliError extends Error {
+  constructor(message: string, readonly exitCode: number = EXIT_RUNTIME) {
+    super(message);
+    this.name = 'CliError';
+  }
+}
+
+export function usageError(message: string): CliError {
+  return new CliError(message, EXIT_USAGE);
+}
+
+/** One line (without the "shmswarm: " prefix) and an exit code for any error. */
+export function describeError(e: unknown): { message: string; exitCode: number } {
+  if (e instanceof CliError) return { message: e.message, exitCode: e.exitCode };
+  if (e instanceof ShmswarmError) return { message: describeShmswarmError(e), exitCode: EXIT_RUNTIME };
+  // Misuse caught by the core's argument checks.
+  if (e instanceof TypeError || e instanceof RangeError) return { message: e.message, exitCode: EXIT_USAGE };
+  if (e instanceof Error) return { message: e.message, exitCode: EXIT_RUNTIME };
+  return { message: String(e), exitCode: EXIT_RUNTIME };
+}
+
+function describeShmswarmError(e: ShmswarmError): string {
+  const name = e.segment ?? '';
+  switch (e.code) {
+    case 'ENOENT':
+      return `segment ${name} does not exist; create it with: shmswarm create ${name} --agents N --fields x,y`;
+    case 'EEXIST':
+      return e.message.includes('not replacing')
+        ? e.message
+        : `segment ${name} already exists; remove it with: shmswarm unlink ${name} (or create --force to replace it when its writer is dead)`;
+    case 'EACCES':
+    case 'EPERM':
+      return `permission denied for segment ${name}${e.syscall ? ` (${e.syscall})` : ''}`;
+    case 'ENOSPC':
+      return `no room in /dev/shm for segment ${name}; free some space or choose a smaller shape`;
+    case 'ETIMEDOUT':
+      return `${e.message}; is a process stuck holding the lock of ${name}?`;
+    case 'ENOTRECOVERABLE':
+      return `the mutex of ${name} is not recoverable; re-create the segment (shmswarm create ${name} --force ...)`;
+    default:
+      return e.message;
+  }
+}

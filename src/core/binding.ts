@@ -1,0 +1,98 @@
+import { createRequire } from 'node:module';
+import { ShmswarmError } from './errors.js';
+
+/** The native addon's surface, as src/core uses it. */
+export interface NativeLayout {
+  kind: 'shmswarm' | 'wa1';
+  dtype: number;
+  elsize: number;
+  rows: number;
+  cols: number;
+  dataOffset: number;
+  dataBytes: number;
+  blockOffset: number;
+  totalSize: number;
+  fields: string;
+  createdMs: number;
+  creatorPid: number;
+  mode: number;
+}
+export interface NativeState {
+  sequence: number;
+  frames: number;
+  lastWriteMs: number;
+  writerPid: number;
+  writerAlive: boolean;
+  flags: number;
+  waiters: number;
+}
+export interface NativeStat {
+  size: number;
+  ino: number;
+  dev: number;
+  uid: number;
+  mode: number;
+}
+export interface NativeSegmentHandle {
+  layout(): NativeLayout;
+  state(): NativeState;
+  stat(): NativeStat;
+  view(writable: boolean): ArrayBuffer;
+  writeFrame(src: ArrayBufferView): void;
+  beginFrame(): void;
+  endFrame(): void;
+  readFrame(dst: ArrayBufferView, mode: number, seen: number, info: Float64Array): number;
+  readFrameAsync(dst: ArrayBufferView, mode: number, seen: number, timeoutMs: number): Promise<number[]>;
+  lock(timeoutMs: number): boolean;
+  unlock(): void;
+  lockProbeAsync(timeoutMs: number): Promise<boolean>;
+  waitAsync(seen: number, timeoutMs: number): Promise<number>;
+  setTimeout(timeoutMs: number): void;
+  close(): void;
+}
+export interface NativeRawMapping {
+  size(): number;
+  stat(): { size: number; ino: number; uid: number; mode: number };
+  read(dst: ArrayBufferView, offset: number): void;
+  lockMutex(offset: number, timeoutMs: number): boolean;
+  unlockMutex(offset: number): void;
+  close(): void;
+}
+export interface Native {
+  SegmentHandle: {
+    create(name: string, rows: number, cols: number, dtype: number, fields: string | null, mode: number): NativeSegmentHandle;
+    open(name: string, writable: boolean): NativeSegmentHandle;
+  };
+  RawMapping: { open(name: string, writable: boolean): NativeRawMapping };
+  setErrorClass(ctor: typeof ShmswarmError): void;
+  unlink(name: string): void;
+  validate(bytes: Uint8Array, size?: number): NativeLayout & { fieldsOffset: number; fieldsLength: number };
+  allocAligned(bytes: number): ArrayBuffer;
+  pidAlive(pid: number, start?: number): boolean;
+  mutexSize: number;
+  formatVersion: number;
+  blockFixedBytes: number;
+}
+
+/** Frame flags (include/shmswarm.h SHMSWARM_FRAME_*). */
+export const FrameFlag = { TORN: 0x1, UNCHANGED: 0x2, LOCKED: 0x4, RECOVERED: 0x8, UNSYNCED: 0x10 } as const;
+/** Read modes (SHMSWARM_READ_*). */
+export const ReadMode = { AUTO: 0, LOCK: 1, NOLOCK: 2 } as const;
+
+let loaded: Native | undefined;
+
+/** The addon, loaded once; a missing build fails with one actionable message. */
+export function native(): Native {
+  if (loaded) return loaded;
+  const require = createRequire(import.meta.url);
+  let addon: Native;
+  try {
+    addon = require('../../build/Release/shmswarm.node') as Native;
+  } catch (e) {
+    const why = e instanceof Error ? e.message.split('\n')[0] : String(e);
+    throw new Error(`the shmswarm native addon is not built (${why}); run npm ci to build it`);
+  }
+  addon.setErrorClass(ShmswarmError);
+  loaded = addon;
+  return addon;
+}

@@ -1,0 +1,49 @@
+/** Longest name glibc accepts after the leading slash (NAME_MAX). */
+export const NAME_MAX_BYTES = 255;
+/** macOS refuses names longer than this (PSHMNAMLEN). */
+export const PORTABLE_NAME_BYTES = 31;
+
+/**
+ * Checks a POSIX shared-memory name before any syscall: "/" then 1–255 bytes with no "/",
+ * not "." or "..", no NUL. Throws TypeError saying what is expected; returns warnings for names
+ * that work here but not everywhere.
+ */
+export function checkSegmentName(name: unknown): { warnings: string[] } {
+  if (typeof name !== 'string') throw new TypeError('segment name must be a string such as "/swarm"');
+  if (!name.startsWith('/')) {
+    const hint = name && !name.includes('/') ? `; did you mean "/${name}"?` : '';
+    throw new TypeError(`segment name "${name}" must start with "/"${hint}`);
+  }
+  const rest = name.slice(1);
+  if (rest.length === 0) throw new TypeError('segment name "/" is empty; use a name such as "/swarm"');
+  if (rest.includes('/')) throw new TypeError(`segment name "${name}" may contain "/" only at the start`);
+  if (rest === '.' || rest === '..') throw new TypeError(`segment name "${name}" is not allowed`);
+  if (rest.includes('\0')) throw new TypeError(`segment name must not contain NUL bytes`);
+  const bytes = Buffer.byteLength(rest, 'utf8');
+  if (bytes > NAME_MAX_BYTES)
+    throw new TypeError(`segment name is ${bytes} bytes long; at most ${NAME_MAX_BYTES} bytes may follow "/"`);
+  const warnings: string[] = [];
+  if (bytes > PORTABLE_NAME_BYTES)
+    warnings.push(`segment name "${name}" is longer than ${PORTABLE_NAME_BYTES} bytes; macOS will refuse it`);
+  return { warnings };
+}
+
+/** Field names: non-empty printable ASCII without commas or surrounding spaces, unique. */
+export function parseFields(fields: string | readonly string[]): string[] {
+  const list = typeof fields === 'string' ? fields.split(',') : [...fields];
+  const seen = new Set<string>();
+  for (const f of list) {
+    if (typeof f !== 'string' || f.length === 0) throw new TypeError('field names must be non-empty');
+    if (!/^[\x20-\x7e]+$/.test(f) || f.includes(',') || f.trim() !== f)
+      throw new TypeError(`field name "${f}" must be printable ASCII without commas or surrounding spaces`);
+    if (seen.has(f)) throw new TypeError(`field name "${f}" appears twice`);
+    seen.add(f);
+  }
+  if (list.join(',').length > 65536) throw new RangeError('field names take more than 65536 bytes');
+  return list;
+}
+
+/** Names for unnamed columns: c0, c1, … */
+export function defaultFields(cols: number): string[] {
+  return Array.from({ length: cols }, (_, i) => `c${i}`);
+}

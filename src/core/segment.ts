@@ -1,0 +1,549 @@
+import { statSync, readdirSync } from 'node:fs';
+import { FrameFlag, ReadMode, native, type NativeSegmentHandle } from './binding.js';
+import { type Dtype, type DtypeName, type TypedArray, dtypeByCode, parseDtype } from './dtypes.js';
+import { ShmswarmError, isShmswarmError } from './errors.js';
+import { checkSegmentName, defaultFields, parseFields } from './names.js';
+
+/** Where POSIX shared-memory names live on Linux. */
+export const SHM_DIR = '/dev/shm';
+
+/** Largest matrix a segment may hold (include/shmswarm.h SHMSWARM_MAX_DATA). */
+const MAX_DATA_BYTES = 2 ** 40;
+const DEFAULT_TIMEOUT_MS = 1000;
+/** How long open() waits for a segment that is still being created. */
+const DEFAULT_INIT_WAIT_MS = 250;
+
+export interface CreateOptions {
+  /** Agents: rows of the matrix. */
+  rows: number;
+  /** Fields per agent; implied by `fields` when given. */
+  cols?: number;
+  /** Field names, an array or "x,y,vx,vy". */
+  fields?: string | readonly string[];
+  dtype?: DtypeName | string;
+  /** Permission bits, applied exactly whatever the umask. Default 0o600. */
+  mode?: number;
+  /** Replace an existing shmswarm segment whose writer is not alive. */
+  replace?: boolean;
+}
+
+export interface OpenOptions {
+  /** Read only (default false): no writeFrame; views are private copies-on-write. */
+  readonly?: boolean;
+  /** Lock timeout for this handle, in ms (default 1000). */
+  timeoutMs?: number;
+  /** How long to wait for a segment that is still being created (default 250 ms). */
+  initWaitMs?: number;
+}
+
+export interface SegmentInfo {
+  name: string;
+  kind: 'shmswarm' | 'wa1';
+  rows: number;
+  cols: number;
+  dtype: DtypeName;
+  fields: string[];
+  /** False when the creator gave no names and `fields` are c0, c1, … */
+  fieldsNamed: boolean;
+  elementBytes: number;
+  dataBytes: number;
+  /** The object's size in bytes, from fstat. */
+  bytes: number;
+  /** Permission bits of the object now (fstat). */
+  mode: number;
+  uid: number;
+  ino: number;
+  createdTime: number | null;
+  creatorPid: number | null;
+  sequence: number;
+  frames: number;
+  /** ms since the epoch of the last publish, or null. */
+  lastWriteTime: number | null;
+  writerPid: number | null;
+  writerAlive: boolean;
+  /** The latest frame was left half-written by a writer that died. */
+  torn: boolean;
+  /** Processes blocked in waitForFrame. */
+  waiters: number;
+  formatVersion: number | null;
+}
+
+export interface Frame<T extends TypedArray = TypedArray> {
+  /** rows × cols elements, agent-major. */
+  data: T;
+  sequence: number;
+  frames: number;
+  lastWriteTime: number | null;
+  writerPid: number | null;
+  /** A writer died mid-frame: the data may mix two frames. */
+  torn: boolean;
+  /** Copied under the mutex (asked for, or the lock-free retries ran out). */
+  locked: boolean;
+  /** The mutex's previous owner had died; its state was repaired on the way. */
+  recovered: boolean;
+  /** Plain WA-1 segment: copied without any consistency guarantee. */
+  unsynced: boolean;
+  /** Lock-free attempts that overlapped a write. */
+  retries: number;
+}
+
+export interface ReadOptions<T extends TypedArray = TypedArray> {
+  /** Take the mutex (the seed's way; required with foreign writers). Default: lock-free with fallback. */
+  lock?: boolean;
+  /** Never take the mutex: fail with ENOFRAME when the writer keeps overwriting. */
+  lockFree?: boolean;
+  /** Copy into this array (rows*cols elements of the segment's type) instead of a new one. */
+  into?: T;
+  /** Return null, copying nothing, when the sequence still equals this one. */
+  since?: number;
+  /** Lock timeout in ms (default: the handle's). */
+  timeoutMs?: number;
+}
+
+export type NameStatus = 'same' | 'replaced' | 'gone';
+
+function checkInteger(value: unknown, what: string, min: number, max: number): number {
+  if (typeof value !== 'number' || !Number.isInteger(value))
+    throw new TypeError(`${what} must be an integer, got ${JSON.stringify(value)}`);
+  if (value < min || value > max) throw new RangeError(`${what} must be between ${min} and ${max}, got ${value}`);
+  return value;
+}
+
+function checkTimeout(ms: unknown, what = 'timeoutMs'): number {
+  if (typeof ms !== 'number' || !(ms >= 0) || ms > 1e12) throw new RangeError(`${what} must be a number of ms >= 0`);
+  return ms;
+}
+
+/** An aligned, zeroed array for frames: see allocAligned in native/addon.cc. */
+export function allocFrame(dtype: Dtype, elements: number): TypedArray {
+  return new dtype.array(native().allocAligned(elements * dtype.bytes), 0, elements);
+}
+
+/**
+ * A mapped shmswarm segment (or a plain WA-1 object, read-only). One owner, explicit close():
+ * after it every call throws and views become empty.
+ */
+export class Segment {
+  readonly name: string;
+  readonly kind: 'shmswarm' | 'wa1';
+  readonly rows: number;
+  readonly cols: number;
+  readonly dtype: DtypeName;
+  readonly fields: readonly string[];
+  readonly readonly: boolean;
+  /** Name warnings (e.g. too long for macOS) for the caller to show. */
+  readonly warnings: readonly string[];
+
+  #handle: NativeSegmentHandle | null;
+  #dtype: Dtype;
+  #elements: number;
+  #fieldsNamed: boolean;
+  #createdMs: number | null;
+  #creatorPid: number | null;
+  #ino: number;
+  #view: TypedArray | null = null;
+  #info = new Float64Array(6);
+  #inFrame = false;
+
+  private constructor(name: string, handle: NativeSegmentHandle, readonly: boolean, warnings: string[]) {
+    const lay = handle.layout();
+    this.name = name;
+    this.#handle = handle;
+    this.readonly = readonly;
+    this.warnings = warnings;
+    this.kind = lay.kind;
+    this.rows = lay.rows;
+    this.cols = lay.cols;
+    this.#dtype = dtypeByCode(lay.dtype);
+    this.dtype = this.#dtype.name;
+    this.#elements = lay.rows * lay.cols;
+    this.#fieldsNamed = lay.fields.length > 0;
+    this.fields = Object.freeze(this.#fieldsNamed ? lay.fields.split(',') : defaultFields(lay.cols));
+    this.#createdMs = lay.kind === 'shmswarm' ? lay.createdMs : null;
+    this.#creatorPid = lay.kind === 'shmswarm' ? lay.creatorPid : null;
+    this.#ino = handle.stat().ino;
+  }
+
+  /** Create a new segment; EEXIST if the name is taken (unless `replace` and its writer is dead). */
+  static create(name: string, options: CreateOptions): Segment {
+    const { warnings } = checkSegmentName(name);
+    const o = options ?? ({} as CreateOptions);
+    const dtype = parseDtype(o.dtype ?? 'f32');
+    const rows = checkInteger(o.rows, 'rows', 1, Number.MAX_SAFE_INTEGER);
+    const fields = o.fields === undefined ? null : parseFields(o.fields);
+    const cols = o.cols === undefined ? fields?.length : checkInteger(o.cols, 'cols', 1, 2 ** 32 - 1);
+    if (cols === undefined) throw new TypeError('give cols or fields');
+    if (fields && fields.length !== cols)
+      throw new RangeError(`${fields.length} field names given for ${cols} columns`);
+    if (rows * cols * dtype.bytes > MAX_DATA_BYTES)
+      throw new RangeError(`${rows} × ${cols} ${dtype.name} is larger than the ${MAX_DATA_BYTES} bytes a segment may hold`);
+    const mode = o.mode === undefined ? 0o600 : checkInteger(o.mode, 'mode', 0, 0o777);
+    const make = () => native().SegmentHandle.create(name, rows, cols, dtype.code, fields ? fields.join(',') : null, mode);
+    let handle: NativeSegmentHandle;
+    try {
+      handle = make();
+    } catch (e) {
+      if (!o.replace || !isShmswarmError(e, 'EEXIST')) throw e;
+      Segment.#removeIfAbandoned(name);
+      handle = make();
+    }
+    return new Segment(name, handle, false, warnings);
+  }
+
+  /** Open an existing segment. A plain WA-1 object (e.g. from Julia) opens read-only. */
+  static open(name: string, options: OpenOptions = {}): Segment {
+    const { warnings } = checkSegmentName(name);
+    const readonly = options.readonly ?? false;
+    const initWait = checkTimeout(options.initWaitMs ?? DEFAULT_INIT_WAIT_MS, 'initWaitMs');
+    const deadline = Date.now() + initWait;
+    for (;;) {
+      try {
+        const handle = native().SegmentHandle.open(name, !readonly);
+        const seg = new Segment(name, handle, readonly, warnings);
+        if (options.timeoutMs !== undefined) handle.setTimeout(checkTimeout(options.timeoutMs));
+        return seg;
+      } catch (e) {
+        // A creator is between shm_open and publishing the header: give it a moment.
+        if (!isShmswarmError(e, 'EUNINIT') || Date.now() >= deadline) throw e;
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 2);
+      }
+    }
+  }
+
+  /**
+   * Remove a segment's name. Only shmswarm segments (and plain WA-1 objects) unless `force`;
+   * ENOENT when the name does not exist.
+   */
+  static unlink(name: string, options: { force?: boolean } = {}): void {
+    checkSegmentName(name);
+    if (!options.force) {
+      try {
+        Segment.open(name, { readonly: true, initWaitMs: 0 }).close();
+      } catch (e) {
+        if (!isShmswarmError(e) || e.code === 'ENOENT' || e.code === 'EACCES') throw e;
+        throw new ShmswarmError(
+          `${name} is not a shmswarm segment (${e.message.replace(`${name}: `, '')}); use --force to remove it anyway`,
+          'ENOTSHMSWARM',
+          { segment: name },
+        );
+      }
+    }
+    native().unlink(name);
+  }
+
+  static #removeIfAbandoned(name: string): void {
+    let seg: Segment;
+    try {
+      seg = Segment.open(name, { readonly: true, initWaitMs: 0 });
+    } catch (e) {
+      // Abandoned mid-creation by its creator: nothing in it to protect.
+      if (isShmswarmError(e, 'EUNINIT')) return native().unlink(name);
+      throw new ShmswarmError(`${name} exists and is not a shmswarm segment; not replacing it`, 'EEXIST', { segment: name });
+    }
+    try {
+      const info = seg.info();
+      if (info.kind !== 'shmswarm')
+        throw new ShmswarmError(`${name} exists and is not a shmswarm segment; not replacing it`, 'EEXIST', { segment: name });
+      if (info.writerAlive)
+        throw new ShmswarmError(`${name} has a live writer (pid ${info.writerPid}); not replacing it`, 'EBUSY', { segment: name });
+    } finally {
+      seg.close();
+    }
+    native().unlink(name);
+  }
+
+  #live(): NativeSegmentHandle {
+    if (!this.#handle) throw new Error(`segment ${this.name} is closed`);
+    return this.#handle;
+  }
+
+  get closed(): boolean {
+    return this.#handle === null;
+  }
+
+  /** Elements in one frame: rows × cols. */
+  get length(): number {
+    return this.#elements;
+  }
+
+  /** Header, live state and object metadata. */
+  info(): SegmentInfo {
+    const h = this.#live();
+    const st = h.stat();
+    const s = h.state();
+    const sync = this.kind === 'shmswarm';
+    return {
+      name: this.name,
+      kind: this.kind,
+      rows: this.rows,
+      cols: this.cols,
+      dtype: this.dtype,
+      fields: [...this.fields],
+      fieldsNamed: this.#fieldsNamed,
+      elementBytes: this.#dtype.bytes,
+      dataBytes: this.#elements * this.#dtype.bytes,
+      bytes: st.size,
+      mode: st.mode,
+      uid: st.uid,
+      ino: st.ino,
+      createdTime: this.#createdMs,
+      creatorPid: this.#creatorPid,
+      sequence: s.sequence,
+      frames: s.frames,
+      lastWriteTime: sync && s.frames > 0 ? s.lastWriteMs : null,
+      writerPid: sync && s.writerPid > 0 ? s.writerPid : null,
+      writerAlive: s.writerAlive,
+      torn: (s.flags & FrameFlag.TORN) !== 0,
+      waiters: s.waiters,
+      formatVersion: sync ? native().formatVersion : null,
+    };
+  }
+
+  /** The sequence counter alone: even = stable, odd = a frame is being written. */
+  sequence(): number {
+    return this.#live().state().sequence;
+  }
+
+  /**
+   * A zero-copy typed array over the matrix (rows*cols, agent-major). For writers it is the
+   * shared memory itself; for read-only handles a private copy-on-write mapping that shows the
+   * live data until this process stores into it. Reads through it are not consistent frames:
+   * use readFrame for that. Emptied by close().
+   */
+  view(): TypedArray {
+    if (!this.#view) {
+      const ab = this.#live().view(!this.readonly);
+      this.#view = new this.#dtype.array(ab, 0, this.#elements);
+    }
+    return this.#view;
+  }
+
+  /** Publish a whole frame: a typed array of the segment's type, or any array of numbers. */
+  writeFrame(src: TypedArray | ArrayLike<number> | ArrayLike<bigint>): void {
+    const h = this.#live();
+    if (this.readonly) throw new TypeError(`segment ${this.name} was opened read-only`);
+    if (src instanceof this.#dtype.array && src.length === this.#elements) {
+      h.writeFrame(src);
+      return;
+    }
+    if (!src || typeof (src as ArrayLike<number>).length !== 'number')
+      throw new TypeError(`writeFrame expects ${this.#elements} numbers`);
+    if (src.length !== this.#elements)
+      throw new RangeError(`frame has ${src.length} elements; segment ${this.name} holds ${this.rows} × ${this.cols} = ${this.#elements}`);
+    const copy = new this.#dtype.array(this.#elements);
+    try {
+      (copy as unknown as { set(a: ArrayLike<unknown>): void }).set(src as ArrayLike<unknown>);
+    } catch {
+      throw new TypeError(`writeFrame expects ${this.#dtype.bigint ? 'bigints' : 'numbers'} for dtype ${this.dtype}`);
+    }
+    h.writeFrame(copy);
+  }
+
+  /**
+   * In-place publishing without an extra copy: takes the lock, marks the frame as being written
+   * and returns the shared view to fill; endFrame() publishes it. Keep the section short:
+   * readers fall back to waiting while it is open.
+   */
+  beginFrame(): TypedArray {
+    const h = this.#live();
+    if (this.readonly) throw new TypeError(`segment ${this.name} was opened read-only`);
+    const view = this.view();
+    h.beginFrame();
+    this.#inFrame = true;
+    return view;
+  }
+
+  endFrame(): void {
+    const h = this.#live();
+    if (!this.#inFrame) throw new Error(`no frame begun on ${this.name}`);
+    this.#inFrame = false;
+    h.endFrame();
+  }
+
+  /** beginFrame, fill(view), endFrame. If fill throws, the frame is still ended (the lock must not stay held). */
+  writeFrameInPlace(fill: (view: TypedArray) => void): void {
+    const view = this.beginFrame();
+    try {
+      fill(view);
+    } finally {
+      this.endFrame();
+    }
+  }
+
+  #target<T extends TypedArray>(into: T | undefined): T {
+    if (into === undefined) return allocFrame(this.#dtype, this.#elements) as T;
+    if (!(into instanceof this.#dtype.array) || into.length !== this.#elements)
+      throw new TypeError(`into must be a ${this.#dtype.array.name} of ${this.#elements} elements`);
+    return into;
+  }
+
+  #mode(o: ReadOptions): number {
+    if (o.lock && o.lockFree) throw new TypeError('lock and lockFree exclude each other');
+    return o.lock ? ReadMode.LOCK : o.lockFree ? ReadMode.NOLOCK : ReadMode.AUTO;
+  }
+
+  static #frame<T extends TypedArray>(data: T, info: ArrayLike<number>): Frame<T> {
+    const flags = info[4];
+    return {
+      data,
+      sequence: info[0],
+      frames: info[1],
+      lastWriteTime: info[1] > 0 ? info[2] : null,
+      writerPid: info[3] > 0 ? info[3] : null,
+      torn: (flags & FrameFlag.TORN) !== 0,
+      locked: (flags & FrameFlag.LOCKED) !== 0,
+      recovered: (flags & FrameFlag.RECOVERED) !== 0,
+      unsynced: (flags & FrameFlag.UNSYNCED) !== 0,
+      retries: info[5],
+    };
+  }
+
+  /**
+   * A consistent copy of the current frame: lock-free (seqlock) with bounded retries and a
+   * locked fallback, or under the mutex with `lock`. With `since`, returns null without copying
+   * when no newer frame was published. May block up to the lock timeout: use readFrameAsync
+   * where the event loop must stay free.
+   */
+  readFrame<T extends TypedArray = TypedArray>(options: ReadOptions<T> = {}): Frame<T> | null {
+    const h = this.#live();
+    const mode = this.#mode(options);
+    const data = this.#target(options.into);
+    if (options.timeoutMs !== undefined) h.setTimeout(checkTimeout(options.timeoutMs));
+    const flags = h.readFrame(data, mode, options.since ?? -1, this.#info);
+    if (flags & FrameFlag.UNCHANGED) return null;
+    return Segment.#frame(data, this.#info);
+  }
+
+  /** readFrame with the copy (and any lock wait) on a worker thread. */
+  async readFrameAsync<T extends TypedArray = TypedArray>(options: ReadOptions<T> = {}): Promise<Frame<T> | null> {
+    const h = this.#live();
+    const mode = this.#mode(options);
+    const data = this.#target(options.into);
+    const info = await h.readFrameAsync(data, mode, options.since ?? -1, checkTimeout(options.timeoutMs ?? DEFAULT_TIMEOUT_MS));
+    if (info[4] & FrameFlag.UNCHANGED) return null;
+    return Segment.#frame(data, info);
+  }
+
+  /**
+   * Resolves with the new sequence once a frame newer than `afterSequence` is published
+   * (futex wait on a worker thread); rejects with code ETIMEDOUT, or ECANCELED on close().
+   */
+  waitForFrame(afterSequence: number, options: { timeoutMs?: number } = {}): Promise<number> {
+    const h = this.#live();
+    return h.waitAsync(afterSequence, checkTimeout(options.timeoutMs ?? 10_000));
+  }
+
+  /**
+   * Take the segment's robust mutex, waiting up to timeoutMs (default 1000) on this thread.
+   * `recovered` is true when the previous owner had died holding it (its half-written frame
+   * is then marked torn). Pair with unlock(); prefer lockAsync for long waits.
+   */
+  lock(options: { timeoutMs?: number } = {}): { recovered: boolean } {
+    return { recovered: this.#live().lock(checkTimeout(options.timeoutMs ?? DEFAULT_TIMEOUT_MS)) };
+  }
+
+  /** lock() whose waiting happens on a worker thread; the lock is then taken on this thread. */
+  async lockAsync(options: { timeoutMs?: number } = {}): Promise<{ recovered: boolean }> {
+    const timeout = checkTimeout(options.timeoutMs ?? DEFAULT_TIMEOUT_MS);
+    const deadline = Date.now() + timeout;
+    let recovered = false;
+    for (;;) {
+      recovered = (await this.#live().lockProbeAsync(Math.max(0, deadline - Date.now()))) || recovered;
+      try {
+        return { recovered: this.#live().lock(0) || recovered };
+      } catch (e) {
+        if (!isShmswarmError(e, 'EBUSY') || Date.now() >= deadline) {
+          if (isShmswarmError(e, 'EBUSY'))
+            throw new ShmswarmError(`${this.name}: lock was taken again before this thread could get it`, 'ETIMEDOUT', { segment: this.name });
+          throw e;
+        }
+      }
+    }
+  }
+
+  unlock(): void {
+    this.#live().unlock();
+  }
+
+  /** Compare the mapping with what the name points at now: re-created, unlinked, or the same. */
+  nameStatus(): NameStatus {
+    this.#live();
+    try {
+      return statSync(SHM_DIR + this.name).ino === this.#ino ? 'same' : 'replaced';
+    } catch {
+      return 'gone';
+    }
+  }
+
+  /** Unmap and close. Idempotent; pending waitForFrame calls reject with ECANCELED. */
+  close(): void {
+    if (!this.#handle) return;
+    const h = this.#handle;
+    this.#handle = null;
+    this.#view = null;
+    h.close();
+  }
+
+  /** Validate header bytes as a pure function (no mapping): the layout, or a ShmswarmError. */
+  static validateHeader(bytes: Uint8Array, size?: number) {
+    return native().validate(bytes, size);
+  }
+
+  /** The names of POSIX shared-memory objects (Linux: /dev/shm), semaphores excluded. */
+  static names(): string[] {
+    let entries: string[];
+    try {
+      entries = readdirSync(SHM_DIR);
+    } catch {
+      return [];
+    }
+    return entries.filter((n) => !n.startsWith('sem.')).sort().map((n) => '/' + n);
+  }
+
+  /** Every shared-memory object with what shmswarm can tell about it. */
+  static list(): SegmentSummary[] {
+    return Segment.names().map((name) => summarize(name));
+  }
+}
+
+export interface SegmentSummary {
+  name: string;
+  kind: 'shmswarm' | 'wa1' | 'foreign';
+  bytes: number | null;
+  rows?: number;
+  cols?: number;
+  dtype?: DtypeName;
+  fields?: string[];
+  frames?: number;
+  sequence?: number;
+  lastWriteTime?: number | null;
+  writerPid?: number | null;
+  writerAlive?: boolean;
+  /** Why a foreign object is not readable as a segment. */
+  reason?: string;
+}
+
+function summarize(name: string): SegmentSummary {
+  let bytes: number | null = null;
+  try {
+    bytes = statSync(SHM_DIR + name).size;
+  } catch {
+    /* gone meanwhile or not stat-able */
+  }
+  try {
+    checkSegmentName(name);
+    const seg = Segment.open(name, { readonly: true, initWaitMs: 0 });
+    try {
+      const i = seg.info();
+      return {
+        name, kind: i.kind, bytes: i.bytes, rows: i.rows, cols: i.cols, dtype: i.dtype, fields: i.fields,
+        frames: i.frames, sequence: i.sequence, lastWriteTime: i.lastWriteTime, writerPid: i.writerPid, writerAlive: i.writerAlive,
+      };
+    } finally {
+      seg.close();
+    }
+  } catch (e) {
+    const reason = e instanceof ShmswarmError ? `${e.code}: ${e.message.replace(`${name}: `, '')}` : (e as Error).message;
+    return { name, kind: 'foreign', bytes, reason };
+  }
+}

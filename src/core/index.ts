@@ -9,3 +9,7 @@ export { parseDtype, dtypeByCode, DTYPE_NAMES } from './dtypes.js';
 export type { Dtype, DtypeName, TypedArray } from './dtypes.js';
 export { checkSegmentName, parseFields, defaultFields, NAME_MAX_BYTES, PORTABLE_NAME_BYTES } from './names.js';
 export { FrameFlag, ReadMode } from './binding.js';
+export { openFrameSource } from './source.js';
+export type { FrameSource, SourceOptions } from './source.js';
+export { RawSegment } from './raw.js';
+export type { RawOptions } from './raw.js';

@@ -130,10 +130,14 @@ int shmswarm_create(const char *name, uint64_t rows, uint32_t cols, int dtype, c
                     unsigned mode, shmswarm_segment **out);
 
 /* Open an existing segment. writable=0 opens for reading: the mutex and wake-up words are still
- * used when the object's permissions allow it. Plain WA-1 objects open only with writable=0. */
+ * used when the object's permissions allow it. Plain WA-1 objects open only with writable=0.
+ * Refused: symbolic links (-ELOOP), anything but a regular object (-EINVAL), and for writing an
+ * object owned by another user unless it is group-writable (not world-writable) for a group of
+ * the caller (-EPERM). */
 int shmswarm_open(const char *name, int writable, shmswarm_segment **out);
 
-/* Unmap and close; always frees s. Never unlinks. */
+/* Unmap and close; always frees s. Never unlinks. A lock or frame still held by this handle is
+ * released first (a begun frame is marked torn). */
 int shmswarm_close(shmswarm_segment *s);
 
 /* Remove a name. Mappings stay valid until closed. */
@@ -268,6 +272,12 @@ const char *shmswarm_last_syscall(void);
 #define SHMSWARM__PAUSE() ((void)0)
 #endif
 
+/* glibc declares PTHREAD_MUTEX_ROBUST in an enum, so #ifdef cannot detect it: name the platforms
+ * with robust process-shared mutexes (macOS has none). */
+#if defined(__linux__) || defined(__FreeBSD__)
+#define SHMSWARM__ROBUST 1
+#endif
+
 #define SHMSWARM__STATIC_ASSERT(c, m) typedef char shmswarm__assert_##m[(c) ? 1 : -1]
 
 /* The shmswarm block: at the first 64-byte boundary after the matrix. Lines 0 and 1 are
@@ -324,6 +334,9 @@ SHMSWARM__STATIC_ASSERT(sizeof(pthread_mutex_t) <= SHMSWARM_MUTEX_RESERVE, mutex
 #define SHMSWARM__LAYOUT ((uint32_t)sizeof(pthread_mutex_t) | (SHMSWARM_CACHELINE << 16))
 #define SHMSWARM__SPIN_NS 200000      /* lock-free reader waits this long for an odd sequence */
 #define SHMSWARM__COPY_ATTEMPTS 3     /* lock-free copies before falling back to the mutex */
+/* Before sleeping, a writer stepping aside and a reader wanting the lock spin this long: a copy
+ * under the lock takes µs up to a few ms, a futex sleep and wake-up tens of µs on each side. */
+#define SHMSWARM__HANDOFF_SPIN_NS 50000
 #define SHMSWARM__GATE_NS 20000000    /* longest a writer steps aside for a falling-back reader */
 #define SHMSWARM__WAIT_SLICE_NS 100000000
 
@@ -340,6 +353,8 @@ struct shmswarm_segment {
   int32_t pid;
   uint64_t start;
   int in_frame;
+  int held;                       /* locked through shmswarm_lock*, not yet unlocked */
+  unsigned contended;             /* automatic reads since one needed the mutex (0: none did) */
 };
 
 /* ---- thread-local error detail ---- */
@@ -549,15 +564,16 @@ int shmswarm_validate(const void *bytes, uint64_t size, shmswarm_layout *out) {
   uint16_t etype, ndims;
   int64_t offset;
   memcpy(&magic, b, 4);
+  SHMSWARM__FENCE(acquire); /* pairs with the release store of the magic in shmswarm_create */
   memcpy(&etype, b + 4, 2);
   memcpy(&ndims, b + 6, 2);
   memcpy(&offset, b + 8, 8);
   if (magic != SHMSWARM_WA1_MAGIC) {
     if (magic == 0x312D4157u)
       return shmswarm__fail(SHMSWARM_EBYTEORDER, "magic", "written with the opposite byte order");
-    static const uint8_t zero[64] = {0};
-    if (memcmp(b, zero, 64) == 0)
-      return shmswarm__fail(SHMSWARM_EUNINIT, "magic", "header is all zero (being created, or abandoned)");
+    /* shmswarm_create stores the magic last, after the other header fields: zero is "not yet". */
+    if (magic == 0)
+      return shmswarm__fail(SHMSWARM_EUNINIT, "magic", "no magic yet (being created, or abandoned)");
     return shmswarm__fail(SHMSWARM_EBADMAGIC, "magic", "magic 0x%08x is not WA-1 (0x%08x)", magic,
                           SHMSWARM_WA1_MAGIC);
   }
@@ -661,8 +677,9 @@ int shmswarm_validate(const void *bytes, uint64_t size, shmswarm_layout *out) {
   if (size < total)
     return shmswarm__fail(SHMSWARM_ETRUNCATED, "size", "object of %llu bytes is smaller than its %llu-byte layout",
                           (unsigned long long)size, (unsigned long long)total);
-  if (shmswarm__checksum(b, blk, fields_off, fields_len) != checksum)
-    return shmswarm__fail(SHMSWARM_ECHECKSUM, "checksum", "header checksum mismatch");
+  uint32_t computed = shmswarm__checksum(b, blk, fields_off, fields_len);
+  if (computed != checksum)
+    return shmswarm__fail(SHMSWARM_ECHECKSUM, "checksum", "stored 0x%08x, computed 0x%08x", checksum, computed);
   if (shmswarm__check_fields((const char *)b + fields_off, fields_len, bcols) != 0)
     return shmswarm__fail(SHMSWARM_ECORRUPT, "fields", "field names do not match %u columns", bcols);
   L.kind = SHMSWARM_KIND_SHMSWARM;
@@ -678,7 +695,21 @@ int shmswarm_validate(const void *bytes, uint64_t size, shmswarm_layout *out) {
 }
 
 /* ---- the mutex ---- */
+/* glibc (2.36 checked) has trylock on a not-recoverable robust mutex return ENOTRECOVERABLE but
+ * leave the lock word holding the caller's tid (it unlocks only when the old word was the
+ * caller's), so every later locker would time out instead. Read glibc's marker in the public
+ * struct first; the state is permanent, so the unlocked read cannot miss it for long. */
+static int shmswarm__notrecoverable(pthread_mutex_t *m) {
+#if defined(__GLIBC__) && defined(SHMSWARM__ROBUST)
+  return *(volatile int *)&m->__data.__owner == 0x7ffffffe; /* PTHREAD_MUTEX_NOTRECOVERABLE */
+#else
+  (void)m;
+  return 0;
+#endif
+}
+
 static int shmswarm__clocklock(pthread_mutex_t *m, int64_t timeout_ns) {
+  if (shmswarm__notrecoverable(m)) return ENOTRECOVERABLE;
   if (timeout_ns == 0) return pthread_mutex_trylock(m);
 #if defined(__USE_GNU) && defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 30))
   struct timespec ts = shmswarm__ts(shmswarm__now(CLOCK_MONOTONIC) + timeout_ns);
@@ -701,7 +732,7 @@ static int shmswarm__clocklock(pthread_mutex_t *m, int64_t timeout_ns) {
 int shmswarm_mutex_timedlock(void *mutex, int64_t timeout_ns, int *recovered) {
   if (recovered) *recovered = 0;
   int r = shmswarm__clocklock((pthread_mutex_t *)mutex, timeout_ns);
-#ifdef PTHREAD_MUTEX_ROBUST
+#ifdef SHMSWARM__ROBUST
   if (r == EOWNERDEAD) {
     pthread_mutex_consistent((pthread_mutex_t *)mutex);
     if (recovered) *recovered = 1;
@@ -735,8 +766,20 @@ static int shmswarm__lock(shmswarm_segment *s, int64_t timeout_ns, int *recovere
   if (!s->shared_rw) return shmswarm__fail(-EACCES, "lock", "read-only access cannot take the mutex");
   if (timeout_ns < 0) timeout_ns = s->timeout_ns;
   pthread_mutex_t *m = &s->blk->mutex.m;
-  int r = shmswarm__clocklock(m, timeout_ns);
-#ifdef PTHREAD_MUTEX_ROBUST
+  /* Uncontended, a trylock spares the deadline's clock read (a third of a 4 KB publish here). */
+  int r = shmswarm__notrecoverable(m) ? ENOTRECOVERABLE : pthread_mutex_trylock(m);
+  if (r == EBUSY && timeout_ns > 0) {
+    /* glibc's robust mutex sleeps at once, but it is held for one frame copy (µs at 240 KB):
+     * spin a little before paying a futex sleep and wake-up on both sides. */
+    int64_t spin = timeout_ns < SHMSWARM__HANDOFF_SPIN_NS ? timeout_ns : SHMSWARM__HANDOFF_SPIN_NS;
+    int64_t spin_end = shmswarm__now(CLOCK_MONOTONIC) + spin;
+    do {
+      for (int i = 0; i < 16; i++) SHMSWARM__PAUSE();
+      r = pthread_mutex_trylock(m);
+    } while (r == EBUSY && shmswarm__now(CLOCK_MONOTONIC) < spin_end);
+    if (r == EBUSY) r = shmswarm__clocklock(m, timeout_ns);
+  }
+#ifdef SHMSWARM__ROBUST
   if (r == EOWNERDEAD) {
     shmswarm__repair(s->blk);
     pthread_mutex_consistent(m);
@@ -763,6 +806,7 @@ int shmswarm_lock_ex(shmswarm_segment *s, int64_t timeout_ns, int *recovered) {
   SHMSWARM__GUARD_BEGIN(jb, return shmswarm__fail(SHMSWARM_EBUS, "lock", "memory fault (segment shrunk?)"));
   int r = shmswarm__lock(s, timeout_ns, recovered);
   SHMSWARM__GUARD_END();
+  if (r == 0) s->held = 1;
   return r;
 }
 int shmswarm_lock(shmswarm_segment *s) { return shmswarm_lock_ex(s, -1, NULL); }
@@ -772,6 +816,7 @@ int shmswarm_unlock(shmswarm_segment *s) {
   SHMSWARM__GUARD_BEGIN(jb, return shmswarm__fail(SHMSWARM_EBUS, "unlock", "memory fault (segment shrunk?)"));
   int r = pthread_mutex_unlock(&s->blk->mutex.m);
   SHMSWARM__GUARD_END();
+  if (r == 0) s->held = 0;
   return r ? shmswarm__fail(-r, "pthread_mutex_unlock", NULL) : 0;
 }
 void shmswarm_set_timeout(shmswarm_segment *s, int64_t timeout_ns) { s->timeout_ns = timeout_ns; }
@@ -797,6 +842,32 @@ static void shmswarm__self(shmswarm_segment *s) {
   s->timeout_ns = 1000000000;
 }
 
+#ifdef O_NONBLOCK
+#define SHMSWARM__NONBLOCK O_NONBLOCK
+#else
+#define SHMSWARM__NONBLOCK 0
+#endif
+
+/* Squatting guard for writers: /dev/shm is mode 1777, so anyone may pre-create a name and wait
+ * for a writer to pour its data (and its mutex) into an object they control. A writer accepts an
+ * object it owns, or one deliberately shared with a group it belongs to (group-writable and not
+ * world-writable). Readers accept any owner: they trust no byte, and info reports the owner. */
+static int shmswarm__check_owner(const struct stat *st) {
+  uid_t me = geteuid();
+  if (st->st_uid == me) return 0;
+  if ((st->st_mode & S_IWGRP) && !(st->st_mode & S_IWOTH)) {
+    if (st->st_gid == getegid()) return 0;
+    gid_t groups[256];
+    int n = getgroups(256, groups);
+    for (int i = 0; i < n; i++)
+      if (groups[i] == st->st_gid) return 0;
+  }
+  return shmswarm__fail(-EPERM, "owner",
+                        "owned by uid %u (you are %u) and not shared with your group for writing; "
+                        "refusing to write (open it read-only, or re-create it)",
+                        (unsigned)st->st_uid, (unsigned)me);
+}
+
 int shmswarm_open(const char *name, int writable, shmswarm_segment **out) {
   *out = NULL;
   int r = shmswarm__check_name(name);
@@ -807,11 +878,18 @@ int shmswarm_open(const char *name, int writable, shmswarm_segment **out) {
   s->fd = -1;
   shmswarm__self(s);
   struct stat st;
-  int fd = shm_open(name, O_RDWR, 0);
+  /* O_NONBLOCK: a FIFO squatting the name must not block this open (it is refused below). */
+  int fd = shm_open(name, O_RDWR | SHMSWARM__NONBLOCK, 0);
   s->shared_rw = fd >= 0;
-  if (fd < 0 && !writable && (errno == EACCES || errno == EPERM)) fd = shm_open(name, O_RDONLY, 0);
+  if (fd < 0 && !writable && (errno == EACCES || errno == EPERM))
+    fd = shm_open(name, O_RDONLY | SHMSWARM__NONBLOCK, 0);
   if (fd < 0) {
-    r = SHMSWARM__ERRNO("shm_open");
+    if (errno == ELOOP) /* glibc's shm_open adds O_NOFOLLOW */
+      r = shmswarm__fail(-ELOOP, "shm_open", "the name is a symbolic link; refused");
+    else if (errno == EINVAL) /* the name was checked above; glibc turns EISDIR into EINVAL */
+      r = shmswarm__fail(-EINVAL, "shm_open", "not a shared-memory object (a directory?)");
+    else
+      r = SHMSWARM__ERRNO("shm_open");
     goto fail;
   }
   s->fd = fd;
@@ -823,6 +901,7 @@ int shmswarm_open(const char *name, int writable, shmswarm_segment **out) {
     r = shmswarm__fail(-EINVAL, "fstat", "not a regular shared-memory object");
     goto fail;
   }
+  if (writable && (r = shmswarm__check_owner(&st)) != 0) goto fail;
   if (st.st_size < 64) {
     r = shmswarm_validate("", (uint64_t)st.st_size, NULL); /* the size alone decides */
     goto fail;
@@ -926,7 +1005,7 @@ int shmswarm_create(const char *name, uint64_t rows, uint32_t cols, int dtype, c
     pthread_mutexattr_t attr;
     pthread_mutexattr_init(&attr);
     pthread_mutexattr_setpshared(&attr, PTHREAD_PROCESS_SHARED);
-#ifdef PTHREAD_MUTEX_ROBUST
+#ifdef SHMSWARM__ROBUST
     pthread_mutexattr_setrobust(&attr, PTHREAD_MUTEX_ROBUST);
 #endif
     r = pthread_mutex_init(&blk->mutex.m, &attr);
@@ -963,8 +1042,13 @@ fail:
   }
 }
 
+static void shmswarm__abandon(shmswarm_segment *s);
+
 int shmswarm_close(shmswarm_segment *s) {
   if (!s) return 0;
+  /* Unmapping a held robust mutex hides it from the kernel's dead-owner walk: every later locker
+   * would time out, even after this process exits. Release it first; a begun frame is left torn. */
+  if (s->blk && (s->in_frame || s->held)) shmswarm__abandon(s);
   if (s->base) munmap(s->base, s->map_size);
   if (s->fd >= 0) close(s->fd);
   free(s);
@@ -1019,6 +1103,12 @@ static void shmswarm__yield_to_reader(shmswarm__block *blk) {
   if (!deadline) return;
   int64_t now = shmswarm__now(CLOCK_MONOTONIC);
   int64_t limit = now + SHMSWARM__GATE_NS;
+  int64_t spin_end = now + SHMSWARM__HANDOFF_SPIN_NS;
+  while (now < spin_end) {
+    for (int i = 0; i < 16; i++) SHMSWARM__PAUSE();
+    if (!SHMSWARM__LOAD(&blk->read_request, acquire)) return;
+    now = shmswarm__now(CLOCK_MONOTONIC);
+  }
   while (deadline && now < deadline && now < limit) {
     uint32_t g = SHMSWARM__LOAD(&blk->gate, acquire);
     deadline = SHMSWARM__LOAD(&blk->read_request, acquire);
@@ -1118,16 +1208,16 @@ static void shmswarm__fill_info(shmswarm__block *blk, shmswarm_frame_info *info)
 
 /* Seqlock read: 1 on success, 0 when every attempt overlapped a write. */
 static int shmswarm__read_lockfree(shmswarm_segment *s, void *dst, size_t bytes, uint64_t seen,
-                                   shmswarm_frame_info *info) {
+                                   shmswarm_frame_info *info, int attempts, int64_t spin_ns) {
   shmswarm__block *blk = s->blk;
   const uint8_t *src = s->base + s->lay.data_offset;
   int64_t spin_end = 0;
-  for (int attempt = 0; attempt < SHMSWARM__COPY_ATTEMPTS;) {
+  for (int attempt = 0; attempt < attempts;) {
     uint64_t s1 = SHMSWARM__LOAD(&blk->seq, acquire);
     if (s1 & 1) {
       /* A frame is being written: wait a little for it, then let the mutex decide. */
       int64_t now = shmswarm__now(CLOCK_MONOTONIC);
-      if (!spin_end) spin_end = now + SHMSWARM__SPIN_NS;
+      if (!spin_end) spin_end = now + spin_ns;
       if (now > spin_end) return 0;
       for (int i = 0; i < 64; i++) SHMSWARM__PAUSE();
       continue;
@@ -1155,15 +1245,26 @@ static int shmswarm__read_lockfree(shmswarm_segment *s, void *dst, size_t bytes,
 static int shmswarm__read_locked(shmswarm_segment *s, void *dst, size_t bytes, uint64_t seen,
                                  shmswarm_frame_info *info) {
   shmswarm__block *blk = s->blk;
-  /* Ask the writer to step aside for one frame: glibc's mutex is not fair. */
-  int64_t mine = shmswarm__now(CLOCK_MONOTONIC) + SHMSWARM__GATE_NS;
-  SHMSWARM__STORE(&blk->read_request, mine, release);
+  /* Nothing new: answer without the lock, so a reader polling with `seen` never hammers it. */
+  uint64_t now_seq = SHMSWARM__LOAD(&blk->seq, acquire);
+  if (seen != UINT64_MAX && now_seq == seen) {
+    info->sequence = now_seq;
+    info->flags |= SHMSWARM_FRAME_UNCHANGED;
+    shmswarm__fill_info(blk, info);
+    return 0;
+  }
   int recovered = 0;
-  int r = shmswarm__lock(s, -1, &recovered);
-  int64_t expect = mine;
-  SHMSWARM__CAS(&blk->read_request, &expect, (int64_t)0);
-  SHMSWARM__ADD(&blk->gate, 1u);
-  shmswarm__futex_wake(&blk->gate);
+  int r = shmswarm__lock(s, 0, &recovered);
+  if (r == -EBUSY) {
+    /* Contended: ask the writer to step aside for one frame, glibc's mutex is not fair. */
+    int64_t mine = shmswarm__now(CLOCK_MONOTONIC) + SHMSWARM__GATE_NS;
+    SHMSWARM__STORE(&blk->read_request, mine, release);
+    r = shmswarm__lock(s, -1, &recovered);
+    int64_t expect = mine;
+    SHMSWARM__CAS(&blk->read_request, &expect, (int64_t)0);
+    SHMSWARM__ADD(&blk->gate, 1u);
+    shmswarm__futex_wake(&blk->gate);
+  }
   if (r) return r;
   uint64_t seq = SHMSWARM__LOAD(&blk->seq, relaxed);
   info->sequence = seq;
@@ -1185,11 +1286,22 @@ static int shmswarm__read_guarded(shmswarm_segment *s, void *dst, size_t bytes, 
     info->flags = SHMSWARM_FRAME_UNSYNCED;
   } else if (mode == SHMSWARM_READ_LOCK) {
     r = shmswarm__read_locked(s, dst, bytes, seen, info);
-  } else if (!shmswarm__read_lockfree(s, dst, bytes, seen, info)) {
-    if (mode == SHMSWARM_READ_NOLOCK || !s->shared_rw)
-      r = shmswarm__fail(SHMSWARM_ENOFRAME, "read", "writer kept overwriting the frame; no consistent copy without the lock");
-    else
+  } else {
+    /* After a fallback the writer is likely still publishing back to back: go to the mutex at
+     * once instead of making copies that will be overwritten anyway, and only every 8th read
+     * try lock-free once more, to notice when the writer slows down. */
+    int quick = mode == SHMSWARM_READ_AUTO && s->contended && s->shared_rw;
+    if (quick && (++s->contended & 7) != 0) {
       r = shmswarm__read_locked(s, dst, bytes, seen, info);
+    } else if (shmswarm__read_lockfree(s, dst, bytes, seen, info, quick ? 1 : SHMSWARM__COPY_ATTEMPTS,
+                                       quick ? SHMSWARM__SPIN_NS / 20 : SHMSWARM__SPIN_NS)) {
+      s->contended = 0;
+    } else if (mode == SHMSWARM_READ_NOLOCK || !s->shared_rw) {
+      r = shmswarm__fail(SHMSWARM_ENOFRAME, "read", "writer kept overwriting the frame; no consistent copy without the lock");
+    } else {
+      if (!s->contended) s->contended = 1;
+      r = shmswarm__read_locked(s, dst, bytes, seen, info);
+    }
   }
   SHMSWARM__GUARD_END();
   return r;

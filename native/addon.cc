@@ -2,6 +2,7 @@
 #include <napi.h>
 
 #include <cstdlib>
+#include <cstring>
 #include <string>
 
 #include "errors.h"
@@ -62,6 +63,7 @@ Napi::Value AllocAligned(const Napi::CallbackInfo &info) {
   if (!(n >= 0) || n > 9007199254740991.0) ThrowType(env, "bytes must be a non-negative number");
   void *p = nullptr;
   if (posix_memalign(&p, 64, n > 0 ? (size_t)n : 64) != 0) throw Napi::Error::New(env, "out of memory");
+  memset(p, 0, n > 0 ? (size_t)n : 64);  // posix_memalign may hand back used memory; callers expect zeros
   return Napi::ArrayBuffer::New(env, p, (size_t)n, [](Napi::Env, void *data) { free(data); });
 }
 

@@ -29,6 +29,10 @@ class SegmentHandle : public Napi::ObjectWrap<SegmentHandle> {
 
   Napi::Value Layout(const Napi::CallbackInfo &info);
   Napi::Value State(const Napi::CallbackInfo &info);
+  Napi::Value Sequence(const Napi::CallbackInfo &info);
+  Napi::Value Bound(const Napi::CallbackInfo &info);
+  static Napi::Value BoundWriteFrame(const Napi::CallbackInfo &info);
+  static Napi::Value BoundReadFrame(const Napi::CallbackInfo &info);
   Napi::Value Stat(const Napi::CallbackInfo &info);
   Napi::Value View(const Napi::CallbackInfo &info);
   Napi::Value WriteFrame(const Napi::CallbackInfo &info);

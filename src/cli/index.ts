@@ -38,6 +38,11 @@ export function makeProgram(): Command {
 
 /** Parse, run, and turn any error into one stderr line and an exit code. Never calls process.exit. */
 export async function main(argv: string[] = process.argv): Promise<void> {
+  // A reader that goes away (`| head`) is the end of the output, not an error worth a trace.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw e;
+  });
   const program = makeProgram();
   try {
     await program.parseAsync(argv);

@@ -36,6 +36,9 @@ export interface NativeStat {
 export interface NativeSegmentHandle {
   layout(): NativeLayout;
   state(): NativeState;
+  sequence(): number;
+  /** writeFrame and readFrame bound to this handle (no per-call unwrap); keep them with it. */
+  bound(): { writeFrame(src: ArrayBufferView): void; readFrame(dst: ArrayBufferView, mode: number, seen: number, info: Float64Array): number };
   stat(): NativeStat;
   view(writable: boolean): ArrayBuffer;
   writeFrame(src: ArrayBufferView): void;

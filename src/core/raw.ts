@@ -1,5 +1,9 @@
-import type { DtypeName, TypedArray } from './dtypes.js';
-import type { Frame, ReadOptions, SegmentInfo } from './segment.js';
+import { statSync } from 'node:fs';
+import { native, type NativeRawMapping } from './binding.js';
+import { type Dtype, type DtypeName, type TypedArray, parseDtype } from './dtypes.js';
+import { ShmswarmError, isShmswarmError } from './errors.js';
+import { checkSegmentName, defaultFields, parseFields } from './names.js';
+import { SHM_DIR, allocFrame, type Frame, type NameStatus, type ReadOptions, type SegmentInfo } from './segment.js';
 
 /** Raw mode: a bare matrix in an object with no header (the seed's ofxSharedMemory layout). */
 export interface RawOptions {
@@ -14,30 +18,308 @@ export interface RawOptions {
   mutexOffset?: number;
   /** Lock timeout in ms (default 1000). */
   timeoutMs?: number;
+  /** Column names, "x,y,z" or an array (default c0, c1, …): a raw object stores none. */
+  fields?: string | readonly string[];
 }
 
-/** A raw segment read as frames. Implemented by the bridge work (issue 4). */
+const DEFAULT_TIMEOUT_MS = 1000;
+/** readFrameAsync blocks the event loop at most this long per lock attempt (no native async lock). */
+const ASYNC_LOCK_SLICE_MS = 2;
+
+function checkOffset(value: unknown, what: string): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0)
+    throw new TypeError(`${what} must be an integer number of bytes >= 0, got ${JSON.stringify(value)}`);
+  return value;
+}
+
+function checkTimeout(ms: unknown): number {
+  if (typeof ms !== 'number' || !(ms >= 0) || ms > 1e12) throw new RangeError('timeoutMs must be a number of ms >= 0');
+  return ms;
+}
+
+/** "300x3", "300×3", [300, 3] → [rows, cols]; TypeError saying what is expected otherwise. */
+export function parseShape(shape: unknown): [number, number] {
+  let parts: unknown[];
+  if (typeof shape === 'string') {
+    const m = /^\s*(\d+)\s*[x×,]\s*(\d+)\s*$/i.exec(shape);
+    if (!m) throw new TypeError(`shape "${shape}" must look like <rows>x<cols>, e.g. 300x3`);
+    parts = [Number(m[1]), Number(m[2])];
+  } else if (Array.isArray(shape) && shape.length === 2) {
+    parts = shape;
+  } else {
+    throw new TypeError('shape must be "<rows>x<cols>" or [rows, cols]');
+  }
+  const [rows, cols] = parts;
+  if (!Number.isSafeInteger(rows) || !Number.isSafeInteger(cols) || (rows as number) < 1 || (cols as number) < 1)
+    throw new TypeError(`shape must have rows and cols >= 1, got ${JSON.stringify(parts)}`);
+  return [rows as number, cols as number];
+}
+
+/**
+ * A bare rows × cols matrix in a shared-memory object that has no header, read as frames: the
+ * seed's `/position_data`, optionally synchronised by a plain process-shared pthread mutex that
+ * its writer keeps in another object (`/mutex_lock`). Read-only. The mutex is only ever locked
+ * and unlocked, never initialised or destroyed: it belongs to the writer.
+ *
+ * Raw objects carry no sequence counter. `Frame.sequence` is therefore local to this handle: it
+ * counts the distinct frame contents this handle has copied, so `since` still skips unchanged
+ * frames (after copying them, since only the copy can tell). `frames` is always 0.
+ */
 export class RawSegment {
-  static open(name: string, options: RawOptions): RawSegment {
-    void name;
-    void options;
-    throw new Error('raw mode is not implemented yet');
-  }
-  readonly name = '';
+  readonly name: string;
   readonly kind = 'raw' as const;
-  readonly rows = 0;
-  readonly cols = 0;
-  readonly dtype: DtypeName = 'f32';
-  readonly fields: readonly string[] = [];
+  readonly rows: number;
+  readonly cols: number;
+  readonly dtype: DtypeName;
+  readonly fields: readonly string[];
+  /** Byte offset of the matrix in the object. */
+  readonly offset: number;
+  /** The object holding the writer's mutex, or null: reads are then unsynchronised. */
+  readonly mutex: string | null;
+  readonly mutexOffset: number;
+
+  #data: NativeRawMapping | null;
+  #lock: NativeRawMapping | null;
+  #dt: Dtype;
+  #elements: number;
+  #bytes: number;
+  #fieldsNamed: boolean;
+  #timeoutMs: number;
+  #ino = 0;
+  #last: Uint8Array | null = null;
+  #changes = 0;
+
+  private constructor(name: string, o: RawOptions) {
+    checkSegmentName(name);
+    const [rows, cols] = parseShape(o.shape);
+    const dt = parseDtype(o.dtype ?? 'f32');
+    const offset = checkOffset(o.offset ?? 0, 'offset');
+    const mutexOffset = checkOffset(o.mutexOffset ?? 0, 'mutexOffset');
+    if (o.mutex !== undefined) checkSegmentName(o.mutex);
+    const fields = o.fields === undefined ? null : parseFields(o.fields);
+    if (fields && fields.length !== cols) throw new RangeError(`${fields.length} field names given for ${cols} columns`);
+    this.#timeoutMs = checkTimeout(o.timeoutMs ?? DEFAULT_TIMEOUT_MS);
+    const bytes = rows * cols * dt.bytes;
+    if (!Number.isSafeInteger(bytes)) throw new RangeError(`shape ${rows}x${cols} is too large`);
+
+    this.name = name;
+    this.rows = rows;
+    this.cols = cols;
+    this.dtype = dt.name;
+    this.#dt = dt;
+    this.#elements = rows * cols;
+    this.#bytes = bytes;
+    this.offset = offset;
+    this.mutex = o.mutex ?? null;
+    this.mutexOffset = mutexOffset;
+    this.#fieldsNamed = fields !== null;
+    this.fields = Object.freeze(fields ?? defaultFields(cols));
+
+    // The data object is never written: map it read-only.
+    this.#data = native().RawMapping.open(name, false);
+    this.#lock = null;
+    try {
+      const size = this.#data.size();
+      if (offset + bytes > size)
+        throw new ShmswarmError(
+          `${name}: object of ${size} bytes cannot hold ${rows}x${cols} ${dt.name} (${bytes} bytes) at offset ${offset}`,
+          'ETRUNCATED',
+          { segment: name, syscall: 'shape' },
+        );
+      this.#ino = this.#data.stat().ino;
+      if (this.mutex !== null) {
+        // Locking stores into the mutex, so its object must be mapped writable.
+        this.#lock = native().RawMapping.open(this.mutex, true);
+        const msize = this.#lock.size();
+        const need = native().mutexSize;
+        if (mutexOffset % 8 !== 0 || mutexOffset + need > msize)
+          throw new ShmswarmError(
+            `${this.mutex}: object of ${msize} bytes has no 8-byte aligned ${need}-byte pthread mutex at offset ${mutexOffset}`,
+            'ETRUNCATED',
+            { segment: this.mutex, syscall: 'mutex' },
+          );
+      }
+    } catch (e) {
+      this.close();
+      throw e;
+    }
+  }
+
+  /** Map `name` as a bare matrix; the shape must fit in the object as it is now. */
+  static open(name: string, options: RawOptions): RawSegment {
+    if (!options || typeof options !== 'object') throw new TypeError('raw mode needs options with a shape');
+    return new RawSegment(name, options);
+  }
+
+  get closed(): boolean {
+    return this.#data === null;
+  }
+
+  /** Elements in one frame: rows × cols. */
+  get length(): number {
+    return this.#elements;
+  }
+
+  #live(): NativeRawMapping {
+    if (!this.#data) throw new Error(`raw segment ${this.name} is closed`);
+    return this.#data;
+  }
+
+  /** What can be known about a raw object: shape as given, size and owner from fstat, no live state. */
   info(): SegmentInfo {
-    throw new Error('raw mode is not implemented yet');
+    const st = this.#live().stat();
+    return {
+      name: this.name,
+      kind: 'raw',
+      rows: this.rows,
+      cols: this.cols,
+      dtype: this.dtype,
+      fields: [...this.fields],
+      fieldsNamed: this.#fieldsNamed,
+      elementBytes: this.#dt.bytes,
+      dataBytes: this.#bytes,
+      bytes: st.size,
+      mode: st.mode,
+      uid: st.uid,
+      ino: st.ino,
+      createdTime: null,
+      creatorPid: null,
+      sequence: 0,
+      frames: 0,
+      lastWriteTime: null,
+      writerPid: null,
+      writerAlive: false,
+      torn: false,
+      waiters: 0,
+      formatVersion: null,
+      raw: { offset: this.offset, mutex: this.mutex, mutexOffset: this.mutexOffset, synced: this.mutex !== null },
+    };
   }
-  readFrame<T extends TypedArray = TypedArray>(options?: ReadOptions<T>): Frame<T> | null {
-    void options;
-    throw new Error('raw mode is not implemented yet');
+
+  #target<T extends TypedArray>(into: T | undefined): T {
+    if (into === undefined) return allocFrame(this.#dt, this.#elements) as T;
+    if (!(into instanceof this.#dt.array) || into.length !== this.#elements)
+      throw new TypeError(`into must be a ${this.#dt.array.name} of ${this.#elements} elements`);
+    return into;
   }
-  async readFrameAsync<T extends TypedArray = TypedArray>(options?: ReadOptions<T>): Promise<Frame<T> | null> {
-    return this.readFrame(options);
+
+  #useLock(o: ReadOptions): boolean {
+    if (o.lock && o.lockFree) throw new TypeError('lock and lockFree exclude each other');
+    if (o.lock && this.mutex === null)
+      throw new TypeError(`raw segment ${this.name} has no mutex to lock; name the writer's mutex object (mutex option)`);
+    return this.mutex !== null && !o.lockFree;
   }
-  close(): void {}
+
+  #timeoutError(ms: number): ShmswarmError {
+    return new ShmswarmError(
+      `${this.mutex}: mutex still held after ${ms} ms (it is not robust: if its holder died, only restarting the writer frees it)`,
+      'ETIMEDOUT',
+      { segment: this.mutex ?? this.name, syscall: 'pthread_mutex_lock' },
+    );
+  }
+
+  #lockSync(ms: number): boolean {
+    try {
+      return this.#lock!.lockMutex(this.mutexOffset, ms);
+    } catch (e) {
+      if (isShmswarmError(e, 'ETIMEDOUT') || isShmswarmError(e, 'EBUSY')) throw this.#timeoutError(ms);
+      throw e;
+    }
+  }
+
+  /** Copy under the lock when there is one; the lock is released even when the copy faults. */
+  #copy(data: TypedArray, locked: boolean): void {
+    const h = this.#live();
+    if (!locked) return h.read(data, this.offset);
+    try {
+      h.read(data, this.offset);
+    } finally {
+      this.#lock!.unlockMutex(this.mutexOffset);
+    }
+  }
+
+  #finish<T extends TypedArray>(data: T, locked: boolean, recovered: boolean, since: number | undefined): Frame<T> | null {
+    const bytes = new Uint8Array(data.buffer, data.byteOffset, this.#bytes);
+    if (!this.#last || Buffer.compare(bytes, this.#last) !== 0) {
+      this.#changes++;
+      if (!this.#last) this.#last = new Uint8Array(this.#bytes);
+      this.#last.set(bytes);
+    }
+    if (since !== undefined && since === this.#changes) return null;
+    return {
+      data,
+      sequence: this.#changes,
+      frames: 0,
+      lastWriteTime: null,
+      writerPid: null,
+      torn: false,
+      locked,
+      recovered,
+      unsynced: !locked,
+      retries: 0,
+    };
+  }
+
+  /**
+   * A copy of the matrix: under the writer's mutex when one was named (blocking this thread up
+   * to the timeout; ETIMEDOUT after it), else unsynchronised and flagged `unsynced`.
+   */
+  readFrame<T extends TypedArray = TypedArray>(options: ReadOptions<T> = {}): Frame<T> | null {
+    this.#live();
+    const locked = this.#useLock(options);
+    const data = this.#target(options.into);
+    const recovered = locked ? this.#lockSync(checkTimeout(options.timeoutMs ?? this.#timeoutMs)) : false;
+    this.#copy(data, locked);
+    return this.#finish(data, locked, recovered, options.since);
+  }
+
+  /**
+   * readFrame that waits for the mutex in short slices between event-loop turns, so a writer
+   * holding the lock does not freeze the caller.
+   */
+  async readFrameAsync<T extends TypedArray = TypedArray>(options: ReadOptions<T> = {}): Promise<Frame<T> | null> {
+    this.#live();
+    const locked = this.#useLock(options);
+    const data = this.#target(options.into);
+    let recovered = false;
+    if (locked) {
+      const timeout = checkTimeout(options.timeoutMs ?? this.#timeoutMs);
+      const deadline = Date.now() + timeout;
+      for (;;) {
+        this.#live();
+        const left = Math.max(0, deadline - Date.now());
+        try {
+          recovered = this.#lock!.lockMutex(this.mutexOffset, Math.min(ASYNC_LOCK_SLICE_MS, left));
+          break;
+        } catch (e) {
+          if (!isShmswarmError(e, 'ETIMEDOUT') && !isShmswarmError(e, 'EBUSY')) throw e;
+          if (left <= 0) throw this.#timeoutError(timeout);
+        }
+        await new Promise((r) => setTimeout(r, 1));
+      }
+    }
+    this.#copy(data, locked);
+    return this.#finish(data, locked, recovered, options.since);
+  }
+
+  /** Whether the name still points at the object mapped here (the seed's writer re-creates it on restart). */
+  nameStatus(): NameStatus {
+    this.#live();
+    try {
+      return statSync(SHM_DIR + this.name).ino === this.#ino ? 'same' : 'replaced';
+    } catch {
+      return 'gone';
+    }
+  }
+
+  /** Unmap both objects. Idempotent; never unlinks, never touches the mutex. */
+  close(): void {
+    const d = this.#data;
+    const l = this.#lock;
+    this.#data = null;
+    this.#lock = null;
+    this.#last = null;
+    d?.close();
+    l?.close();
+  }
 }

@@ -38,7 +38,8 @@ export interface OpenOptions {
 
 export interface SegmentInfo {
   name: string;
-  kind: 'shmswarm' | 'wa1';
+  /** 'raw': a bare matrix read through RawSegment (no header, no live state). */
+  kind: 'shmswarm' | 'wa1' | 'raw';
   rows: number;
   cols: number;
   dtype: DtypeName;
@@ -66,6 +67,8 @@ export interface SegmentInfo {
   /** Processes blocked in waitForFrame. */
   waiters: number;
   formatVersion: number | null;
+  /** Raw mode only: where the matrix sits and which foreign mutex (if any) guards each copy. */
+  raw?: { offset: number; mutex: string | null; mutexOffset: number; synced: boolean };
 }
 
 export interface Frame<T extends TypedArray = TypedArray> {
@@ -141,14 +144,18 @@ export class Segment {
   #createdMs: number | null;
   #creatorPid: number | null;
   #ino: number;
+  #totalSize: number;
   #view: TypedArray | null = null;
   #info = new Float64Array(6);
+  /** writeFrame/readFrame bound to #handle: the 4 KB hot path skips a per-call unwrap. */
+  #bound: ReturnType<NativeSegmentHandle['bound']>;
   #inFrame = false;
 
   private constructor(name: string, handle: NativeSegmentHandle, readonly: boolean, warnings: string[]) {
     const lay = handle.layout();
     this.name = name;
     this.#handle = handle;
+    this.#bound = handle.bound();
     this.readonly = readonly;
     this.warnings = warnings;
     this.kind = lay.kind;
@@ -162,6 +169,7 @@ export class Segment {
     this.#createdMs = lay.kind === 'shmswarm' ? lay.createdMs : null;
     this.#creatorPid = lay.kind === 'shmswarm' ? lay.creatorPid : null;
     this.#ino = handle.stat().ino;
+    this.#totalSize = lay.totalSize;
   }
 
   /** Create a new segment; EEXIST if the name is taken (unless `replace` and its writer is dead). */
@@ -270,6 +278,13 @@ export class Segment {
   info(): SegmentInfo {
     const h = this.#live();
     const st = h.stat();
+    // Shrunk inside its last page, the object reads as zeros instead of faulting: say so.
+    if (st.size < this.#totalSize)
+      throw new ShmswarmError(
+        `${this.name}: segment is smaller than its header says (${st.size} of ${this.#totalSize} bytes; shrunk while mapped)`,
+        'ETRUNCATED',
+        { segment: this.name, syscall: 'fstat' },
+      );
     const s = h.state();
     const sync = this.kind === 'shmswarm';
     return {
@@ -301,7 +316,7 @@ export class Segment {
 
   /** The sequence counter alone: even = stable, odd = a frame is being written. */
   sequence(): number {
-    return this.#live().state().sequence;
+    return this.#live().sequence();
   }
 
   /**
@@ -320,10 +335,10 @@ export class Segment {
 
   /** Publish a whole frame: a typed array of the segment's type, or any array of numbers. */
   writeFrame(src: TypedArray | ArrayLike<number> | ArrayLike<bigint>): void {
-    const h = this.#live();
+    this.#live();
     if (this.readonly) throw new TypeError(`segment ${this.name} was opened read-only`);
     if (src instanceof this.#dtype.array && src.length === this.#elements) {
-      h.writeFrame(src);
+      this.#bound.writeFrame(src);
       return;
     }
     if (!src || typeof (src as ArrayLike<number>).length !== 'number')
@@ -336,7 +351,7 @@ export class Segment {
     } catch {
       throw new TypeError(`writeFrame expects ${this.#dtype.bigint ? 'bigints' : 'numbers'} for dtype ${this.dtype}`);
     }
-    h.writeFrame(copy);
+    this.#bound.writeFrame(copy);
   }
 
   /**
@@ -409,7 +424,7 @@ export class Segment {
     const mode = this.#mode(options);
     const data = this.#target(options.into);
     if (options.timeoutMs !== undefined) h.setTimeout(checkTimeout(options.timeoutMs));
-    const flags = h.readFrame(data, mode, options.since ?? -1, this.#info);
+    const flags = this.#bound.readFrame(data, mode, options.since ?? -1, this.#info);
     if (flags & FrameFlag.UNCHANGED) return null;
     return Segment.#frame(data, this.#info);
   }
@@ -430,7 +445,15 @@ export class Segment {
    */
   waitForFrame(afterSequence: number, options: { timeoutMs?: number } = {}): Promise<number> {
     const h = this.#live();
-    return h.waitAsync(afterSequence, checkTimeout(options.timeoutMs ?? 10_000));
+    const timeoutMs = checkTimeout(options.timeoutMs ?? 10_000);
+    // Already newer: no round trip through a worker thread (two thread wake-ups, tens of µs).
+    // An odd sequence is a frame being written; the one before it is published.
+    if (this.kind === 'shmswarm') {
+      const seq = h.sequence();
+      const stable = seq % 2 === 0 ? seq : seq - 1;
+      if (stable !== afterSequence) return Promise.resolve(stable);
+    }
+    return h.waitAsync(afterSequence, timeoutMs);
   }
 
   /**
@@ -536,7 +559,7 @@ function summarize(name: string): SegmentSummary {
     try {
       const i = seg.info();
       return {
-        name, kind: i.kind, bytes: i.bytes, rows: i.rows, cols: i.cols, dtype: i.dtype, fields: i.fields,
+        name, kind: seg.kind, bytes: i.bytes, rows: i.rows, cols: i.cols, dtype: i.dtype, fields: i.fields,
         frames: i.frames, sequence: i.sequence, lastWriteTime: i.lastWriteTime, writerPid: i.writerPid, writerAlive: i.writerAlive,
       };
     } finally {

@@ -1,9 +1,66 @@
-import { Command } from 'commander';
-import { CliError } from '../errors.js';
+import { Command, Option } from 'commander';
+import { usageError } from '../errors.js';
+import { progress, warn } from '../output.js';
+import { parseCols, parseDtypeOption, parseFieldList, parseMode, parsePositiveInt } from '../parse.js';
 
-// Placeholder until the command is built.
+interface CreateFlags {
+  agents?: number;
+  rows?: number;
+  fields?: string[];
+  cols?: number;
+  dtype: string;
+  mode: number;
+  force?: boolean;
+  json?: boolean;
+}
+
+/** The core's create options from the flags; usage errors for missing or contradicting ones. */
+export function createOptions(o: CreateFlags): { rows: number; cols: number; fields?: string[]; dtype: string; mode: number; replace: boolean } {
+  if (o.agents !== undefined && o.rows !== undefined && o.agents !== o.rows)
+    throw usageError(`--agents ${o.agents} and --rows ${o.rows} disagree; --rows is another name for --agents`);
+  const rows = o.agents ?? o.rows;
+  if (rows === undefined) throw usageError('give the number of agents: --agents <n>');
+  if (!o.fields && o.cols === undefined) throw usageError('give the fields (--fields x,y,vx,vy) or their number (--cols <k>)');
+  if (o.fields && o.cols !== undefined && o.fields.length !== o.cols)
+    throw usageError(`--fields names ${o.fields.length} fields but --cols is ${o.cols}`);
+  return { rows, cols: o.cols ?? o.fields!.length, fields: o.fields, dtype: o.dtype, mode: o.mode, replace: o.force === true };
+}
+
 export function makeCreateCommand(): Command {
-  return new Command('create').description('(not implemented yet)').action(() => {
-    throw new CliError('create is not implemented yet');
-  });
+  return new Command('create')
+    .description('create an empty segment: a matrix of agents × fields with a lock and a frame counter')
+    .argument('<name>', 'segment name, e.g. /swarm')
+    .option('-n, --agents <n>', 'number of agents (rows)', parsePositiveInt)
+    .addOption(new Option('--rows <n>', 'another name for --agents').argParser(parsePositiveInt))
+    .option('--fields <list>', 'field (column) names, e.g. x,y,vx,vy', parseFieldList)
+    .option('--cols <k>', 'number of fields when they have no names (c0, c1, ...)', parseCols)
+    .option('--dtype <type>', 'element type: f32 f64 i8 u8 i16 u16 i32 u32 i64 u64', parseDtypeOption, 'f32')
+    .option('--mode <octal>', 'permission bits, applied whatever the umask', parseMode, 0o600)
+    .option('--force', 'replace an existing shmswarm segment whose writer is no longer alive')
+    .option('--json', 'print the new segment\'s info as JSON on stdout')
+    .addHelpText(
+      'after',
+      `
+Prints what it created on stderr; stdout stays empty unless --json.
+
+Examples:
+  $ shmswarm create /swarm --agents 1000 --fields x,y,vx,vy
+  $ shmswarm create /grid --rows 512 --cols 512 --dtype f64 --mode 640
+  $ shmswarm create /swarm --agents 1000 --fields x,y,z --force    replace one whose writer died`,
+    )
+    .action(async (name: string, o: CreateFlags) => {
+      const opts = createOptions(o);
+      const { Segment } = await import('../../core/segment.js');
+      const seg = Segment.create(name, opts);
+      try {
+        for (const w of seg.warnings) warn(w);
+        const info = seg.info();
+        if (o.json) process.stdout.write(JSON.stringify(info, null, 2) + '\n');
+        const { formatBytes } = await import('../../core/format.js');
+        const names = info.fieldsNamed ? ` (${info.fields.join(',')})` : '';
+        progress(`created ${name}: ${info.rows} agents × ${info.cols} fields${names}, ${info.dtype}, ${formatBytes(info.bytes)}, mode ${info.mode.toString(8).padStart(4, '0')}`);
+      } finally {
+        seg.close();
+      }
+    });
 }

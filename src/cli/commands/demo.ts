@@ -1,9 +1,95 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import { CliError } from '../errors.js';
+import { parsePositiveInt } from '../parse.js';
+import { progress } from '../output.js';
+import { runWatch } from './watch.js';
 
-// Placeholder until the command is built.
+const BIN = fileURLToPath(new URL('../../../bin/shmswarm', import.meta.url));
+
+interface DemoFlags {
+  agents: number;
+  duration?: number;
+  dims: 2 | 3;
+}
+
+function parseSeconds(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n <= 0 || n > 1e9) throw new Error('It must be a number of seconds > 0.');
+  return n;
+}
+
+function exited(child: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve({ code: child.exitCode, signal: child.signalCode });
+  return new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+}
+
 export function makeDemoCommand(): Command {
-  return new Command('demo').description('(not implemented yet)').action(() => {
-    throw new CliError('demo is not implemented yet');
-  });
+  return new Command('demo')
+    .description('a boids swarm simulated in a child process and watched here; cleans up after itself')
+    .option('--agents <n>', 'boids in the swarm', parsePositiveInt, 2000)
+    .option('--dims <d>', '2 or 3 dimensions', (v) => {
+      if (v !== '2' && v !== '3') throw new Error('It must be 2 or 3.');
+      return Number(v) as 2 | 3;
+    }, 2)
+    .option('--duration <s>', 'stop after s seconds (default: Ctrl-C on a terminal, 3 s otherwise)', parseSeconds)
+    .addHelpText(
+      'after',
+      `
+Examples:
+  npx shmswarm demo                  watch 2000 boids until Ctrl-C
+  npx shmswarm demo --agents 20000   a bigger swarm
+  npx shmswarm demo | cat            without a terminal: a few snapshot lines over 3 s
+
+What it does, step by step (each is a command you can run yourself):
+  shmswarm create /shmswarm-demo-<pid> --agents 2000 --fields x,y,vx,vy
+  shmswarm simulate /shmswarm-demo-<pid>      (in a child process)
+  shmswarm watch /shmswarm-demo-<pid>
+  shmswarm unlink /shmswarm-demo-<pid>`,
+    )
+    .action(async (flags: DemoFlags) => {
+      const [{ Segment }, { simulationFields }] = await Promise.all([import('../../core/segment.js'), import('../../core/simulate/index.js')]);
+      const name = `/shmswarm-demo-${process.pid}`;
+      const tty = process.stdout.isTTY === true;
+      const durationMs = flags.duration !== undefined ? flags.duration * 1000 : tty ? undefined : 3000;
+      // replace: a leftover of an earlier demo that crashed under the same pid (never one with a live writer).
+      const seg = Segment.create(name, { rows: flags.agents, fields: simulationFields(flags.dims), dtype: 'f32', replace: true });
+      seg.close();
+      const controller = new AbortController();
+      const stop = () => controller.abort();
+      process.on('SIGINT', stop);
+      process.on('SIGTERM', stop);
+      let child: ChildProcess | null = null;
+      let childErr = '';
+      try {
+        progress(`demo: ${flags.agents} boids in ${name}, simulated by a child process and watched here${tty && !durationMs ? '; Ctrl-C to stop' : ''}`);
+        child = spawn(process.execPath, [BIN, 'simulate', name, '--pattern', 'boids', '--rate', '60'], {
+          stdio: ['ignore', 'ignore', 'pipe'],
+          env: { ...process.env, NO_COLOR: '1' },
+        });
+        child.stderr!.on('data', (d) => (childErr += d));
+        // A simulation that fails stops the demo, and says why.
+        child.once('exit', (code) => {
+          if (!controller.signal.aborted && code !== 0) controller.abort(new CliError(`the simulation stopped: ${childErr.trim().split('\n').pop() ?? `exit ${code}`}`));
+        });
+        await runWatch(name, { signal: controller.signal, durationMs, intervalMs: tty ? 100 : 500 });
+        if (controller.signal.reason instanceof CliError) throw controller.signal.reason;
+      } finally {
+        process.off('SIGINT', stop);
+        process.off('SIGTERM', stop);
+        if (child) {
+          if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+          const timer = setTimeout(() => child?.kill('SIGKILL'), 3000);
+          await exited(child);
+          clearTimeout(timer);
+        }
+        try {
+          Segment.unlink(name);
+        } catch {
+          /* already gone */
+        }
+        if (child) progress(`demo: ${childErr.trim().split('\n').pop() ?? ''}; removed ${name}`);
+      }
+    });
 }

@@ -1,9 +1,178 @@
-import { Command } from 'commander';
-import { CliError } from '../errors.js';
+import { closeSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { Command, Option } from 'commander';
+import type { FrameTable } from '../../core/format.js';
+import { usageError } from '../errors.js';
+import { stdoutColor, warn } from '../output.js';
+import { addRawOptions, parseFieldList, parseMs, parseRowRange, rawOptions, type RawFlags, type RowRange } from '../parse.js';
 
-// Placeholder until the command is built.
+export type DumpFormat = 'csv' | 'json' | 'ndjson' | 'npy' | 'table';
+
+interface DumpFlags extends RawFlags {
+  csv?: boolean;
+  json?: boolean;
+  ndjson?: boolean;
+  npy?: string;
+  table?: boolean;
+  rows?: RowRange;
+  fields?: string[];
+  lock?: boolean;
+  output?: string;
+  timeout?: number;
+}
+
+/** More agents than this in a table is not for people: show the first ones and say so. */
+export const TABLE_ROWS = 1000;
+
+const byExtension: Record<string, DumpFormat> = { csv: 'csv', json: 'json', ndjson: 'ndjson', jsonl: 'ndjson', npy: 'npy', txt: 'table' };
+
+/** The format asked for; otherwise from --output's extension; otherwise a table on a TTY and CSV elsewhere. */
+export function chooseFormat(o: DumpFlags, stdoutIsTTY: boolean): DumpFormat {
+  if (o.csv) return 'csv';
+  if (o.json) return 'json';
+  if (o.ndjson) return 'ndjson';
+  if (o.npy !== undefined) return 'npy';
+  if (o.table) return 'table';
+  if (o.output !== undefined) return byExtension[/\.([^./]+)$/.exec(o.output)?.[1]?.toLowerCase() ?? ''] ?? 'csv';
+  return stdoutIsTTY ? 'table' : 'csv';
+}
+
 export function makeDumpCommand(): Command {
-  return new Command('dump').description('(not implemented yet)').action(() => {
-    throw new CliError('dump is not implemented yet');
+  const command = new Command('dump')
+    .description('print one consistent frame of a segment (CSV, JSON, NDJSON, .npy or a table)')
+    .argument('<name>', 'segment name, e.g. /swarm')
+    .addOption(new Option('--csv', 'CSV (RFC 4180, CRLF) with a header row of field names').conflicts(['json', 'ndjson', 'npy', 'table']))
+    .addOption(new Option('--json', 'one JSON object {name, dtype, sequence, frames, fields, data}').conflicts(['ndjson', 'npy', 'table']))
+    .addOption(new Option('--ndjson', 'one JSON object per agent').conflicts(['npy', 'table']))
+    .addOption(new Option('--npy <file>', 'a numpy .npy file ("-" for stdout)').conflicts(['table', 'output']))
+    .addOption(new Option('--table', 'a table for people (the default when stdout is a terminal)'))
+    .option('--rows <a:b>', 'only agents a to b-1 (half-open; a: and :b too)', parseRowRange)
+    .option('--fields <list>', 'only these fields, in this order, e.g. x,y', parseFieldList)
+    .option('--lock', 'copy under the segment\'s mutex instead of lock-free')
+    .option('--timeout <ms>', 'how long to wait for the mutex', parseMs, 1000)
+    .option('-o, --output <file>', 'write to this file (replaced whole, never left half-written)');
+  addRawOptions(command);
+  return command
+    .addHelpText(
+      'after',
+      `
+Values print exactly: a float32 as the shortest decimal that reads back to the same float32.
+NaN and infinities print as NaN, Infinity, -Infinity (JSON: the strings "NaN", "Infinity", "-Infinity").
+
+Examples:
+  $ shmswarm dump /swarm                        table on a terminal, CSV when piped
+  $ shmswarm dump /swarm --csv > frame.csv
+  $ shmswarm dump /swarm --json --rows 0:10 --fields x,y
+  $ shmswarm dump /swarm --ndjson | jq .x
+  $ shmswarm dump /swarm --npy frame.npy        python3 -c "import numpy; print(numpy.load('frame.npy').shape)"
+  $ shmswarm dump /swarm --lock -o frame.csv
+  $ shmswarm dump /position_data --raw --shape 300x3 --mutex /mutex_lock`,
+    )
+    .action(async (name: string, o: DumpFlags) => {
+      await runDump(name, o);
+    });
+}
+
+async function runDump(name: string, o: DumpFlags): Promise<void> {
+  const raw = rawOptions(o);
+  const format = chooseFormat(o, process.stdout.isTTY === true);
+  const toStdout = o.npy === '-' || (o.npy === undefined && o.output === undefined);
+  if (format === 'npy' && toStdout && process.stdout.isTTY)
+    throw usageError('refusing to write binary .npy to a terminal; give a file (--npy frame.npy) or redirect stdout');
+
+  const [{ openFrameSource }, { resolveRows, selectFields }, fmt] = await Promise.all([
+    import('../../core/source.js'),
+    import('../../core/rows.js'),
+    import('../../core/format.js'),
+  ]);
+  const source = openFrameSource(name, { raw, timeoutMs: o.timeout });
+  let table: FrameTable;
+  let frame;
+  try {
+    // Bad --rows/--fields fail before anything is copied.
+    const rows = resolveRows(o.rows, source.rows, name);
+    const columns = selectFields(o.fields, source.fields, name);
+    frame = await source.readFrameAsync({ lock: o.lock === true, timeoutMs: o.timeout });
+    if (!frame) throw new Error(`no frame could be read from ${name}`);
+    table = { name, dtype: source.dtype, sequence: frame.sequence, frames: frame.frames, fields: source.fields, data: frame.data, rowStart: rows[0], rowEnd: rows[1], columns };
+  } finally {
+    source.close();
+  }
+
+  if (raw && !raw.mutex) warn(`read ${name} without synchronisation (no --mutex): the frame may mix two writes`);
+  else if (frame.unsynced) warn(`${name} has no sequence counter or lock (plain WA-1): the frame may mix two writes`);
+  if (frame.torn) warn(`the latest frame of ${name} is torn: its writer died while writing it`);
+  if (frame.recovered) warn(`the mutex of ${name} was held by a process that died; it has been repaired`);
+  if (source.kind === 'shmswarm' && frame.frames === 0) warn(`no frame has been published to ${name} yet; these are its initial zeros`);
+
+  if (format === 'table' && o.rows === undefined && table.rowEnd - table.rowStart > TABLE_ROWS) {
+    warn(`showing agents 0:${TABLE_ROWS} of ${table.rowEnd}; use --rows a:b, or --csv for all of them`);
+    table.rowEnd = TABLE_ROWS;
+  }
+
+  let chunks: Iterable<string | Uint8Array>;
+  switch (format) {
+    case 'csv': chunks = fmt.csvChunks(table); break;
+    case 'json': chunks = fmt.jsonChunks(table); break;
+    case 'ndjson': chunks = fmt.ndjsonChunks(table); break;
+    case 'npy': chunks = [fmt.encodeNpy(table)]; break;
+    case 'table': {
+      const paint = toStdout ? (s: string) => stdoutColor().bold(s) : (s: string) => s;
+      chunks = [fmt.formatTable(table, paint)];
+      break;
+    }
+  }
+  const file = o.npy !== undefined && o.npy !== '-' ? o.npy : o.output;
+  if (file === undefined || file === '-') await writeStream(process.stdout, chunks);
+  else writeFileWhole(file, chunks);
+}
+
+/** Write chunks with back-pressure; a closed pipe (dump | head) ends quietly. */
+function writeStream(stream: NodeJS.WritableStream, chunks: Iterable<string | Uint8Array>): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const it = chunks[Symbol.iterator]();
+    const done = (e?: NodeJS.ErrnoException) => {
+      stream.off('error', done);
+      if (e && e.code !== 'EPIPE') reject(e);
+      else resolve();
+    };
+    stream.on('error', done);
+    const pump = () => {
+      try {
+        for (;;) {
+          const n = it.next();
+          if (n.done) return done();
+          if (!stream.write(n.value)) return void stream.once('drain', pump);
+        }
+      } catch (e) {
+        done(e as NodeJS.ErrnoException);
+      }
+    };
+    pump();
   });
+}
+
+/** Write to a temporary file beside `file`, then rename over it: readers see the old file or the whole new one. */
+export function writeFileWhole(file: string, chunks: Iterable<string | Uint8Array>): void {
+  const tmp = join(dirname(file), `.${basename(file)}.${process.pid}.tmp`);
+  let fd: number | undefined;
+  try {
+    fd = openSync(tmp, 'wx');
+    for (const c of chunks) {
+      if (typeof c === 'string') writeSync(fd, c);
+      else for (let off = 0; off < c.length; ) off += writeSync(fd, c, off);
+    }
+    closeSync(fd);
+    fd = undefined;
+    renameSync(tmp, file);
+  } catch (e) {
+    if (fd !== undefined) closeSync(fd);
+    try {
+      unlinkSync(tmp);
+    } catch {
+      /* never created */
+    }
+    const err = e as NodeJS.ErrnoException;
+    throw new Error(`cannot write ${file}: ${err.code ?? ''} ${err.message.replace(/^\w+: /, '').replace(/, \w+ '.*'$/, '')}`.replace(/\s+/g, ' ').trim());
+  }
 }

@@ -1,9 +1,106 @@
-import { Command } from 'commander';
-import { CliError } from '../errors.js';
+import { Command, Option } from 'commander';
+import type { ChalkInstance } from 'chalk';
+import type { SegmentInfo } from '../../core/segment.js';
+import type { SnippetTarget } from '../../core/snippets.js';
+import { stdoutColor } from '../output.js';
+import { addRawOptions, parseMs, rawOptions, type RawFlags } from '../parse.js';
 
-// Placeholder until the command is built.
+interface InfoFlags extends RawFlags {
+  json?: boolean;
+  julia?: boolean;
+  python?: boolean;
+  timeout?: number;
+}
+
+/** What info shows: the core's SegmentInfo, plus where the matrix sits for snippets. */
+export async function collectInfo(name: string, o: InfoFlags): Promise<{ info: SegmentInfo; target: SnippetTarget }> {
+  const raw = rawOptions(o);
+  const { openFrameSource } = await import('../../core/source.js');
+  const source = openFrameSource(name, { raw, timeoutMs: o.timeout });
+  try {
+    const info = source.info();
+    const target: SnippetTarget = {
+      name, kind: source.kind, rows: source.rows, cols: source.cols, dtype: source.dtype, fields: source.fields,
+      dataOffset: raw ? raw.offset : undefined,
+    };
+    return { info, target };
+  } finally {
+    source.close();
+  }
+}
+
+function ago(ms: number, now: number): string {
+  const s = (now - ms) / 1000;
+  if (s < 0) return 'in the future';
+  if (s < 1) return `${Math.round(s * 1000)} ms ago`;
+  if (s < 120) return `${s.toFixed(1)} s ago`;
+  if (s < 7200) return `${Math.round(s / 60)} min ago`;
+  if (s < 172800) return `${Math.round(s / 3600)} h ago`;
+  return `${Math.round(s / 86400)} days ago`;
+}
+
+/** Key/value pairs for people; colour only marks state (alive, dead, torn). */
+export function infoLines(i: SegmentInfo, c: ChalkInstance, bytes: (n: number) => string, now = Date.now()): [string, string][] {
+  const kind = i.kind === 'shmswarm' ? `shmswarm segment (format ${i.formatVersion})` : i.kind === 'wa1' ? 'plain WA-1 object (no lock, no sequence counter)' : `${i.kind} object (no header)`;
+  const lines: [string, string][] = [
+    ['name', i.name],
+    ['kind', kind],
+    ['shape', `${i.rows} agents × ${i.cols} fields`],
+    ['dtype', `${i.dtype} (${i.elementBytes} bytes)`],
+    ['fields', i.fieldsNamed ? i.fields.join(', ') : `${i.fields.join(', ')} (unnamed)`],
+    ['size', `${bytes(i.bytes)} (${i.bytes} bytes; matrix ${i.dataBytes} bytes)`],
+    ['mode', `${(i.mode & 0o7777).toString(8).padStart(4, '0')}, owner uid ${i.uid}`],
+  ];
+  const raw = (i as { raw?: { offset: number; mutex: string | null; mutexOffset: number } }).raw;
+  if (raw)
+    lines.push(['raw', `matrix at byte ${raw.offset}; ${raw.mutex ? `mutex ${raw.mutex} at byte ${raw.mutexOffset}` : 'no mutex: reads are unsynchronised'}`]);
+  if (i.createdTime !== null)
+    lines.push(['created', `${new Date(i.createdTime).toISOString()}${i.creatorPid ? ` by pid ${i.creatorPid}` : ''}`]);
+  if (i.kind === 'shmswarm') {
+    lines.push(['frames', `${i.frames} (sequence ${i.sequence}${i.sequence % 2 ? ', a frame is being written' : ''})`]);
+    lines.push(['last frame', i.lastWriteTime === null ? 'none yet' : `${new Date(i.lastWriteTime).toISOString()} (${ago(i.lastWriteTime, now)})`]);
+    lines.push([
+      'writer',
+      i.writerPid === null ? 'none yet' : i.writerAlive ? c.green(`pid ${i.writerPid}, alive`) : c.red(`pid ${i.writerPid}, not running`),
+    ]);
+    lines.push(['waiters', String(i.waiters)]);
+    if (i.torn) lines.push(['torn', c.yellow('yes: the writer died while writing the latest frame')]);
+  }
+  return lines;
+}
+
 export function makeInfoCommand(): Command {
-  return new Command('info').description('(not implemented yet)').action(() => {
-    throw new CliError('info is not implemented yet');
-  });
+  const command = new Command('info')
+    .description('show a segment\'s header and live state, or a snippet that maps it from Julia or Python')
+    .argument('<name>', 'segment name, e.g. /swarm')
+    .addOption(new Option('--json', 'the info as JSON (rows, cols, dtype, fields, sequence, frames, writerPid, writerAlive, ...)').conflicts(['julia', 'python']))
+    .addOption(new Option('--julia', 'print Julia code that maps this segment').conflicts(['python']))
+    .option('--python', 'print Python (numpy) code that maps this segment')
+    .option('--timeout <ms>', 'raw: how long to wait for the mutex', parseMs, 1000);
+  addRawOptions(command);
+  return command
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ shmswarm info /swarm
+  $ shmswarm info /swarm --json | jq .frames
+  $ shmswarm info /swarm --python > read_swarm.py
+  $ shmswarm info /swarm --julia
+  $ shmswarm info /position_data --raw --shape 300x3`,
+    )
+    .action(async (name: string, o: InfoFlags) => {
+      const { info, target } = await collectInfo(name, o);
+      if (o.json) {
+        process.stdout.write(JSON.stringify(info, null, 2) + '\n');
+      } else if (o.julia || o.python) {
+        const { juliaSnippet, pythonSnippet } = await import('../../core/snippets.js');
+        process.stdout.write(o.julia ? juliaSnippet(target) : pythonSnippet(target));
+      } else {
+        const [{ formatColumns, formatBytes }] = await Promise.all([import('../../core/format.js')]);
+        const c = stdoutColor();
+        const lines = infoLines(info, c, formatBytes);
+        process.stdout.write(formatColumns(lines, { paint: (s, _r, col) => (col === 0 ? c.dim(s) : s) }));
+      }
+    });
 }

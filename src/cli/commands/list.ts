@@ -1,9 +1,79 @@
 import { Command } from 'commander';
-import { CliError } from '../errors.js';
+import type { SegmentSummary } from '../../core/segment.js';
+import { progress, stdoutColor } from '../output.js';
 
-// Placeholder until the command is built.
-export function makeListCommand(): Command {
-  return new Command('list').description('(not implemented yet)').action(() => {
-    throw new CliError('list is not implemented yet');
+interface ListFlags {
+  json?: boolean;
+  all?: boolean;
+}
+
+/** The shmswarm segments (and WA-1 objects) in /dev/shm; with `all`, foreign objects too. */
+export async function collectList(all: boolean): Promise<SegmentSummary[]> {
+  const { Segment } = await import('../../core/segment.js');
+  return Segment.list().filter((s) => all || s.kind !== 'foreign');
+}
+
+/** Rows of the people's view: a header, then one row per object. */
+export function listRows(list: readonly SegmentSummary[], all: boolean, bytes: (n: number) => string): string[][] {
+  const head = ['NAME', ...(all ? ['KIND'] : []), 'SHAPE', 'DTYPE', 'SIZE', 'FRAMES', 'WRITER', ...(all ? ['NOTE'] : [])];
+  const rows = list.map((s) => {
+    const foreign = s.kind === 'foreign';
+    const writer = foreign || s.kind === 'wa1' ? '-' : s.writerPid == null ? 'none' : `${s.writerPid} ${s.writerAlive ? 'alive' : 'dead'}`;
+    return [
+      s.name,
+      ...(all ? [s.kind] : []),
+      foreign ? '-' : `${s.rows}x${s.cols}`,
+      s.dtype ?? '-',
+      s.bytes === null ? '?' : bytes(s.bytes),
+      s.frames === undefined || s.kind === 'wa1' ? '-' : String(s.frames),
+      writer,
+      ...(all ? [foreign ? (s.reason ?? '') : s.kind === 'wa1' ? 'no lock or sequence counter' : ''] : []),
+    ];
   });
+  return [head, ...rows];
+}
+
+export function makeListCommand(): Command {
+  return new Command('list')
+    .alias('ls')
+    .description('list the shmswarm segments in /dev/shm with shape, dtype, size, frames and writer state')
+    .option('--json', 'print the list as a JSON array')
+    .option('-a, --all', 'also list other shared-memory objects, with why they are not segments')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ shmswarm list
+  $ shmswarm list --all
+  $ shmswarm list --json | jq -r '.[] | select(.writerAlive == false) | .name'`,
+    )
+    .action(async (o: ListFlags) => {
+      const all = o.all === true;
+      const list = await collectList(all);
+      if (o.json) {
+        process.stdout.write(JSON.stringify(list, null, 2) + '\n');
+        return;
+      }
+      if (list.length === 0) {
+        progress(all ? 'no shared-memory objects in /dev/shm' : 'no shmswarm segments in /dev/shm (list --all shows other objects)');
+        return;
+      }
+      const { formatColumns, formatBytes } = await import('../../core/format.js');
+      const c = stdoutColor();
+      const rows = listRows(list, all, formatBytes);
+      const writerCol = rows[0].indexOf('WRITER');
+      const right = [rows[0].indexOf('SIZE'), rows[0].indexOf('FRAMES')];
+      process.stdout.write(
+        formatColumns(rows, {
+          right,
+          paint: (s, r, col) => {
+            if (r === 0) return c.bold(s);
+            if (col === writerCol && s.includes('alive')) return c.green(s);
+            if (col === writerCol && s.includes('dead')) return c.red(s);
+            if (all && col === 1 && s.startsWith('foreign')) return c.dim(s);
+            return s;
+          },
+        }),
+      );
+    });
 }

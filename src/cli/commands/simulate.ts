@@ -1,9 +1,120 @@
-import { Command } from 'commander';
-import { CliError } from '../errors.js';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import type { PatternName, RunResult } from '../../core/simulate/index.js';
+import { parsePositiveInt } from '../parse.js';
+import { progress, warn } from '../output.js';
 
-// Placeholder until the command is built.
+const PATTERNS: readonly PatternName[] = ['boids', 'ramp', 'random'];
+
+interface SimulateFlags {
+  agents?: number;
+  dims?: 2 | 3;
+  pattern: PatternName;
+  rate: number;
+  frames?: number;
+  duration?: number;
+  seed: number;
+  unlinkOnExit?: boolean;
+}
+
+function parseRate(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n < 0 || n > 1e6)
+    throw new InvalidArgumentError('It must be frames per second >= 0 (0 = as fast as possible).');
+  return n;
+}
+
+function parseSeconds(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n <= 0 || n > 1e9) throw new InvalidArgumentError('It must be a number of seconds > 0.');
+  return n;
+}
+
+function parseFrameCount(value: string): number {
+  if (!/^\s*\d+\s*$/.test(value) || !Number.isSafeInteger(Number(value))) throw new InvalidArgumentError('It must be a whole number >= 0.');
+  return Number(value);
+}
+
+function parseDims(value: string): 2 | 3 {
+  if (value.trim() !== '2' && value.trim() !== '3') throw new InvalidArgumentError('It must be 2 or 3.');
+  return Number(value) as 2 | 3;
+}
+
+function parseSeed(value: string): number {
+  if (!/^\s*\d+\s*$/.test(value) || Number(value) > 2 ** 32 - 1) throw new InvalidArgumentError('It must be a whole number from 0 to 4294967295.');
+  return Number(value);
+}
+
+/** The stderr summary line: frames written and the rate achieved. */
+export function formatSummary(name: string, r: RunResult): string {
+  const why = r.stoppedBy === 'signal' ? 'stopped' : r.stoppedBy === 'frames' ? 'done' : 'time up';
+  return `simulate ${name}: ${why}; wrote ${r.frames} frame${r.frames === 1 ? '' : 's'} in ${r.seconds.toFixed(2)} s (${r.rate.toFixed(1)} frames/s)`;
+}
+
 export function makeSimulateCommand(): Command {
-  return new Command('simulate').description('(not implemented yet)').action(() => {
-    throw new CliError('simulate is not implemented yet');
-  });
+  return new Command('simulate')
+    .description('write a moving swarm (or a test pattern) into a segment, creating it if missing')
+    .argument('<name>', 'segment name, e.g. /swarm')
+    .option('--agents <n>', `agents (rows); default ${1000}, or the existing segment's`, parsePositiveInt)
+    .option('--dims <d>', 'positions in 2 or 3 dimensions: fields x,y,vx,vy or x,y,z,vx,vy,vz', parseDims)
+    .addOption(new Option('--pattern <name>', 'boids (flocking), ramp (verification: frame k holds k + r*cols + c) or random').choices(PATTERNS).default('boids'))
+    .option('--rate <hz>', 'frames per second; 0 = as fast as possible', parseRate, 60)
+    .option('--frames <n>', 'stop after n frames', parseFrameCount)
+    .option('--duration <s>', 'stop after s seconds', parseSeconds)
+    .option('--seed <n>', 'random seed: the same seed gives the same frames', parseSeed, 1)
+    .option('--unlink-on-exit', 'remove the segment when simulate stops')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  shmswarm simulate /swarm                          1000 boids at 60 Hz until Ctrl-C
+  shmswarm simulate /swarm --agents 10000 --dims 3  a 3-D swarm
+  shmswarm simulate /ci --pattern ramp --frames 100 --rate 0
+  shmswarm simulate /swarm --duration 10 --unlink-on-exit
+
+Stops on Ctrl-C or SIGTERM between two frames, prints frames written and the rate achieved
+to stderr and exits 0; the segment is never left mid-frame.`,
+    )
+    .action(async (name: string, flags: SimulateFlags) => {
+      // Loaded here, not at start-up: other commands never pay for the simulation code.
+      const [{ Segment }, { makeFrameWriter, openSimulationTarget, runSimulation }] = await Promise.all([
+        import('../../core/segment.js'),
+        import('../../core/simulate/index.js'),
+      ]);
+      const { segment, created, dims } = openSimulationTarget(name, { pattern: flags.pattern, agents: flags.agents, dims: flags.dims });
+      for (const w of segment.warnings) warn(w);
+      let writer;
+      try {
+        writer = makeFrameWriter(flags.pattern, segment.rows, segment.cols, dims, flags.seed);
+      } catch (e) {
+        segment.close();
+        // Nothing was written: leave no segment behind that this run made.
+        if (created) Segment.unlink(name);
+        throw e;
+      }
+      const controller = new AbortController();
+      const stop = () => controller.abort();
+      process.on('SIGINT', stop);
+      process.on('SIGTERM', stop);
+      try {
+        const rate = flags.rate === 0 ? 'as fast as possible' : `at ${flags.rate} Hz`;
+        progress(
+          `simulate ${name}: ${flags.pattern}, ${segment.rows} × ${segment.cols} (${segment.fields.join(',')}) ${rate}` +
+            `${created ? ' (created)' : ''}; Ctrl-C to stop`,
+        );
+        const result = await runSimulation(segment, writer, {
+          rate: flags.rate,
+          frames: flags.frames,
+          durationMs: flags.duration === undefined ? undefined : flags.duration * 1000,
+          signal: controller.signal,
+        });
+        progress(formatSummary(name, result));
+      } finally {
+        process.off('SIGINT', stop);
+        process.off('SIGTERM', stop);
+        // Only the object we wrote: never a segment someone re-created under the name meanwhile.
+        const ours = flags.unlinkOnExit && !segment.closed && segment.nameStatus() === 'same';
+        segment.close();
+        if (ours) Segment.unlink(name);
+      }
+    });
 }

@@ -1,9 +1,61 @@
 import { Command } from 'commander';
-import { CliError } from '../errors.js';
+import { CliError, EXIT_RUNTIME, describeError, usageError } from '../errors.js';
+import { progress, stderrColor } from '../output.js';
 
-// Placeholder until the command is built.
+interface UnlinkFlags {
+  force?: boolean;
+  quiet?: boolean;
+}
+
+/** Why one name could not be removed, as one line. */
+function unlinkFailure(name: string, e: unknown): string {
+  const code = (e as { code?: string }).code;
+  if (code === 'ENOENT') return `segment ${name} does not exist; nothing to remove (shmswarm list shows what exists)`;
+  return describeError(e).message;
+}
+
 export function makeUnlinkCommand(): Command {
-  return new Command('unlink').description('(not implemented yet)').action(() => {
-    throw new CliError('unlink is not implemented yet');
-  });
+  return new Command('unlink')
+    .alias('rm')
+    .description('remove segments by name (other kinds of object only with --force)')
+    .argument('<name...>', 'segment names, e.g. /swarm')
+    .option('--force', 'also remove objects that are not shmswarm segments')
+    .option('-q, --quiet', 'do not report each removed name on stderr')
+    .addHelpText(
+      'after',
+      `
+Removing a name does not disturb processes that have the segment mapped; they keep the old
+object until they close it. With several names, every one that can be removed is removed,
+each failure is reported, and the exit status is 1 if any failed.
+
+Examples:
+  $ shmswarm unlink /swarm
+  $ shmswarm unlink /a /b /c
+  $ shmswarm unlink /position_data --force     an object another program made`,
+    )
+    .action(async (names: string[], o: UnlinkFlags) => {
+      const { Segment } = await import('../../core/segment.js');
+      const { checkSegmentName } = await import('../../core/names.js');
+      // A typo in any name stops everything before anything is removed.
+      for (const name of names) {
+        try {
+          checkSegmentName(name);
+        } catch (e) {
+          throw usageError((e as Error).message);
+        }
+      }
+      const failures: string[] = [];
+      for (const name of [...new Set(names)]) {
+        try {
+          Segment.unlink(name, { force: o.force === true });
+          if (!o.quiet) progress(`removed ${name}`);
+        } catch (e) {
+          failures.push(unlinkFailure(name, e));
+        }
+      }
+      if (failures.length === 0) return;
+      // All but the last are printed here; the last goes through the top-level handler like any error.
+      for (const f of failures.slice(0, -1)) process.stderr.write(`${stderrColor().red('shmswarm:')} ${f}\n`);
+      throw new CliError(failures[failures.length - 1], EXIT_RUNTIME);
+    });
 }

@@ -1,0 +1,318 @@
+/* shmbench: the C side of `npm run bench` (built by bench/run.js with gcc -O2).
+ *
+ *   shmbench copy <rows> <cols> <batch_ms>     memcpy limit, C write/read, paced write: one JSON line
+ *   shmbench wake-writer <name> <gap_us> <max_s> publish stamped frames until killed or max_s
+ *   shmbench wake-reader <name> <samples>      futex wake latency samples (ns), one JSON line
+ *   shmbench jitter <count>                    how late a 1 ms sleep wakes up: the machine's own noise
+ *   shmbench wake-reader-loop <name> <samples> the same through a worker thread and an eventfd
+ *                                              in epoll: what any event-loop reader (libuv) pays
+ *
+ * The wake-* modes use a second segment <name>-ring (i64, one column): before publishing the
+ * frame that will have sequence q, the writer stores CLOCK_MONOTONIC ns in slot (q/2) % rows.
+ * A reader woken with sequence q (C, or Node: process.hrtime uses the same clock) looks its
+ * stamp up there, so frames it never copied (back to back, the writer is faster) still count
+ * without biasing the sample towards frames after which the writer stalled. */
+#define SHMSWARM_IMPLEMENTATION
+#include "shmswarm.h"
+
+#include <inttypes.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+
+static int64_t now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static int cmp_i64(const void *a, const void *b) {
+  int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+  return x < y ? -1 : x > y;
+}
+
+static void die(const char *what, int rc) {
+  fprintf(stderr, "shmbench: %s: %s (%s)\n", what, shmswarm_strerror(rc), shmswarm_last_detail());
+  exit(1);
+}
+
+/* Keeps the compiler from dropping copies whose results are never read. */
+static volatile uint8_t sink;
+
+#define BATCHES 25
+
+/* ns per call over BATCHES batches, the iteration count calibrated so one batch lasts about
+ * batch_ms: the best batch (noise on a shared machine only ever adds) and the median. */
+typedef struct { double min, med; } cost;
+#define MEASURE(out, batch_ms, body)                                                  \
+  do {                                                                                \
+    long iters_ = 1;                                                                  \
+    for (;;) {                                                                        \
+      int64_t t0_ = now_ns();                                                         \
+      for (long i_ = 0; i_ < iters_; i_++) { body; }                                  \
+      int64_t dt_ = now_ns() - t0_;                                                   \
+      if (dt_ >= (int64_t)(batch_ms) * 1000000 / 4 || iters_ > (1L << 30)) {          \
+        iters_ = (long)((double)iters_ * (batch_ms) * 1e6 / (double)(dt_ ? dt_ : 1)) + 1; \
+        break;                                                                        \
+      }                                                                               \
+      iters_ *= 4;                                                                    \
+    }                                                                                 \
+    int64_t per_[BATCHES];                                                            \
+    for (int b_ = 0; b_ < BATCHES; b_++) {                                            \
+      int64_t t0_ = now_ns();                                                         \
+      for (long i_ = 0; i_ < iters_; i_++) { body; }                                  \
+      per_[b_] = (now_ns() - t0_) * 1000 / iters_; /* ps per call */                  \
+    }                                                                                 \
+    qsort(per_, BATCHES, sizeof per_[0], cmp_i64);                                    \
+    (out).min = per_[0] / 1000.0;                                                     \
+    (out).med = per_[BATCHES / 2] / 1000.0;                                           \
+  } while (0)
+
+static int cmd_copy(int argc, char **argv) {
+  if (argc < 5) return 2;
+  uint64_t rows = strtoull(argv[2], NULL, 10);
+  uint32_t cols = (uint32_t)strtoul(argv[3], NULL, 10);
+  int batch_ms = atoi(argv[4]);
+  size_t bytes = (size_t)rows * cols * 4;
+  char name[64];
+  snprintf(name, sizeof name, "/shmswarm-bench-c-%d", (int)getpid());
+  shmswarm_segment *s;
+  int rc = shmswarm_create(name, rows, cols, SHMSWARM_F32, NULL, 0600, &s);
+  if (rc) die("create", rc);
+  shmswarm_unlink(name); /* the mapping stays; nothing is left behind if we are killed */
+  uint8_t *map = (uint8_t *)shmswarm_data(s);
+  uint8_t *src = (uint8_t *)aligned_alloc(4096, bytes + 4096);
+  uint8_t *dst = (uint8_t *)aligned_alloc(4096, bytes + 4096);
+  memset(src, 0x3f, bytes + 4096);
+  memset(dst, 0, bytes + 4096);
+  memcpy(map, src, bytes);
+  shmswarm_frame_info info;
+  cost memcpy_w, memcpy_r, memcpy_r16, memcpy_w16, write_frame, begin_end, read_nolock, read_lock, read_auto;
+  MEASURE(memcpy_w, batch_ms, memcpy(map, src, bytes));
+  MEASURE(memcpy_r, batch_ms, memcpy(dst, map, bytes); sink = dst[0]);
+  MEASURE(memcpy_r16, batch_ms, memcpy(dst + 16, map, bytes); sink = dst[16]);
+  MEASURE(memcpy_w16, batch_ms, memcpy(map, src + 16, bytes));
+  MEASURE(write_frame, batch_ms, shmswarm_write_frame(s, src, bytes));
+  MEASURE(begin_end, batch_ms, {
+    void *d;
+    shmswarm_begin_frame(s, &d);
+    memcpy(d, src, bytes);
+    shmswarm_end_frame(s);
+  });
+  MEASURE(read_nolock, batch_ms, shmswarm_read_frame_ex(s, dst, bytes, SHMSWARM_READ_NOLOCK, UINT64_MAX, &info));
+  MEASURE(read_auto, batch_ms, shmswarm_read_frame_ex(s, dst, bytes, SHMSWARM_READ_AUTO, UINT64_MAX, &info));
+  MEASURE(read_lock, batch_ms, shmswarm_read_frame_ex(s, dst, bytes, SHMSWARM_READ_LOCK, UINT64_MAX, &info));
+
+  /* Paced at 60 Hz: what a simulation publishing once per frame pays, caches cold after the sleep. */
+  enum { PACED = 24 };
+  int64_t paced_w[PACED], paced_m[PACED];
+  for (int i = 0; i < 2 * PACED; i++) {
+    struct timespec ts = {0, 16666667};
+    nanosleep(&ts, NULL);
+    int64_t t0 = now_ns();
+    if (i % 2 == 0) shmswarm_write_frame(s, src, bytes);
+    else memcpy(map, src, bytes);
+    int64_t dt = now_ns() - t0;
+    if (i % 2 == 0) paced_w[i / 2] = dt;
+    else paced_m[i / 2] = dt;
+  }
+  qsort(paced_w, PACED, sizeof paced_w[0], cmp_i64);
+  qsort(paced_m, PACED, sizeof paced_m[0], cmp_i64);
+
+#define C(x) x.min, x.med
+  printf("{\"bytes\":%zu,\"memcpyWrite\":[%.1f,%.1f],\"memcpyRead\":[%.1f,%.1f],\"memcpyReadMisaligned\":[%.1f,%.1f],"
+         "\"memcpyWriteMisalignedSrc\":[%.1f,%.1f],\"writeFrame\":[%.1f,%.1f],\"beginEnd\":[%.1f,%.1f],"
+         "\"readLockFree\":[%.1f,%.1f],\"readAuto\":[%.1f,%.1f],\"readLocked\":[%.1f,%.1f],"
+         "\"pacedWriteFrameNs\":%" PRId64 ",\"pacedMemcpyNs\":%" PRId64 "}\n",
+         bytes, C(memcpy_w), C(memcpy_r), C(memcpy_r16), C(memcpy_w16), C(write_frame), C(begin_end), C(read_nolock),
+         C(read_auto), C(read_lock), paced_w[PACED / 2], paced_m[PACED / 2]);
+#undef C
+  shmswarm_close(s);
+  free(src);
+  free(dst);
+  return 0;
+}
+
+static volatile sig_atomic_t stop;
+static void on_term(int sig) { (void)sig; stop = 1; }
+
+static int cmd_wake_writer(int argc, char **argv) {
+  if (argc < 5) return 2;
+  int64_t gap = (int64_t)atol(argv[3]) * 1000;
+  int64_t end = now_ns() + (int64_t)atol(argv[4]) * 1000000000;
+  signal(SIGTERM, on_term);
+  shmswarm_segment *s, *rs;
+  int rc = shmswarm_open(argv[2], 1, &s);
+  if (rc) die("open", rc);
+  char ring_name[300];
+  snprintf(ring_name, sizeof ring_name, "%s-ring", argv[2]);
+  if ((rc = shmswarm_open(ring_name, 1, &rs)) != 0) die("open ring", rc);
+  volatile int64_t *ring = (volatile int64_t *)shmswarm_data(rs);
+  uint64_t slots = shmswarm_rows(rs);
+  struct timespec next;
+  clock_gettime(CLOCK_MONOTONIC, &next);
+  uint64_t n = 0;
+  while (!stop && now_ns() < end) {
+    void *d;
+    if ((rc = shmswarm_begin_frame(s, &d)) != 0) die("begin_frame", rc);
+    shmswarm_state st;
+    shmswarm_get_state(s, &st); /* odd now: the frame becomes st.sequence + 1 */
+    int64_t t = now_ns();
+    ring[((st.sequence + 1) / 2) % slots] = t;
+    memcpy(d, &t, 8);
+    if ((rc = shmswarm_end_frame(s)) != 0) die("end_frame", rc);
+    n++;
+    if (gap > 0) {
+      next.tv_nsec += gap;
+      while (next.tv_nsec >= 1000000000) { next.tv_nsec -= 1000000000; next.tv_sec++; }
+      /* Behind schedule (descheduled): restart the grid rather than publishing a burst. */
+      int64_t target = (int64_t)next.tv_sec * 1000000000 + next.tv_nsec;
+      if (target < now_ns()) clock_gettime(CLOCK_MONOTONIC, &next);
+      else clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &next, NULL);
+    }
+  }
+  printf("{\"published\":%" PRIu64 "}\n", n);
+  shmswarm_close(s);
+  shmswarm_close(rs);
+  return 0;
+}
+
+static int cmd_wake_reader(int argc, char **argv) {
+  if (argc < 4) return 2;
+  long want = atol(argv[3]);
+  shmswarm_segment *s, *rs;
+  int rc = shmswarm_open(argv[2], 0, &s);
+  if (rc) die("open", rc);
+  char ring_name[300];
+  snprintf(ring_name, sizeof ring_name, "%s-ring", argv[2]);
+  if ((rc = shmswarm_open(ring_name, 0, &rs)) != 0) die("open ring", rc);
+  const volatile int64_t *ring = (const volatile int64_t *)shmswarm_data(rs);
+  uint64_t slots = shmswarm_rows(rs);
+  size_t bytes = shmswarm_get_layout(s)->data_bytes;
+  uint8_t *buf = (uint8_t *)aligned_alloc(64, (bytes + 63) / 64 * 64);
+  int64_t *lat = (int64_t *)malloc(sizeof(int64_t) * want);
+  shmswarm_state st;
+  shmswarm_get_state(s, &st);
+  uint64_t seq = st.sequence;
+  long got = 0;
+  printf("ready\n");
+  fflush(stdout);
+  while (got < want) {
+    rc = shmswarm_wait(s, seq, 5000000000LL, &seq);
+    if (rc) die("wait", rc);
+    int64_t t = now_ns();
+    lat[got++] = t - ring[(seq / 2) % slots];
+    /* What a reader does next; it also paces the loop like a real one. */
+    shmswarm_frame_info info;
+    rc = shmswarm_read_frame_ex(s, buf, bytes, SHMSWARM_READ_AUTO, UINT64_MAX, &info);
+    if (rc) die("read", rc);
+  }
+  printf("{\"samples\":[");
+  for (long i = 0; i < got; i++) printf(i ? ",%" PRId64 : "%" PRId64, lat[i]);
+  printf("]}\n");
+  shmswarm_close(s);
+  shmswarm_close(rs);
+  return 0;
+}
+
+/* libuv's shape: the loop thread queues a wait to a worker (mutex + condition variable), the
+ * worker blocks in shmswarm_wait and reports through an eventfd the loop sleeps on in epoll. */
+static struct {
+  pthread_mutex_t m;
+  pthread_cond_t c;
+  int queued, efd;
+  shmswarm_segment *s;
+  uint64_t seen, got;
+} loop = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, -1, NULL, 0, 0};
+
+static void *loop_worker(void *arg) {
+  (void)arg;
+  for (;;) {
+    pthread_mutex_lock(&loop.m);
+    while (!loop.queued) pthread_cond_wait(&loop.c, &loop.m);
+    loop.queued = 0;
+    uint64_t seen = loop.seen;
+    pthread_mutex_unlock(&loop.m);
+    int rc = shmswarm_wait(loop.s, seen, 5000000000LL, &loop.got);
+    if (rc) die("wait", rc);
+    uint64_t one = 1;
+    if (write(loop.efd, &one, 8) != 8) exit(1);
+  }
+  return NULL;
+}
+
+static int cmd_wake_reader_loop(int argc, char **argv) {
+  if (argc < 4) return 2;
+  long want = atol(argv[3]);
+  shmswarm_segment *rs;
+  int rc = shmswarm_open(argv[2], 0, &loop.s);
+  if (rc) die("open", rc);
+  char ring_name[300];
+  snprintf(ring_name, sizeof ring_name, "%s-ring", argv[2]);
+  if ((rc = shmswarm_open(ring_name, 0, &rs)) != 0) die("open ring", rc);
+  const volatile int64_t *ring = (const volatile int64_t *)shmswarm_data(rs);
+  uint64_t slots = shmswarm_rows(rs);
+  size_t bytes = shmswarm_get_layout(loop.s)->data_bytes;
+  uint8_t *buf = (uint8_t *)aligned_alloc(64, (bytes + 63) / 64 * 64);
+  int64_t *lat = (int64_t *)malloc(sizeof(int64_t) * want);
+  loop.efd = eventfd(0, EFD_CLOEXEC);
+  int ep = epoll_create1(EPOLL_CLOEXEC);
+  struct epoll_event ev = {.events = EPOLLIN};
+  epoll_ctl(ep, EPOLL_CTL_ADD, loop.efd, &ev);
+  pthread_t th;
+  pthread_create(&th, NULL, loop_worker, NULL);
+  shmswarm_state st;
+  shmswarm_get_state(loop.s, &st);
+  uint64_t seq = st.sequence;
+  long got = 0;
+  printf("ready\n");
+  fflush(stdout);
+  while (got < want) {
+    pthread_mutex_lock(&loop.m);
+    loop.seen = seq;
+    loop.queued = 1;
+    pthread_cond_signal(&loop.c);
+    pthread_mutex_unlock(&loop.m);
+    struct epoll_event out;
+    while (epoll_wait(ep, &out, 1, -1) != 1) {}
+    uint64_t v;
+    if (read(loop.efd, &v, 8) != 8) exit(1);
+    seq = loop.got;
+    int64_t t = now_ns();
+    lat[got++] = t - ring[(seq / 2) % slots];
+    shmswarm_frame_info info;
+    rc = shmswarm_read_frame_ex(loop.s, buf, bytes, SHMSWARM_READ_AUTO, UINT64_MAX, &info);
+    if (rc) die("read", rc);
+  }
+  printf("{\"samples\":[");
+  for (long i = 0; i < got; i++) printf(i ? ",%" PRId64 : "%" PRId64, lat[i]);
+  printf("]}\n");
+  fflush(stdout);
+  _exit(0); /* the worker is blocked in its condition variable */
+}
+
+static int cmd_jitter(int argc, char **argv) {
+  if (argc < 3) return 2;
+  long n = atol(argv[2]);
+  int64_t *late = (int64_t *)malloc(sizeof(int64_t) * n);
+  for (long i = 0; i < n; i++) {
+    struct timespec ts = {0, 1000000};
+    int64_t t0 = now_ns();
+    nanosleep(&ts, NULL);
+    late[i] = now_ns() - t0 - 1000000;
+  }
+  qsort(late, n, sizeof late[0], cmp_i64);
+  printf("{\"p50Us\":%.1f,\"p99Us\":%.1f,\"maxUs\":%.1f}\n", late[n / 2] / 1e3, late[n * 99 / 100] / 1e3,
+         late[n - 1] / 1e3);
+  return 0;
+}
+
+int main(int argc, char **argv) {
+  int r = 2;
+  if (argc >= 2 && strcmp(argv[1], "copy") == 0) r = cmd_copy(argc, argv);
+  else if (argc >= 2 && strcmp(argv[1], "wake-writer") == 0) r = cmd_wake_writer(argc, argv);
+  else if (argc >= 2 && strcmp(argv[1], "wake-reader") == 0) r = cmd_wake_reader(argc, argv);
+  else if (argc >= 2 && strcmp(argv[1], "wake-reader-loop") == 0) r = cmd_wake_reader_loop(argc, argv);
+  else if (argc >= 2 && strcmp(argv[1], "jitter") == 0) r = cmd_jitter(argc, argv);
+  if (r == 2) fprintf(stderr, "usage: shmbench copy ROWS COLS BATCH_MS | wake-writer NAME GAP_US MAX_S | wake-reader[-loop] NAME SAMPLES\n");
+  return r;
+}

@@ -1,0 +1,130 @@
+import { InvalidArgumentError, type Command } from 'commander';
+import { parseDtype, type DtypeName } from '../core/dtypes.js';
+import type { RawOptions } from '../core/raw.js';
+import { usageError } from './errors.js';
+
+// Option parsers shared by the commands. Each takes only the value: commander passes the
+// previous value as a second argument. They throw commander's InvalidArgumentError, which
+// commander reports as "option '--x <n>' argument 'y' is invalid. <why>" and main() exits 2.
+
+/** Largest count accepted anywhere: beyond it a double no longer holds every integer. */
+const MAX_COUNT = Number.MAX_SAFE_INTEGER;
+
+function integer(value: string, min: number, max: number, what: string): number {
+  const s = value.trim();
+  if (!/^[+-]?\d+$/.test(s)) throw new InvalidArgumentError(`${what} must be a whole number.`);
+  // Compare as BigInt first so "99999999999999999999" is refused rather than rounded.
+  const big = BigInt(s);
+  if (big < BigInt(min)) throw new InvalidArgumentError(`${what} must be at least ${min}.`);
+  if (big > BigInt(max)) throw new InvalidArgumentError(`${what} must be at most ${max}.`);
+  return Number(big);
+}
+
+/** A whole number ≥ 1 (agents, columns, ...). */
+export function parsePositiveInt(value: string): number {
+  return integer(value, 1, MAX_COUNT, 'It');
+}
+
+/** A whole number ≥ 0 (byte offsets, ...). */
+export function parseNonNegativeInt(value: string): number {
+  return integer(value, 0, MAX_COUNT, 'It');
+}
+
+/** Columns are a u32 in the header. */
+export function parseCols(value: string): number {
+  return integer(value, 1, 2 ** 32 - 1, 'It');
+}
+
+/** A duration in ms, ≥ 0, fractional allowed. */
+export function parseMs(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n < 0 || n > 1e12)
+    throw new InvalidArgumentError('It must be a number of milliseconds >= 0.');
+  return n;
+}
+
+/** "300x3" (also "300,3" and "300×3") → [rows, cols]. */
+export function parseShape(value: string): [number, number] {
+  const m = /^\s*(\d+)\s*[x×X,]\s*(\d+)\s*$/.exec(value);
+  if (!m) throw new InvalidArgumentError('It must be <rows>x<cols>, e.g. 300x3.');
+  return [integer(m[1], 1, MAX_COUNT, 'Rows'), integer(m[2], 1, 2 ** 32 - 1, 'Columns')];
+}
+
+/** Permission bits: "600", "0600", "0o640" are all octal; at most 0777. */
+export function parseMode(value: string): number {
+  const m = /^\s*(?:0o|0O)?([0-7]{1,4})\s*$/.exec(value);
+  if (!m) throw new InvalidArgumentError('It must be octal permission bits such as 600 or 0o640.');
+  const mode = parseInt(m[1], 8);
+  if (mode > 0o777) throw new InvalidArgumentError('Only permission bits (at most 777) are allowed.');
+  return mode;
+}
+
+/** A half-open agent range as typed: "a:b", "a:", ":b", or "a" (one agent). Checked against the rows later. */
+export interface RowRange {
+  start?: number;
+  end?: number;
+  /** As typed, for messages. */
+  text: string;
+}
+
+export function parseRowRange(value: string): RowRange {
+  const s = value.trim();
+  const m = /^(\d*)(?:(:)(\d*))?$/.exec(s);
+  if (!m || (m[1] === '' && m[2] === undefined))
+    throw new InvalidArgumentError('It must be a half-open range a:b (agents a to b-1), a: or :b.');
+  const start = m[1] === '' ? undefined : integer(m[1], 0, MAX_COUNT, 'The start');
+  let end: number | undefined;
+  if (m[2] === undefined) end = (start as number) + 1;
+  else end = m[3] === '' ? undefined : integer(m[3], 0, MAX_COUNT, 'The end');
+  if (start !== undefined && end !== undefined && end < start)
+    throw new InvalidArgumentError(`The end ${end} comes before the start ${start}.`);
+  return { start, end, text: s };
+}
+
+/** "x,y" → ["x", "y"]; empty names refused. */
+export function parseFieldList(value: string): string[] {
+  const list = value.split(',').map((f) => f.trim());
+  if (list.some((f) => f === '')) throw new InvalidArgumentError('It must be comma-separated field names such as x,y.');
+  return list;
+}
+
+/** An element type name (f32, float32, ...), checked now so a typo exits 2 before anything opens. */
+export function parseDtypeOption(value: string): DtypeName {
+  try {
+    return parseDtype(value).name;
+  } catch (e) {
+    throw new InvalidArgumentError(`${(e as Error).message}.`);
+  }
+}
+
+/** The raw-mode flags shared by dump and info. */
+export function addRawOptions(command: Command): Command {
+  return command
+    .option('--raw', 'read a bare matrix with no header (e.g. the seed writer\'s /position_data)')
+    .option('--shape <rows>x<cols>', 'raw: the matrix shape, e.g. 300x3', parseShape)
+    .option('--dtype <type>', 'raw: element type (default f32)', parseDtypeOption)
+    .option('--offset <bytes>', 'raw: byte offset of the matrix in the object (default 0)', parseNonNegativeInt)
+    .option('--mutex <name>', 'raw: object holding a process-shared pthread mutex to lock around the copy')
+    .option('--mutex-offset <bytes>', 'raw: byte offset of the mutex in that object (default 0)', parseNonNegativeInt);
+}
+
+export interface RawFlags {
+  raw?: boolean;
+  shape?: [number, number];
+  dtype?: DtypeName;
+  offset?: number;
+  mutex?: string;
+  mutexOffset?: number;
+}
+
+/** RawOptions for openFrameSource, or undefined without --raw; raw-only flags without --raw are a usage error. */
+export function rawOptions(o: RawFlags): RawOptions | undefined {
+  const rawOnly = (['shape', 'dtype', 'offset', 'mutex', 'mutexOffset'] as const).filter((k) => o[k] !== undefined);
+  if (!o.raw) {
+    if (rawOnly.length)
+      throw usageError(`--${rawOnly[0].replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())} only applies with --raw`);
+    return undefined;
+  }
+  if (!o.shape) throw usageError('--raw needs --shape <rows>x<cols>, e.g. --raw --shape 300x3');
+  return { shape: o.shape, dtype: o.dtype ?? 'f32', offset: o.offset ?? 0, mutex: o.mutex, mutexOffset: o.mutexOffset };
+}

@@ -1,0 +1,207 @@
+import { isShmswarmError, ShmswarmError } from '../errors.js';
+import { RateSchedule } from '../schedule.js';
+import { Segment, type SegmentInfo } from '../segment.js';
+import { Boids } from './boids.js';
+import { fillRamp } from './ramp.js';
+import { RandomPattern } from './random.js';
+
+export { Boids, BOIDS_PARAMS, worldSize } from './boids.js';
+export { fillRamp, rampFrameNumber } from './ramp.js';
+export { RandomPattern } from './random.js';
+export { mulberry32 } from './prng.js';
+
+export const PATTERNS = ['boids', 'ramp', 'random'] as const;
+export type PatternName = (typeof PATTERNS)[number];
+export const DEFAULT_AGENTS = 1000;
+
+/** The fields simulate writes: positions then velocities. */
+export function simulationFields(dims: 2 | 3): string[] {
+  return dims === 2 ? ['x', 'y', 'vx', 'vy'] : ['x', 'y', 'z', 'vx', 'vy', 'vz'];
+}
+
+export interface SimulationWant {
+  pattern: PatternName;
+  /** Given explicitly: an existing segment must match; otherwise its own count is used. */
+  agents?: number;
+  dims?: 2 | 3;
+}
+
+/**
+ * Whether `simulate` may write into an existing segment, as plain data: `reason` says why not.
+ * boids needs exactly the position/velocity fields; ramp and random fill any f32 matrix unless
+ * --agents or --dims pin the shape.
+ */
+export function checkSimulationTarget(
+  info: Pick<SegmentInfo, 'name' | 'kind' | 'rows' | 'cols' | 'dtype' | 'fields' | 'writerPid' | 'writerAlive'>,
+  want: SimulationWant,
+  selfPid = process.pid,
+): { reason: string | null; dims: 2 | 3 | null } {
+  const same = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((f, i) => f === b[i]);
+  const fieldDims: 2 | 3 | null = same(info.fields, simulationFields(2)) ? 2 : same(info.fields, simulationFields(3)) ? 3 : null;
+  const no = (reason: string) => ({ reason: `segment ${info.name} ${reason}`, dims: fieldDims });
+  if (info.kind !== 'shmswarm') return no('is not a shmswarm segment (no header to publish frames through)');
+  if (info.writerAlive && info.writerPid !== null && info.writerPid !== selfPid)
+    return no(`has a live writer (pid ${info.writerPid}); stop it first or simulate into another name`);
+  if (info.dtype !== 'f32') return no(`holds ${info.dtype}; simulate writes f32`);
+  if (want.agents !== undefined && info.rows !== want.agents)
+    return no(`has ${info.rows} agents, not ${want.agents}; leave out --agents to use ${info.rows}, or pick another name`);
+  const wantFields = want.dims !== undefined ? simulationFields(want.dims) : null;
+  if (wantFields && !same(info.fields, wantFields))
+    return no(`has fields ${info.fields.join(',')}, not ${wantFields.join(',')} (--dims ${want.dims})`);
+  if (want.pattern === 'boids' && fieldDims === null)
+    return no(`has fields ${info.fields.join(',')}; boids needs x,y,vx,vy or x,y,z,vx,vy,vz`);
+  return { reason: null, dims: fieldDims };
+}
+
+export interface SimulationTarget {
+  segment: Segment;
+  created: boolean;
+  /** The dimensions of the position fields, or null for a matrix of other fields (ramp, random). */
+  dims: 2 | 3 | null;
+}
+
+/**
+ * Create `name` for a simulation (f32, positions and velocities), or attach to a compatible
+ * existing segment, also one whose earlier writer died. Refuses an incompatible one with code
+ * EINCOMPATIBLE and a message that says why; nothing is created or changed then.
+ */
+export function openSimulationTarget(name: string, want: SimulationWant, mode = 0o600): SimulationTarget {
+  for (let attempt = 0; ; attempt++) {
+    let segment: Segment;
+    try {
+      segment = Segment.open(name);
+    } catch (e) {
+      if (!isShmswarmError(e, 'ENOENT') || attempt > 2) throw e;
+      const dims = want.dims ?? 2;
+      try {
+        const created = Segment.create(name, { rows: want.agents ?? DEFAULT_AGENTS, fields: simulationFields(dims), dtype: 'f32', mode });
+        return { segment: created, created: true, dims };
+      } catch (e2) {
+        // Someone created it between our open and create: look at theirs.
+        if (isShmswarmError(e2, 'EEXIST')) continue;
+        throw e2;
+      }
+    }
+    try {
+      const { reason, dims } = checkSimulationTarget(segment.info(), want);
+      if (reason) throw new ShmswarmError(reason, 'EINCOMPATIBLE', { segment: name });
+      return { segment, created: false, dims };
+    } catch (e) {
+      segment.close();
+      throw e;
+    }
+  }
+}
+
+/** Computes and publishes frame k (the segment's frame counter once it is published). */
+export interface FrameWriter {
+  write(segment: Segment, k: number): void;
+}
+
+export function makeFrameWriter(pattern: PatternName, rows: number, cols: number, dims: 2 | 3 | null, seed: number): FrameWriter {
+  switch (pattern) {
+    case 'boids': {
+      if (dims === null) throw new RangeError('boids needs position and velocity fields');
+      const boids = new Boids({ agents: rows, dims, seed });
+      return {
+        write(segment) {
+          boids.step();
+          segment.writeFrame(boids.state);
+        },
+      };
+    }
+    case 'ramp':
+      // In place: the frame is filled inside begin/endFrame, straight into shared memory.
+      return { write: (segment, k) => segment.writeFrameInPlace((view) => fillRamp(view as Float32Array, k)) };
+    case 'random': {
+      const noise = new RandomPattern(rows * cols, seed);
+      return { write: (segment) => segment.writeFrame(noise.step()) };
+    }
+    default:
+      throw new RangeError(`unknown pattern "${pattern as string}": use one of ${PATTERNS.join(', ')}`);
+  }
+}
+
+export interface RunOptions {
+  /** Frames per second; 0 = as fast as possible. */
+  rate: number;
+  /** Stop after this many frames. */
+  frames?: number;
+  /** Stop after this long. */
+  durationMs?: number;
+  /** Stop (between frames) when aborted. */
+  signal?: AbortSignal;
+  /** Time slice for --rate 0 before yielding to the event loop. */
+  sliceMs?: number;
+}
+
+export interface RunResult {
+  frames: number;
+  seconds: number;
+  /** Frames per second achieved. */
+  rate: number;
+  stoppedBy: 'frames' | 'duration' | 'signal';
+}
+
+function pause(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}
+
+const yieldToLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/**
+ * Publish frames on a drift-free schedule until `frames` are written, `durationMs` is over or
+ * `signal` aborts. Every frame is written synchronously, so stopping never leaves one half-done.
+ * The event loop stays responsive: timers between frames, and at rate 0 a yield every slice.
+ */
+export async function runSimulation(segment: Segment, writer: FrameWriter, options: RunOptions): Promise<RunResult> {
+  const { rate, frames, durationMs, signal } = options;
+  const slice = options.sliceMs ?? 20;
+  const t0 = performance.now();
+  const schedule = new RateSchedule(rate, t0);
+  let k = segment.info().frames;
+  let n = 0;
+  let stoppedBy: RunResult['stoppedBy'] | null = null;
+  const check = (now: number): boolean => {
+    if (signal?.aborted) stoppedBy = 'signal';
+    else if (frames !== undefined && n >= frames) stoppedBy = 'frames';
+    else if (durationMs !== undefined && now - t0 >= durationMs) stoppedBy = 'duration';
+    return stoppedBy !== null;
+  };
+  while (!check(performance.now())) {
+    if (rate === 0) {
+      const end = performance.now() + slice;
+      let now: number;
+      do {
+        writer.write(segment, ++k);
+        n++;
+        now = performance.now();
+      } while (now < end && !check(now));
+      if (stoppedBy) break;
+      await yieldToLoop();
+      continue;
+    }
+    const now = performance.now();
+    const wait = schedule.delayMs(now);
+    if (wait > 0) {
+      await pause(durationMs === undefined ? wait : Math.min(wait, Math.max(0, t0 + durationMs - now)), signal);
+      continue;
+    }
+    writer.write(segment, ++k);
+    n++;
+    schedule.advance();
+  }
+  // n frames at a rate take n periods: the last one owns its slot too, so the rate reads true.
+  if (stoppedBy === 'frames' && rate > 0 && n > 0) await pause(Math.max(0, schedule.nextDueMs - performance.now()), signal);
+  const seconds = (performance.now() - t0) / 1000;
+  return { frames: n, seconds, rate: seconds > 0 ? n / seconds : 0, stoppedBy: stoppedBy ?? 'signal' };
+}

@@ -1,0 +1,240 @@
+import type { TypedArray } from './dtypes.js';
+import { isShmswarmError, ShmswarmError } from './errors.js';
+import type { RawOptions } from './raw.js';
+import { openFrameSource, type FrameSource } from './source.js';
+import { fieldStats, RateMeter, type FieldStats } from './stats.js';
+
+/**
+ * - waiting: the name does not exist (yet);  gone: it existed and was removed;
+ * - error: it exists but cannot be read (shrunk, not a segment, ...): see `message`;
+ * - no-frames: attached, nothing published yet;  live: the last writer is running;
+ * - writer-dead: the last writer is no longer running (the data is its last frame).
+ */
+export type WatchStatus = 'waiting' | 'gone' | 'error' | 'no-frames' | 'live' | 'writer-dead';
+
+export type WatchEventKind = 'attached' | 'reattached' | 'replaced' | 'gone' | 'writer-died' | 'writer-started' | 'unreadable';
+
+export interface WatchEvent {
+  kind: WatchEventKind;
+  message: string;
+}
+
+/** One look at the segment, as plain data (what --json prints). */
+export interface WatchSnapshot {
+  name: string;
+  /** ms since the epoch. */
+  time: number;
+  status: WatchStatus;
+  /** Why the status is error, or the last error code seen. */
+  message: string | null;
+  kind: 'shmswarm' | 'wa1' | 'raw' | null;
+  rows: number | null;
+  cols: number | null;
+  dtype: string | null;
+  fields: string[] | null;
+  sequence: number | null;
+  frames: number | null;
+  writerPid: number | null;
+  writerAlive: boolean | null;
+  lastWriteTime: number | null;
+  /** ms since the last frame was published. */
+  ageMs: number | null;
+  /** The writer's rate from the frame counter over wall time; null until two samples. */
+  framesPerSec: number | null;
+  mbPerSec: number | null;
+  /** Per-field figures of the latest frame read (kept while no newer frame comes). */
+  stats: FieldStats[] | null;
+  /** The latest frame was left half-written by a writer that died. */
+  torn: boolean;
+  /** Events since the previous snapshot. */
+  events: WatchEvent[];
+}
+
+export interface WatcherOptions {
+  raw?: RawOptions;
+  /** Lock timeout for sources that need a lock (raw with a mutex). */
+  timeoutMs?: number;
+  /** Window of the rate meter. */
+  rateWindowMs?: number;
+  /** Opens the source; defaults to openFrameSource (tests may pass their own). */
+  open?: (name: string) => FrameSource;
+}
+
+/**
+ * Follows one segment name: attaches when it appears, re-attaches when it is re-created, notes
+ * a writer's death, a removal or a shrink, and reads frames lock-free only when the sequence
+ * moved, so watching never slows the writer. poll() never throws for the segment's state; it
+ * returns it. Misuse (a bad name) still throws.
+ */
+export class Watcher {
+  readonly name: string;
+  #open: (name: string) => FrameSource;
+  #src: FrameSource | null = null;
+  #everAttached = false;
+  #goneReported = false;
+  #lastSeq = -1;
+  #data: TypedArray | null = null;
+  #scratch: TypedArray | null = null;
+  #stats: FieldStats[] | null = null;
+  #torn = false;
+  #writerAlive: boolean | null = null;
+  #writerPid: number | null = null;
+  #meter: RateMeter;
+  #lastError: ShmswarmError | null = null;
+  #lastKnown: Partial<WatchSnapshot> = {};
+  #changed = false;
+  /** The last lock-free read found the writer overwriting the frame throughout. */
+  #busy = false;
+
+  constructor(name: string, options: WatcherOptions = {}) {
+    this.name = name;
+    this.#meter = new RateMeter(options.rateWindowMs ?? 2000);
+    this.#open = options.open ?? ((n) => openFrameSource(n, { raw: options.raw, timeoutMs: options.timeoutMs }));
+  }
+
+  /** The latest frame read (agent-major), for plotting; null before the first. */
+  get frame(): TypedArray | null {
+    return this.#data;
+  }
+
+  /** True when the last poll copied a new frame. */
+  get changed(): boolean {
+    return this.#changed;
+  }
+
+  /** The error behind a waiting/gone/error status (what --once reports). */
+  get lastError(): ShmswarmError | null {
+    return this.#lastError;
+  }
+
+  #detach(): void {
+    this.#src?.close();
+    this.#src = null;
+    this.#lastSeq = -1;
+    this.#meter.reset();
+    this.#writerAlive = null;
+  }
+
+  #attach(events: WatchEvent[]): boolean {
+    try {
+      this.#src = this.#open(this.name);
+    } catch (e) {
+      if (!isShmswarmError(e)) throw e;
+      this.#lastError = e;
+      return false;
+    }
+    this.#lastError = null;
+    this.#goneReported = false;
+    const s = this.#src;
+    events.push(
+      this.#everAttached
+        ? { kind: 'reattached', message: `${this.name} is back (${s.rows} × ${s.cols} ${s.dtype}); watching it again` }
+        : { kind: 'attached', message: `watching ${this.name} (${s.rows} × ${s.cols} ${s.dtype})` },
+    );
+    this.#everAttached = true;
+    this.#data = null;
+    this.#scratch = null;
+    this.#stats = null;
+    return true;
+  }
+
+  #snapshot(now: number, status: WatchStatus, events: WatchEvent[], extra: Partial<WatchSnapshot> = {}): WatchSnapshot {
+    return {
+      name: this.name, time: now, status, message: this.#lastError ? this.#lastError.message : null,
+      kind: null, rows: null, cols: null, dtype: null, fields: null, sequence: null, frames: null,
+      writerPid: null, writerAlive: null, lastWriteTime: null, ageMs: null, framesPerSec: null, mbPerSec: null,
+      stats: this.#stats, torn: this.#torn, ...this.#lastKnown, ...extra, events,
+    };
+  }
+
+  /** Look once: attach or re-attach as needed, read a new frame if there is one. */
+  poll(now = Date.now()): WatchSnapshot {
+    const events: WatchEvent[] = [];
+    this.#changed = false;
+    if (this.#src?.nameStatus) {
+      const ns = this.#src.nameStatus();
+      if (ns === 'replaced') {
+        events.push({ kind: 'replaced', message: `${this.name} was re-created; re-attaching` });
+        this.#detach();
+      } else if (ns === 'gone') {
+        this.#detach();
+        this.#lastError = new ShmswarmError(`${this.name}: segment was removed`, 'ENOENT', { segment: this.name });
+      }
+    }
+    if (!this.#src && !this.#attach(events)) {
+      const missing = this.#lastError?.code === 'ENOENT' || this.#lastError?.code === 'EUNINIT';
+      if (missing && this.#everAttached && !this.#goneReported) {
+        this.#goneReported = true;
+        events.push({ kind: 'gone', message: `${this.name} was removed; waiting for it to come back` });
+      } else if (!missing && this.#lastError && !events.some((e) => e.kind === 'unreadable')) {
+        if (this.#lastKnown.message !== this.#lastError.message)
+          events.push({ kind: 'unreadable', message: `${this.name} cannot be read: ${this.#lastError.message}` });
+      }
+      const status: WatchStatus = missing ? (this.#everAttached ? 'gone' : 'waiting') : 'error';
+      this.#lastKnown.message = this.#lastError?.message ?? null;
+      const message = status === 'gone' ? `${this.name} was removed` : this.#lastKnown.message;
+      return this.#snapshot(now, status, events, { framesPerSec: null, mbPerSec: null, ageMs: null, message });
+    }
+    const src = this.#src!;
+    try {
+      const info = src.info();
+      this.#meter.sample(now, info.frames);
+      const syncs = src.kind === 'shmswarm';
+      if (syncs && info.writerPid !== null) {
+        if (this.#writerAlive === true && !info.writerAlive)
+          events.push({ kind: 'writer-died', message: `writer pid ${info.writerPid} of ${this.name} is no longer running; waiting for a new writer` });
+        else if (info.writerAlive && (this.#writerAlive === false || (this.#writerPid !== null && this.#writerPid !== info.writerPid)))
+          events.push({ kind: 'writer-started', message: `writer pid ${info.writerPid} is writing ${this.name}` });
+        this.#writerAlive = info.writerAlive;
+        this.#writerPid = info.writerPid;
+      }
+      // A segment nobody wrote yet holds zeros, not data: nothing to read.
+      if (!syncs || (info.frames > 0 && info.sequence !== this.#lastSeq)) this.#read(syncs);
+      const rate = this.#meter.rate(info.dataBytes);
+      this.#lastKnown = {
+        kind: src.kind, rows: src.rows, cols: src.cols, dtype: src.dtype, fields: [...src.fields],
+        sequence: info.sequence, frames: info.frames, writerPid: info.writerPid, writerAlive: syncs ? info.writerAlive : null,
+        lastWriteTime: info.lastWriteTime, message: null,
+      };
+      const status: WatchStatus = !syncs ? 'live' : info.frames === 0 ? 'no-frames' : info.writerAlive ? 'live' : 'writer-dead';
+      return this.#snapshot(now, status, events, {
+        message: this.#busy ? 'no whole frame without the lock this time: the writer kept overwriting it' : null,
+        ageMs: info.lastWriteTime === null ? null : Math.max(0, now - info.lastWriteTime),
+        framesPerSec: rate?.framesPerSec ?? null,
+        mbPerSec: rate?.mbPerSec ?? null,
+      });
+    } catch (e) {
+      if (!isShmswarmError(e)) throw e;
+      // Shrunk under us (EBUS/ETRUNCATED) or otherwise unreadable: drop it and look again next time.
+      this.#lastError = e;
+      this.#detach();
+      events.push({ kind: 'unreadable', message: `${this.name} cannot be read: ${e.message}` });
+      this.#lastKnown.message = e.message;
+      return this.#snapshot(now, 'error', events);
+    }
+  }
+
+  #read(syncs: boolean): void {
+    const src = this.#src!;
+    this.#busy = false;
+    try {
+      // Into a scratch buffer: a failed lock-free attempt must not spoil the frame we show.
+      const frame = src.readFrame(syncs ? { lockFree: true, since: this.#lastSeq, into: this.#scratch ?? undefined } : { into: this.#scratch ?? undefined });
+      if (!frame) return;
+      this.#scratch = this.#data;
+      this.#data = frame.data;
+      this.#lastSeq = frame.sequence;
+      this.#torn = frame.torn;
+      this.#stats = fieldStats(frame.data, src.fields);
+      this.#changed = true;
+    } catch (e) {
+      // The writer kept overwriting this frame: show the previous one, try again next poll.
+      if (!isShmswarmError(e, 'ENOFRAME')) throw e;
+      this.#busy = true;
+    }
+  }
+
+  close(): void {
+    this.#detach();
+  }
+}

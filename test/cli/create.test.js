@@ -1,0 +1,125 @@
+// shmswarm create: the real binary, its output streams, exit codes and every refusal.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, statSync } from 'node:fs';
+import { Segment } from '../../dist/core/index.js';
+import { runCli, spawnNode, uniqueName, waitExit } from '../helpers.js';
+
+/** The first stderr line, and that it is the only message line (commander may add a help hint). */
+const firstLine = (s) => s.split('\n')[0];
+
+test('create makes the segment, says so on stderr and leaves stdout empty', (t) => {
+  const name = uniqueName(t);
+  const r = runCli(['create', name, '--agents', '1000', '--fields', 'x,y,vx,vy']);
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout, '');
+  assert.match(r.stderr, new RegExp(`^created ${name}: 1000 agents × 4 fields \\(x,y,vx,vy\\), f32, .*mode 0600\\n$`));
+  const seg = Segment.open(name, { readonly: true });
+  t.after(() => seg.close());
+  assert.deepEqual([seg.rows, seg.cols, seg.dtype, [...seg.fields]], [1000, 4, 'f32', ['x', 'y', 'vx', 'vy']]);
+});
+
+test('create --rows is --agents; --cols gives unnamed fields; --dtype and --mode apply', (t) => {
+  const name = uniqueName(t);
+  const r = runCli(['create', name, '--rows', '7', '--cols', '3', '--dtype', 'float64', '--mode', '0o640']);
+  assert.equal(r.status, 0, r.stderr);
+  const seg = Segment.open(name, { readonly: true });
+  t.after(() => seg.close());
+  const i = seg.info();
+  assert.deepEqual([i.rows, i.cols, i.dtype, i.fields, i.fieldsNamed], [7, 3, 'f64', ['c0', 'c1', 'c2'], false]);
+  assert.equal(statSync('/dev/shm' + name).mode & 0o777, 0o640);
+});
+
+test('create --json prints the info on stdout', (t) => {
+  const name = uniqueName(t);
+  const r = runCli(['create', name, '-n', '2', '--fields', 'a,b', '--cols', '2', '--json']);
+  assert.equal(r.status, 0, r.stderr);
+  const info = JSON.parse(r.stdout);
+  assert.equal(info.name, name);
+  assert.deepEqual([info.rows, info.cols, info.dtype, info.fields, info.frames], [2, 2, 'f32', ['a', 'b'], 0]);
+});
+
+test('an existing name is refused (exit 1) and left alone', (t) => {
+  const name = uniqueName(t);
+  const seg = Segment.create(name, { rows: 3, fields: 'x,y' });
+  t.after(() => seg.close());
+  seg.writeFrame([1, 2, 3, 4, 5, 6]);
+  const r = runCli(['create', name, '--agents', '5', '--cols', '2']);
+  assert.equal(r.status, 1);
+  assert.equal(r.stdout, '');
+  assert.equal(firstLine(r.stderr), `shmswarm: segment ${name} already exists; remove it with: shmswarm unlink ${name} (or create --force to replace it when its writer is dead)`);
+  assert.deepEqual([...seg.readFrame().data], [1, 2, 3, 4, 5, 6]);
+  assert.equal(seg.nameStatus(), 'same');
+});
+
+test('--force replaces a segment whose writer died, but not one with a live writer', async (t) => {
+  const dead = uniqueName(t, 'dead');
+  const child = spawnNode(`const s = Segment.create(${JSON.stringify(dead)}, { rows: 2, cols: 2 }); s.writeFrame([1, 2, 3, 4]); s.close();`);
+  const done = await waitExit(child);
+  assert.equal(done.code, 0, done.stderr);
+  const r = runCli(['create', dead, '--agents', '3', '--fields', 'x,y,z', '--force']);
+  assert.equal(r.status, 0, r.stderr);
+  const seg = Segment.open(dead, { readonly: true });
+  assert.deepEqual([seg.rows, seg.cols, seg.info().frames], [3, 3, 0]);
+  seg.close();
+
+  const live = uniqueName(t, 'live');
+  const mine = Segment.create(live, { rows: 2, cols: 2 });
+  t.after(() => mine.close());
+  mine.writeFrame([1, 2, 3, 4]); // this test process is the live writer
+  const r2 = runCli(['create', live, '--agents', '3', '--cols', '2', '--force']);
+  assert.equal(r2.status, 1);
+  assert.match(firstLine(r2.stderr), new RegExp(`^shmswarm: ${live} has a live writer \\(pid ${process.pid}\\); not replacing it`));
+  assert.equal(mine.nameStatus(), 'same');
+});
+
+test('usage errors exit 2 with one message naming the problem, and create nothing', (t) => {
+  const name = uniqueName(t);
+  const cases = [
+    [['--agents', '0', '--cols', '2'], /argument '0' is invalid\. It must be at least 1\./],
+    [['--agents', '-5', '--cols', '2'], /argument '-5' is invalid\. It must be at least 1\./],
+    [['--agents', '99999999999999999999', '--cols', '2'], /It must be at most 9007199254740991\./],
+    [['--agents', '2.5', '--cols', '2'], /It must be a whole number\./],
+    [['--agents', '4', '--cols', '0'], /--cols <k>' argument '0' is invalid/],
+    [['--agents', '4', '--cols', '4294967296'], /It must be at most 4294967295\./],
+    [['--agents', '1099511627776', '--cols', '2'], /larger than the 1099511627776 bytes a segment may hold/],
+    [['--agents', '4'], /give the fields \(--fields x,y,vx,vy\) or their number \(--cols <k>\)/],
+    [['--cols', '2'], /give the number of agents: --agents <n>/],
+    [['--agents', '4', '--rows', '5', '--cols', '2'], /--agents 4 and --rows 5 disagree/],
+    [['--agents', '4', '--fields', 'x,y', '--cols', '3'], /--fields names 2 fields but --cols is 3/],
+    [['--agents', '4', '--fields', 'x,x'], /field name "x" appears twice/],
+    [['--agents', '4', '--fields', 'x,,y'], /comma-separated field names/],
+    [['--agents', '4', '--cols', '2', '--dtype', 'f16'], /unknown dtype "f16": use one of i8, u8, i16, u16, i32, u32, i64, u64, f32, f64/],
+    [['--agents', '4', '--cols', '2', '--mode', '999'], /octal permission bits/],
+    [['--agents', '4', '--cols', '2', '--mode', '1777'], /at most 777/],
+  ];
+  for (const [args, message] of cases) {
+    const r = runCli(['create', name, ...args]);
+    assert.equal(r.status, 2, `${args.join(' ')}: ${r.stderr}`);
+    assert.equal(r.stdout, '');
+    assert.match(firstLine(r.stderr), /^shmswarm: /);
+    assert.match(firstLine(r.stderr), message, args.join(' '));
+    assert.ok(!existsSync('/dev/shm' + name), `${args.join(' ')} left ${name} behind`);
+  }
+});
+
+test('bad names exit 2 and say what a name looks like', () => {
+  for (const [bad, message] of [
+    ['swarm', /segment name "swarm" must start with "\/"; did you mean "\/swarm"\?/],
+    ['/a/b', /may contain "\/" only at the start/],
+    ['/', /is empty/],
+    ['/' + 'x'.repeat(256), /at most 255 bytes/],
+  ]) {
+    const r = runCli(['create', bad, '--agents', '2', '--cols', '2']);
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(firstLine(r.stderr), /^shmswarm: /);
+    assert.match(r.stderr, message);
+  }
+});
+
+test('create --help shows examples', () => {
+  const r = runCli(['create', '--help']);
+  assert.equal(r.status, 0);
+  assert.match(r.stdout, /Examples:\n\s+\$ shmswarm create \/swarm --agents 1000 --fields x,y,vx,vy/);
+  assert.match(r.stdout, /--rows <n>/);
+});

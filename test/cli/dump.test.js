@@ -1,0 +1,267 @@
+// shmswarm dump: exact CSV, JSON, NDJSON and .npy of a known ramp frame, selections, files and
+// every refusal, through the real binary.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Segment } from '../../dist/core/index.js';
+import { BIN, runCli, uniqueName } from '../helpers.js';
+
+const firstLine = (s) => s.split('\n')[0];
+
+/** A 4 × 3 f32 segment holding ramp frame k: k + r*cols + c, published k times. */
+function rampSegment(t, { rows = 4, fields = 'x,y,vx', k = 2, dtype = 'f32' } = {}) {
+  const name = uniqueName(t, 'ramp');
+  const seg = Segment.create(name, { rows, fields, dtype });
+  t.after(() => seg.close());
+  const cols = seg.cols;
+  for (let f = 1; f <= k; f++) {
+    const a = Array.from({ length: rows * cols }, (_, i) => f + i);
+    seg.writeFrame(dtype.endsWith('64') && dtype[0] !== 'f' ? a.map(BigInt) : a);
+  }
+  return { name, seg };
+}
+
+function tempDir(t) {
+  const dir = mkdtempSync(join(tmpdir(), 'shmswarm-dump-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+test('--csv is RFC 4180 with a header row and exactly the ramp values', (t) => {
+  const { name } = rampSegment(t);
+  const r = runCli(['dump', name, '--csv']);
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stderr, '');
+  assert.equal(r.stdout, 'x,y,vx\r\n2,3,4\r\n5,6,7\r\n8,9,10\r\n11,12,13\r\n');
+});
+
+test('CSV is the default when stdout is not a terminal', (t) => {
+  const { name } = rampSegment(t);
+  const r = runCli(['dump', name]);
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout, runCli(['dump', name, '--csv']).stdout);
+});
+
+test('--json is one object with one inner array per agent', (t) => {
+  const { name } = rampSegment(t);
+  const r = runCli(['dump', name, '--json']);
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(
+    r.stdout,
+    `{"name":"${name}","dtype":"f32","sequence":4,"frames":2,"fields":["x","y","vx"],"data":[\n[2,3,4],\n[5,6,7],\n[8,9,10],\n[11,12,13]\n]}\n`,
+  );
+  const doc = JSON.parse(r.stdout);
+  assert.deepEqual(doc.data[3], [11, 12, 13]);
+});
+
+test('--ndjson is one object per agent', (t) => {
+  const { name } = rampSegment(t);
+  const r = runCli(['dump', name, '--ndjson']);
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout, '{"x":2,"y":3,"vx":4}\n{"x":5,"y":6,"vx":7}\n{"x":8,"y":9,"vx":10}\n{"x":11,"y":12,"vx":13}\n');
+});
+
+test('--rows a:b is half-open and --fields picks and orders columns', (t) => {
+  const { name } = rampSegment(t);
+  assert.equal(runCli(['dump', name, '--csv', '--rows', '1:3']).stdout, 'x,y,vx\r\n5,6,7\r\n8,9,10\r\n');
+  assert.equal(runCli(['dump', name, '--csv', '--rows', '2:']).stdout, 'x,y,vx\r\n8,9,10\r\n11,12,13\r\n');
+  assert.equal(runCli(['dump', name, '--csv', '--rows', ':1']).stdout, 'x,y,vx\r\n2,3,4\r\n');
+  assert.equal(runCli(['dump', name, '--csv', '--rows', '3']).stdout, 'x,y,vx\r\n11,12,13\r\n');
+  assert.equal(runCli(['dump', name, '--csv', '--rows', '2:2']).stdout, 'x,y,vx\r\n');
+  assert.equal(runCli(['dump', name, '--ndjson', '--rows', '0:2', '--fields', 'vx,x']).stdout, '{"vx":4,"x":2}\n{"vx":7,"x":5}\n');
+  assert.equal(
+    runCli(['dump', name, '--json', '--rows', '3:4', '--fields', 'y']).stdout,
+    `{"name":"${name}","dtype":"f32","sequence":4,"frames":2,"fields":["y"],"data":[\n[12]\n]}\n`,
+  );
+});
+
+test('--lock reads the same frame under the mutex', (t) => {
+  const { name } = rampSegment(t);
+  const r = runCli(['dump', name, '--lock', '--csv', '--rows', '0:1']);
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout, 'x,y,vx\r\n2,3,4\r\n');
+});
+
+test('floats print as the shortest decimal that reads back; NaN and infinities are spelled out', (t) => {
+  const name = uniqueName(t);
+  const seg = Segment.create(name, { rows: 2, fields: 'a,b,c,d' });
+  t.after(() => seg.close());
+  seg.writeFrame([0.1, -1 / 3, 123456792, -0, NaN, Infinity, -Infinity, 1e-40]);
+  assert.equal(runCli(['dump', name, '--csv']).stdout, 'a,b,c,d\r\n0.1,-0.33333334,123456790,-0\r\nNaN,Infinity,-Infinity,1e-40\r\n');
+  assert.equal(runCli(['dump', name, '--ndjson']).stdout, '{"a":0.1,"b":-0.33333334,"c":123456790,"d":-0}\n{"a":"NaN","b":"Infinity","c":"-Infinity","d":1e-40}\n');
+  const doc = JSON.parse(runCli(['dump', name, '--json']).stdout);
+  assert.deepEqual(doc.data, [[0.1, -0.33333334, 123456790, -0], ['NaN', 'Infinity', '-Infinity', 1e-40]]);
+});
+
+test('64-bit integers and float64 print exactly', (t) => {
+  const i64 = uniqueName(t, 'i64');
+  const a = Segment.create(i64, { rows: 1, fields: 'big,neg', dtype: 'i64' });
+  t.after(() => a.close());
+  a.writeFrame([9007199254740993n, -9223372036854775808n]);
+  assert.equal(runCli(['dump', i64, '--csv']).stdout, 'big,neg\r\n9007199254740993,-9223372036854775808\r\n');
+  const f64 = uniqueName(t, 'f64');
+  const b = Segment.create(f64, { rows: 1, fields: 'p,q', dtype: 'f64' });
+  t.after(() => b.close());
+  b.writeFrame([0.1, 1 / 3]);
+  assert.equal(runCli(['dump', f64, '--csv']).stdout, 'p,q\r\n0.1,0.3333333333333333\r\n');
+});
+
+test('--npy writes a file numpy.load reads with the right shape, dtype and values', (t) => {
+  const { name } = rampSegment(t);
+  const dir = tempDir(t);
+  const file = join(dir, 'frame.npy');
+  const r = runCli(['dump', name, '--npy', file, '--rows', '1:4', '--fields', 'vx,x']);
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout, '');
+  const py = spawnSync('python3', ['-c', `import numpy, json; a = numpy.load(${JSON.stringify(file)}); print(json.dumps([list(a.shape), str(a.dtype), a.tolist()]))`], { encoding: 'utf8' });
+  assert.equal(py.status, 0, py.stderr);
+  assert.deepEqual(JSON.parse(py.stdout), [[3, 2], 'float32', [[7, 5], [10, 8], [13, 11]]]);
+  assert.deepEqual(readdirSync(dir), ['frame.npy'], 'no temporary file left');
+});
+
+test('--npy - writes the .npy to stdout', (t) => {
+  const { name } = rampSegment(t, { dtype: 'u16' });
+  const r = runCli(['dump', name, '--npy', '-'], { encoding: 'buffer' });
+  assert.equal(r.status, 0, String(r.stderr));
+  assert.equal(r.stdout.length % 64, (4 * 3 * 2) % 64);
+  const py = spawnSync('python3', ['-c', 'import numpy, sys, io, json; a = numpy.load(io.BytesIO(sys.stdin.buffer.read())); print(json.dumps([list(a.shape), str(a.dtype), a.tolist()]))'], { input: r.stdout, encoding: 'utf8' });
+  assert.equal(py.status, 0, py.stderr);
+  assert.deepEqual(JSON.parse(py.stdout), [[4, 3], 'uint16', [[2, 3, 4], [5, 6, 7], [8, 9, 10], [11, 12, 13]]]);
+});
+
+test('--output replaces the file whole; the format follows its extension', (t) => {
+  const { name } = rampSegment(t);
+  const dir = tempDir(t);
+  const csv = join(dir, 'frame.csv');
+  writeFileSync(csv, 'old');
+  let r = runCli(['dump', name, '--output', csv]);
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout, '');
+  assert.equal(readFileSync(csv, 'utf8'), 'x,y,vx\r\n2,3,4\r\n5,6,7\r\n8,9,10\r\n11,12,13\r\n');
+  r = runCli(['dump', name, '-o', join(dir, 'frame.ndjson'), '--rows', '0:1']);
+  assert.equal(readFileSync(join(dir, 'frame.ndjson'), 'utf8'), '{"x":2,"y":3,"vx":4}\n');
+  r = runCli(['dump', name, '-o', join(dir, 'frame.txt'), '--json', '--rows', '0:1']);
+  assert.equal(JSON.parse(readFileSync(join(dir, 'frame.txt'), 'utf8')).data[0][2], 4);
+  assert.deepEqual(readdirSync(dir).sort(), ['frame.csv', 'frame.ndjson', 'frame.txt']);
+});
+
+test('a failed --output leaves no file and exits 1', (t) => {
+  const { name } = rampSegment(t);
+  const dir = tempDir(t);
+  const r = runCli(['dump', name, '-o', join(dir, 'missing', 'frame.csv')]);
+  assert.equal(r.status, 1);
+  assert.match(firstLine(r.stderr), /^shmswarm: cannot write .*missing\/frame\.csv: ENOENT/);
+  assert.deepEqual(readdirSync(dir), []);
+  // A missing segment creates no output file either.
+  const r2 = runCli(['dump', '/shmswarm-test-no-such-segment', '-o', join(dir, 'x.csv')]);
+  assert.equal(r2.status, 1);
+  assert.deepEqual(readdirSync(dir), []);
+});
+
+test('--table is for people: an agent column, no colour without a terminal or with NO_COLOR', (t) => {
+  const { name } = rampSegment(t);
+  const r = runCli(['dump', name, '--table', '--rows', '0:2']);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /│ agent │\s+x │\s+y │\s+vx │/);
+  assert.match(r.stdout, /│\s+1 │\s+5 │\s+6 │\s+7 │/);
+  assert.doesNotMatch(r.stdout, /\x1b\[/);
+  const forced = runCli(['dump', name, '--table'], { env: { NO_COLOR: '', FORCE_COLOR: '1' } });
+  assert.match(forced.stdout, /\x1b\[1magent/, 'FORCE_COLOR colours the table header');
+  const csv = runCli(['dump', name, '--csv'], { env: { NO_COLOR: '', FORCE_COLOR: '1' } });
+  assert.doesNotMatch(csv.stdout, /\x1b\[/, 'machine formats are never coloured');
+  const json = runCli(['dump', name, '--json'], { env: { NO_COLOR: '', FORCE_COLOR: '3' } });
+  assert.doesNotMatch(json.stdout, /\x1b\[/);
+});
+
+test('a segment with no frame yet dumps zeros and says so on stderr', (t) => {
+  const name = uniqueName(t);
+  Segment.create(name, { rows: 1, fields: 'x,y' }).close();
+  const r = runCli(['dump', name, '--csv']);
+  assert.equal(r.status, 0);
+  assert.equal(r.stdout, 'x,y\r\n0,0\r\n');
+  assert.match(r.stderr, new RegExp(`no frame has been published to ${name} yet`));
+});
+
+test('errors: missing segment exits 1; bad rows, fields and flag mixes exit 2', (t) => {
+  const { name } = rampSegment(t);
+  const missing = uniqueName(t, 'missing');
+  let r = runCli(['dump', missing]);
+  assert.equal(r.status, 1);
+  assert.equal(r.stdout, '');
+  assert.equal(firstLine(r.stderr), `shmswarm: segment ${missing} does not exist; create it with: shmswarm create ${missing} --agents N --fields x,y`);
+  const cases = [
+    [['--fields', 'x,q'], `shmswarm: unknown field "q" in ${name}; its fields are x,y,vx`],
+    [['--fields', 'x,x'], 'shmswarm: field "x" is asked for twice'],
+    [['--rows', '2:9'], `shmswarm: row range 2:9 is out of bounds: ${name} has 4 agents (0:4)`],
+    [['--rows', '5:'], `shmswarm: row range 5: is out of bounds: ${name} has 4 agents (0:4)`],
+    [['--rows', '3:1'], /The end 1 comes before the start 3\./],
+    [['--rows', 'a:b'], /half-open range a:b/],
+    [['--rows', '-1:2'], /half-open range a:b/],
+    [['--csv', '--json'], /option '--csv' cannot be used with option '--json'/],
+    [['--npy', 'x.npy', '--output', 'y.npy'], /cannot be used with/],
+    [['--shape', '4x3'], 'shmswarm: --shape only applies with --raw'],
+    [['--mutex', '/m'], 'shmswarm: --mutex only applies with --raw'],
+    [['--raw'], 'shmswarm: --raw needs --shape <rows>x<cols>, e.g. --raw --shape 300x3'],
+    [['--raw', '--shape', '4by3'], /must be <rows>x<cols>/],
+    [['--raw', '--shape', '4x3', '--dtype', 'f16'], /unknown dtype "f16"/],
+    [['--timeout', '-1'], /milliseconds/],
+  ];
+  for (const [args, message] of cases) {
+    r = runCli(['dump', name, ...args]);
+    assert.equal(r.status, 2, `${args.join(' ')}: ${r.stderr}`);
+    assert.equal(r.stdout, '');
+    if (typeof message === 'string') assert.equal(firstLine(r.stderr), message);
+    else assert.match(firstLine(r.stderr), message);
+  }
+  r = runCli(['dump', 'noslash']);
+  assert.equal(r.status, 2);
+  assert.match(firstLine(r.stderr), /must start with "\/"; did you mean "\/noslash"\?/);
+});
+
+test('raw mode reads a bare matrix and says the read is unsynchronised without --mutex', (t) => {
+  const name = uniqueName(t, 'raw');
+  const m = new Float32Array([1.5, 2, 3, 4, 5, 6]);
+  writeFileSync('/dev/shm' + name, Buffer.concat([Buffer.alloc(16), Buffer.from(m.buffer)]));
+  const r = runCli(['dump', name, '--raw', '--shape', '2x3', '--offset', '16', '--csv']);
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout, 'c0,c1,c2\r\n1.5,2,3\r\n4,5,6\r\n');
+  assert.match(r.stderr, /without synchronisation \(no --mutex\)/);
+  const big = runCli(['dump', name, '--raw', '--shape', '100x3']);
+  assert.equal(big.status, 1);
+  assert.match(firstLine(big.stderr), /^shmswarm: /);
+});
+
+test('dump --help shows examples', () => {
+  const r = runCli(['dump', '--help']);
+  assert.equal(r.status, 0);
+  assert.match(r.stdout, /Examples:/);
+  assert.match(r.stdout, /shmswarm dump \/swarm --csv > frame\.csv/);
+  assert.match(r.stdout, /--raw/);
+});
+
+test('a closed pipe (dump | head) ends quietly', (t) => {
+  const { name } = rampSegment(t, { rows: 200000, fields: 'a,b,c,d' , k: 1 });
+  const r = spawnSync('sh', ['-c', `"${process.execPath}" "${BIN}" dump ${name} --csv | head -c 100 > /dev/null`], { encoding: 'utf8' });
+  assert.equal(r.status, 0);
+  assert.doesNotMatch(r.stderr, /EPIPE|Error|at /);
+  assert.ok(existsSync('/dev/shm' + name));
+});
+
+test('on a terminal the default is a table (coloured header; NO_COLOR turns colour off); .npy is refused there', (t) => {
+  const { name } = rampSegment(t);
+  const onTty = (args, env = {}) =>
+    spawnSync('script', ['-qec', `"${process.execPath}" "${BIN}" ${args}`, '/dev/null'], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '', FORCE_COLOR: '', ...env } });
+  let r = onTty(`dump ${name} --rows 0:2`);
+  assert.equal(r.status, 0, r.stdout);
+  assert.match(r.stdout, /│ \x1b\[1magent\x1b\[22m │/);
+  assert.match(r.stdout, /│\s+1 │\s+5 │\s+6 │\s+7 │/);
+  r = onTty(`dump ${name} --rows 0:2`, { NO_COLOR: '1' });
+  assert.match(r.stdout, /│ agent │/);
+  assert.doesNotMatch(r.stdout, /\x1b\[/);
+  r = onTty(`dump ${name} --npy -`, { NO_COLOR: '1' });
+  assert.equal(r.status, 2);
+  assert.match(r.stdout, /shmswarm: refusing to write binary \.npy to a terminal/);
+});

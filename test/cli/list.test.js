@@ -1,0 +1,65 @@
+// shmswarm list: segments with shape, dtype, size, frames and writer state; --all adds foreign objects.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { Segment } from '../../dist/core/index.js';
+import { runCli, spawnNode, uniqueName, waitExit } from '../helpers.js';
+
+test('list --json has our segments with shape, frames and writer state, and no foreign objects', async (t) => {
+  const live = uniqueName(t, 'live');
+  const seg = Segment.create(live, { rows: 10, fields: 'x,y', dtype: 'f64' });
+  t.after(() => seg.close());
+  seg.writeFrame(new Float64Array(20));
+  const dead = uniqueName(t, 'dead');
+  const done = await waitExit(spawnNode(`const s = Segment.create(${JSON.stringify(dead)}, { rows: 2, cols: 3 }); s.writeFrame([1,2,3,4,5,6]); s.close();`));
+  assert.equal(done.code, 0, done.stderr);
+  const foreign = uniqueName(t, 'foreign');
+  writeFileSync('/dev/shm' + foreign, 'not a segment');
+
+  const r = runCli(['list', '--json']);
+  assert.equal(r.status, 0, r.stderr);
+  const list = JSON.parse(r.stdout);
+  const a = list.find((s) => s.name === live);
+  assert.deepEqual([a.kind, a.rows, a.cols, a.dtype, a.fields, a.frames, a.writerPid, a.writerAlive], ['shmswarm', 10, 2, 'f64', ['x', 'y'], 1, process.pid, true]);
+  const b = list.find((s) => s.name === dead);
+  assert.deepEqual([b.rows, b.cols, b.frames, b.writerAlive], [2, 3, 1, false]);
+  assert.equal(list.find((s) => s.name === foreign), undefined);
+
+  const all = JSON.parse(runCli(['list', '--json', '--all']).stdout);
+  const f = all.find((s) => s.name === foreign);
+  assert.equal(f.kind, 'foreign');
+  assert.equal(f.bytes, 13);
+  assert.match(f.reason, /\S/);
+});
+
+test('list for people: a header row and one aligned row per segment', (t) => {
+  const name = uniqueName(t);
+  const seg = Segment.create(name, { rows: 1000, fields: 'x,y,vx,vy' });
+  t.after(() => seg.close());
+  seg.writeFrame(new Float32Array(4000));
+  const foreign = uniqueName(t, 'foreign');
+  writeFileSync('/dev/shm' + foreign, Buffer.alloc(10));
+  const r = runCli(['list']);
+  assert.equal(r.status, 0, r.stderr);
+  const lines = r.stdout.split('\n');
+  assert.match(lines[0], /^NAME\s+SHAPE\s+DTYPE\s+SIZE\s+FRAMES\s+WRITER$/);
+  const row = lines.find((l) => l.startsWith(name + ' '));
+  assert.ok(row, r.stdout);
+  assert.match(row, new RegExp(`^${name}\\s+1000x4\\s+f32\\s+16 KiB\\s+1\\s+${process.pid} alive$`));
+  assert.equal(lines[0].indexOf('SHAPE'), row.indexOf('1000x4'), 'columns line up');
+  assert.ok(!r.stdout.includes(foreign));
+  assert.doesNotMatch(r.stdout, /\x1b\[/);
+
+  const all = runCli(['list', '--all']);
+  assert.match(all.stdout.split('\n')[0], /^NAME\s+KIND\s+SHAPE\s+DTYPE\s+SIZE\s+FRAMES\s+WRITER\s+NOTE$/);
+  const frow = all.stdout.split('\n').find((l) => l.startsWith(foreign + ' '));
+  assert.match(frow, /\sforeign\s+-\s+-\s+10 B\s+-\s+-\s+\S/, 'a foreign object says why it is foreign');
+  const forced = runCli(['list'], { env: { NO_COLOR: '', FORCE_COLOR: '1' } });
+  assert.match(forced.stdout, /\x1b\[1mNAME/);
+});
+
+test('list --help shows examples', () => {
+  const r = runCli(['list', '--help']);
+  assert.equal(r.status, 0);
+  assert.match(r.stdout, /Examples:[\s\S]*shmswarm list --all/);
+});

@@ -1,0 +1,211 @@
+// `shmswarm simulate` as a real process: patterns, determinism, the attach/refuse rules, stopping
+// by frames, duration and signals. Nothing here asserts how fast anything runs.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, truncateSync } from 'node:fs';
+import { runCli, spawnCli, uniqueName, waitExit, sleep } from '../helpers.js';
+import { Segment } from '../../dist/core/index.js';
+import { rampFrameNumber } from '../../dist/core/simulate/index.js';
+
+/** Open `name` read-only once it exists and has at least `frames` frames. */
+async function waitFrames(name, frames = 1, timeoutMs = 10_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const seg = Segment.open(name, { readonly: true });
+      if (seg.info().frames >= frames) return seg;
+      seg.close();
+    } catch (e) {
+      if (e.code !== 'ENOENT' && e.code !== 'EUNINIT') throw e;
+    }
+    if (Date.now() > deadline) throw new Error(`${name} did not reach ${frames} frames`);
+    await sleep(20);
+  }
+}
+
+function readLast(name) {
+  const seg = Segment.open(name, { readonly: true });
+  try {
+    return { info: seg.info(), frame: seg.readFrame() };
+  } finally {
+    seg.close();
+  }
+}
+
+function spawnSim(t, args) {
+  const child = spawnCli(['simulate', ...args]);
+  t.after(() => child.kill('SIGKILL'));
+  return child;
+}
+
+test('creates the segment (x,y,vx,vy f32), writes --frames and reports on stderr', (t) => {
+  const name = uniqueName(t, 'sim');
+  const r = runCli(['simulate', name, '--agents', '300', '--frames', '12', '--rate', '0']);
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout, '');
+  assert.match(r.stderr, /wrote 12 frames in [\d.]+ s \([\d.]+ frames\/s\)/);
+  const { info, frame } = readLast(name);
+  assert.equal(info.rows, 300);
+  assert.deepEqual(info.fields, ['x', 'y', 'vx', 'vy']);
+  assert.equal(info.dtype, 'f32');
+  assert.equal(info.frames, 12);
+  assert.equal(info.sequence % 2, 0);
+  assert.ok(frame.data.every(Number.isFinite));
+});
+
+test('--dims 3 writes x,y,z,vx,vy,vz; --rate follows a schedule; --duration stops it', (t) => {
+  const name = uniqueName(t, 'sim3');
+  const r = runCli(['simulate', name, '--dims', '3', '--agents', '100', '--rate', '200', '--duration', '0.3']);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stderr, /time up; wrote \d+ frames/);
+  const { info } = readLast(name);
+  assert.deepEqual(info.fields, ['x', 'y', 'z', 'vx', 'vy', 'vz']);
+  assert.ok(info.frames > 0);
+});
+
+test('the same --seed gives an identical frame N; another seed does not', (t) => {
+  const names = [uniqueName(t, 'seedA'), uniqueName(t, 'seedB'), uniqueName(t, 'seedC')];
+  const seeds = ['7', '7', '8'];
+  for (const [i, name] of names.entries()) {
+    const r = runCli(['simulate', name, '--agents', '500', '--frames', '40', '--rate', '0', '--seed', seeds[i]]);
+    assert.equal(r.status, 0, r.stderr);
+  }
+  const [a, b, c] = names.map((n) => readLast(n).frame);
+  assert.equal(a.frames, 40);
+  assert.deepEqual(Buffer.from(a.data.buffer, a.data.byteOffset, a.data.byteLength), Buffer.from(b.data.buffer, b.data.byteOffset, b.data.byteLength));
+  assert.notDeepEqual(Array.from(a.data), Array.from(c.data));
+});
+
+test('ramp: every frame a concurrent reader gets is whole and in place (k + r*cols + c)', async (t) => {
+  const name = uniqueName(t, 'ramp');
+  const child = spawnSim(t, [name, '--pattern', 'ramp', '--agents', '2000', '--rate', '0', '--duration', '2']);
+  const seg = await waitFrames(name, 1);
+  let checked = 0;
+  try {
+    while (child.exitCode === null && checked < 300) {
+      const f = seg.readFrame();
+      assert.equal(rampFrameNumber(f.data), f.frames, `frame ${f.frames} is not whole or not in place`);
+      checked++;
+      await sleep(1);
+    }
+  } finally {
+    seg.close();
+  }
+  child.kill('SIGINT');
+  const r = await waitExit(child);
+  assert.equal(r.code, 0, r.stderr);
+  const { frame } = readLast(name);
+  assert.equal(rampFrameNumber(frame.data), frame.frames);
+  assert.ok(checked > 0);
+});
+
+test('ramp fills any f32 segment, continuing its frame counter', (t) => {
+  const name = uniqueName(t, 'rampany');
+  Segment.create(name, { rows: 3, fields: 'a,b,c' }).close();
+  for (const frames of ['2', '3']) assert.equal(runCli(['simulate', name, '--pattern', 'ramp', '--frames', frames, '--rate', '0']).status, 0);
+  const { frame } = readLast(name);
+  assert.equal(frame.frames, 5);
+  assert.deepEqual(Array.from(frame.data), [5, 6, 7, 8, 9, 10, 11, 12, 13]);
+});
+
+test('attaches to a compatible segment, also after its writer was killed', async (t) => {
+  const name = uniqueName(t, 'attach');
+  Segment.create(name, { rows: 64, fields: 'x,y,vx,vy' }).close();
+  let r = runCli(['simulate', name, '--frames', '3', '--rate', '0']);
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(readLast(name).info.rows, 64, 'the existing row count is used without --agents');
+  const child = spawnSim(t, [name, '--rate', '100']);
+  (await waitFrames(name, 10)).close();
+  child.kill('SIGKILL');
+  await waitExit(child);
+  r = runCli(['simulate', name, '--frames', '2', '--rate', '0', '--agents', '64', '--dims', '2']);
+  assert.equal(r.status, 0, r.stderr);
+  const { info } = readLast(name);
+  assert.equal(info.writerAlive, false);
+  assert.ok(info.frames >= 12, String(info.frames));
+});
+
+test('refuses an incompatible segment and says why, leaving it untouched', (t) => {
+  const name = uniqueName(t, 'refuse');
+  Segment.create(name, { rows: 10, fields: 'x,y' }).close();
+  const cases = [
+    [[], /fields x,y; boids needs x,y,vx,vy or x,y,z,vx,vy,vz/],
+    [['--pattern', 'ramp', '--agents', '11'], /has 10 agents, not 11/],
+    [['--pattern', 'ramp', '--dims', '2'], /not x,y,vx,vy \(--dims 2\)/],
+  ];
+  for (const [args, why] of cases) {
+    const r = runCli(['simulate', name, '--frames', '1', ...args]);
+    assert.equal(r.status, 1, r.stderr);
+    assert.match(r.stderr, /^shmswarm: segment \/\S+ /);
+    assert.match(r.stderr, why);
+    assert.equal(r.stderr.trim().split('\n').length, 1);
+  }
+  const f64 = uniqueName(t, 'f64');
+  Segment.create(f64, { rows: 10, fields: 'x,y,vx,vy', dtype: 'f64' }).close();
+  assert.match(runCli(['simulate', f64, '--frames', '1']).stderr, /holds f64; simulate writes f32/);
+  assert.equal(readLast(name).info.frames, 0);
+});
+
+test('refuses a segment with a live writer', async (t) => {
+  const name = uniqueName(t, 'live');
+  const child = spawnSim(t, [name, '--agents', '50', '--rate', '50']);
+  (await waitFrames(name, 1)).close();
+  const r = runCli(['simulate', name, '--frames', '1']);
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, new RegExp(`has a live writer \\(pid ${child.pid}\\)`));
+  child.kill('SIGTERM');
+  assert.equal((await waitExit(child)).code, 0);
+});
+
+for (const [signal, rate] of [['SIGINT', '60'], ['SIGTERM', '60'], ['SIGINT', '0']]) {
+  test(`${signal} at --rate ${rate}: exit 0, summary on stderr, segment consistent`, async (t) => {
+    const name = uniqueName(t, `sig${signal}${rate}`);
+    const child = spawnSim(t, [name, '--agents', '5000', '--rate', rate, '--pattern', 'ramp']);
+    (await waitFrames(name, 3)).close();
+    child.kill(signal);
+    const r = await waitExit(child);
+    assert.equal(r.code, 0, r.stderr);
+    const m = /stopped; wrote (\d+) frames? in [\d.]+ s \([\d.]+ frames\/s\)/.exec(r.stderr);
+    assert.ok(m, r.stderr);
+    const { info, frame } = readLast(name);
+    assert.equal(info.sequence % 2, 0, 'never left mid-frame');
+    assert.equal(info.frames, Number(m[1]));
+    assert.equal(rampFrameNumber(frame.data), info.frames);
+  });
+}
+
+test('--unlink-on-exit removes the segment it wrote', async (t) => {
+  const name = uniqueName(t, 'unl');
+  const r = runCli(['simulate', name, '--frames', '2', '--rate', '0', '--unlink-on-exit']);
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(existsSync('/dev/shm' + name), false);
+  const child = spawnSim(t, [name, '--rate', '30', '--unlink-on-exit']);
+  (await waitFrames(name, 1)).close();
+  child.kill('SIGINT');
+  assert.equal((await waitExit(child)).code, 0);
+  assert.equal(existsSync('/dev/shm' + name), false);
+});
+
+test('a segment shrunk under the writer ends it with one line and exit 1', async (t) => {
+  const name = uniqueName(t, 'shrink');
+  const child = spawnSim(t, [name, '--agents', '20000', '--rate', '100']);
+  (await waitFrames(name, 2)).close();
+  truncateSync('/dev/shm' + name, 4096);
+  const r = await waitExit(child);
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(r.stderr, /^shmswarm: .*(fault|shrunk)/m);
+  assert.doesNotMatch(r.stderr, /\n\s+at /);
+});
+
+test('usage errors exit 2 before touching anything', (t) => {
+  const name = uniqueName(t, 'usage');
+  for (const args of [
+    [name, '--rate', '-1'], [name, '--pattern', 'waves'], [name, '--dims', '4'], [name, '--agents', '0'],
+    [name, '--frames', 'x'], [name, '--duration', '0'], [name, '--seed', '-3'], ['noslash'],
+  ]) {
+    const r = runCli(['simulate', ...args]);
+    assert.equal(r.status, 2, `${args.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, /^shmswarm: /);
+  }
+  assert.equal(existsSync('/dev/shm' + name), false);
+});

@@ -1,0 +1,91 @@
+// shmswarm unlink: removes segments by name; foreign objects only with --force; reports each failure.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, writeFileSync } from 'node:fs';
+import { Segment } from '../../dist/core/index.js';
+import { runCli, uniqueName } from '../helpers.js';
+
+const exists = (name) => existsSync('/dev/shm' + name);
+const make = (name) => Segment.create(name, { rows: 2, cols: 2 }).close();
+
+test('unlink removes a segment and reports it on stderr; -q is quiet', (t) => {
+  const a = uniqueName(t);
+  const b = uniqueName(t);
+  make(a);
+  make(b);
+  let r = runCli(['unlink', a]);
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout, '');
+  assert.equal(r.stderr, `removed ${a}\n`);
+  assert.ok(!exists(a));
+  r = runCli(['rm', '-q', b]);
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stderr, '');
+  assert.ok(!exists(b));
+});
+
+test('a missing name is an error that names it', (t) => {
+  const missing = uniqueName(t);
+  const r = runCli(['unlink', missing]);
+  assert.equal(r.status, 1);
+  assert.equal(r.stderr, `shmswarm: segment ${missing} does not exist; nothing to remove (shmswarm list shows what exists)\n`);
+});
+
+test('with several names, every removable one goes, each failure is reported, exit 1', (t) => {
+  const a = uniqueName(t, 'a');
+  const b = uniqueName(t, 'b');
+  const m1 = uniqueName(t, 'missing1');
+  const m2 = uniqueName(t, 'missing2');
+  make(a);
+  make(b);
+  const r = runCli(['unlink', m1, a, m2, b]);
+  assert.equal(r.status, 1);
+  assert.ok(!exists(a) && !exists(b));
+  const lines = r.stderr.trimEnd().split('\n');
+  assert.deepEqual(lines.filter((l) => l.startsWith('removed')), [`removed ${a}`, `removed ${b}`]);
+  const errors = lines.filter((l) => l.startsWith('shmswarm:'));
+  assert.equal(errors.length, 2);
+  assert.match(errors[0], new RegExp(`segment ${m1} does not exist`));
+  assert.match(errors[1], new RegExp(`segment ${m2} does not exist`));
+});
+
+test('another kind of object is removed only with --force', (t) => {
+  const foreign = uniqueName(t, 'foreign');
+  writeFileSync('/dev/shm' + foreign, 'someone else\'s data');
+  let r = runCli(['unlink', foreign]);
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, new RegExp(`^shmswarm: ${foreign} is not a shmswarm segment \\(.*\\); use --force to remove it anyway\\n$`));
+  assert.ok(exists(foreign));
+  r = runCli(['unlink', '--force', foreign]);
+  assert.equal(r.status, 0, r.stderr);
+  assert.ok(!exists(foreign));
+});
+
+test('a bad name stops everything before anything is removed (exit 2)', (t) => {
+  const a = uniqueName(t);
+  make(a);
+  const r = runCli(['unlink', a, 'noslash']);
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /^shmswarm: segment name "noslash" must start with "\/"; did you mean "\/noslash"\?\n$/);
+  assert.ok(exists(a));
+});
+
+test('a mapped segment can be unlinked; its mapping keeps working', (t) => {
+  const name = uniqueName(t);
+  const seg = Segment.create(name, { rows: 1, cols: 2 });
+  t.after(() => seg.close());
+  seg.writeFrame([1, 2]);
+  const r = runCli(['unlink', name]);
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(seg.nameStatus(), 'gone');
+  assert.deepEqual([...seg.readFrame().data], [1, 2]);
+});
+
+test('unlink --help shows examples; no name is a usage error', () => {
+  const r = runCli(['unlink', '--help']);
+  assert.equal(r.status, 0);
+  assert.match(r.stdout, /Examples:[\s\S]*shmswarm unlink \/a \/b \/c/);
+  const none = runCli(['unlink']);
+  assert.equal(none.status, 2);
+  assert.match(none.stderr, /^shmswarm: missing required argument 'name'/);
+});

@@ -1,0 +1,242 @@
+// `shmswarm watch` against real writer processes: --once and --json snapshots, following a writer
+// that dies, a segment that is removed, re-created or shrunk, signals, and the full-screen view
+// under a real pseudo-terminal (script(1)).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { truncateSync } from 'node:fs';
+import { BIN, runCli, spawnCli, uniqueName, waitExit, sleep } from '../helpers.js';
+import { Segment } from '../../dist/core/index.js';
+
+async function waitFrames(name, frames = 1, timeoutMs = 10_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const seg = Segment.open(name, { readonly: true });
+      const n = seg.info().frames;
+      seg.close();
+      if (n >= frames) return;
+    } catch (e) {
+      if (e.code !== 'ENOENT' && e.code !== 'EUNINIT') throw e;
+    }
+    if (Date.now() > deadline) throw new Error(`${name} did not reach ${frames} frames`);
+    await sleep(20);
+  }
+}
+
+function spawnKilled(t, args) {
+  const child = spawnCli(args);
+  t.after(() => child.kill('SIGKILL'));
+  return child;
+}
+
+async function startSim(t, name, extra = []) {
+  const child = spawnKilled(t, ['simulate', name, '--agents', '400', '--rate', '60', ...extra]);
+  await waitFrames(name, 2);
+  return child;
+}
+
+/** Collects stdout JSON lines (and stderr) of a running `watch --json`. */
+function jsonLines(child) {
+  const state = { objects: [], stderr: '', buf: '' };
+  child.stdout.on('data', (d) => {
+    state.buf += d;
+    let i;
+    while ((i = state.buf.indexOf('\n')) >= 0) {
+      state.objects.push(JSON.parse(state.buf.slice(0, i)));
+      state.buf = state.buf.slice(i + 1);
+    }
+  });
+  child.stderr.on('data', (d) => (state.stderr += d));
+  state.until = async (pred, what, timeoutMs = 10_000) => {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const found = state.objects.find(pred);
+      if (found) return found;
+      if (Date.now() > deadline) throw new Error(`no ${what} in ${JSON.stringify(state.objects.map((o) => o.status))}; stderr ${state.stderr}`);
+      await sleep(20);
+    }
+  };
+  return state;
+}
+
+test('watch --once against a live simulate: one line with status, rate and statistics', async (t) => {
+  const name = uniqueName(t, 'once');
+  await startSim(t, name);
+  const r = runCli(['watch', name, '--once']);
+  assert.equal(r.status, 0, r.stderr);
+  const lines = r.stdout.trim().split('\n');
+  assert.equal(lines.length, 1);
+  assert.match(lines[0], new RegExp(`^\\S+Z ${name} live 400x4 f32 frames=\\d+ fps=[\\d.]+ MB/s=[\\d.]+ age=\\d+ms writer=\\d+\\(alive\\) x=\\S+ y=\\S+ vx=\\S+ vy=\\S+$`));
+  assert.doesNotMatch(r.stdout, /\x1b\[/, 'no colour or escapes in a pipe');
+});
+
+test('watch --once --json: the plain data, with the writer\'s rate measured from its frame counter', async (t) => {
+  const name = uniqueName(t, 'oncejson');
+  const sim = await startSim(t, name);
+  const r = runCli(['watch', name, '--once', '--json']);
+  assert.equal(r.status, 0, r.stderr);
+  const s = JSON.parse(r.stdout);
+  assert.equal(s.name, name);
+  assert.equal(s.status, 'live');
+  assert.equal(s.kind, 'shmswarm');
+  assert.deepEqual([s.rows, s.cols, s.dtype], [400, 4, 'f32']);
+  assert.deepEqual(s.fields, ['x', 'y', 'vx', 'vy']);
+  assert.equal(s.writerPid, sim.pid);
+  assert.equal(s.writerAlive, true);
+  assert.equal(s.sequence % 2, 0);
+  assert.ok(s.framesPerSec > 0, `framesPerSec ${s.framesPerSec}`);
+  assert.ok(Math.abs(s.mbPerSec - (s.framesPerSec * 400 * 4 * 4) / 1e6) < 1e-9);
+  assert.deepEqual(s.stats.map((f) => f.field), ['x', 'y', 'vx', 'vy']);
+  for (const f of s.stats) assert.ok(f.min <= f.mean && f.mean <= f.max && f.std >= 0, JSON.stringify(f));
+});
+
+test('watch --json streams one object per interval; SIGINT exits 0', async (t) => {
+  const name = uniqueName(t, 'stream');
+  await startSim(t, name);
+  const w = spawnKilled(t, ['watch', name, '--json', '--interval', '50']);
+  const out = jsonLines(w);
+  await out.until(() => out.objects.length >= 3, 'three objects');
+  w.kill('SIGINT');
+  const r = await waitExit(w);
+  assert.equal(r.code, 0, out.stderr);
+  assert.ok(out.objects.every((o) => o.status === 'live'));
+  const frames = out.objects.map((o) => o.frames);
+  assert.deepEqual(frames, [...frames].sort((a, b) => a - b), 'frames never go back');
+});
+
+test('watch says so when the writer dies, and follows a new writer', async (t) => {
+  const name = uniqueName(t, 'death');
+  const sim = await startSim(t, name);
+  const w = spawnKilled(t, ['watch', name, '--json', '--interval', '50']);
+  const out = jsonLines(w);
+  await out.until((o) => o.status === 'live', 'live');
+  sim.kill('SIGKILL');
+  const dead = await out.until((o) => o.status === 'writer-dead', 'writer-dead');
+  assert.equal(dead.writerPid, sim.pid);
+  assert.equal(dead.writerAlive, false);
+  assert.match(out.stderr, new RegExp(`writer pid ${sim.pid} of ${name} is no longer running`));
+  const sim2 = await startSim(t, name);
+  await out.until((o) => o.status === 'live' && o.writerPid === sim2.pid, 'the new writer');
+  w.kill('SIGTERM');
+  assert.equal((await waitExit(w)).code, 0);
+});
+
+test('watch follows a segment that is removed and re-created', async (t) => {
+  const name = uniqueName(t, 'gone');
+  const sim = await startSim(t, name, ['--unlink-on-exit']);
+  const w = spawnKilled(t, ['watch', name, '--json', '--interval', '50']);
+  const out = jsonLines(w);
+  await out.until((o) => o.status === 'live', 'live');
+  sim.kill('SIGINT');
+  await waitExit(sim);
+  const gone = await out.until((o) => o.status === 'gone', 'gone');
+  assert.match(gone.message, /was removed/);
+  assert.match(out.stderr, /was removed; waiting for it to come back/);
+  // Re-created with another shape: the watcher re-attaches and reports the new one.
+  const n = out.objects.length;
+  await startSim(t, name, ['--agents', '123', '--dims', '3']);
+  const back = await out.until((o, i) => i >= n && o.status === 'live' && o.rows === 123, 'the re-created segment');
+  assert.deepEqual(back.fields, ['x', 'y', 'z', 'vx', 'vy', 'vz']);
+  assert.match(out.stderr, /is back \(123 × 6 f32\)/);
+  w.kill('SIGINT');
+  assert.equal((await waitExit(w)).code, 0);
+});
+
+test('watch notices a segment re-created while it stays in place (new inode)', async (t) => {
+  const name = uniqueName(t, 'replaced');
+  Segment.create(name, { rows: 5, fields: 'x,y,vx,vy' }).close();
+  const first = spawnKilled(t, ['simulate', name, '--rate', '60']);
+  await waitFrames(name, 2);
+  const w = spawnKilled(t, ['watch', name, '--json', '--interval', '50']);
+  const out = jsonLines(w);
+  await out.until((o) => o.rows === 5 && o.status === 'live', 'live');
+  first.kill('SIGKILL');
+  await waitExit(first);
+  // Replace it in one step (create --force's way): the watcher must not keep the dead object.
+  Segment.create(name, { rows: 7, fields: 'x,y,vx,vy', replace: true }).close();
+  await out.until((o) => o.rows === 7, 'the replacement');
+  assert.match(out.stderr, /re-created; re-attaching/);
+  w.kill('SIGINT');
+  assert.equal((await waitExit(w)).code, 0);
+});
+
+test('watch reports a segment shrunk under it and keeps running', async (t) => {
+  const name = uniqueName(t, 'shrunk');
+  Segment.create(name, { rows: 20000, fields: 'x,y,vx,vy' }).close();
+  runCli(['simulate', name, '--frames', '2', '--rate', '0']);
+  const w = spawnKilled(t, ['watch', name, '--json', '--interval', '50']);
+  const out = jsonLines(w);
+  await out.until((o) => o.status === 'writer-dead', 'first look');
+  truncateSync('/dev/shm' + name, 4096);
+  const bad = await out.until((o) => o.status === 'error', 'error status');
+  assert.match(bad.message, /smaller|fault|shrunk|truncat/i);
+  assert.match(out.stderr, /cannot be read/);
+  await sleep(150);
+  assert.equal(w.exitCode, null, 'still watching');
+  w.kill('SIGINT');
+  assert.equal((await waitExit(w)).code, 0);
+  // --once on it fails with one line.
+  const r = runCli(['watch', name, '--once']);
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /^shmswarm: .*smaller/);
+});
+
+test('watch errors: missing segment, unknown plot field, raw flags without --raw', (t) => {
+  const name = uniqueName(t, 'missing');
+  let r = runCli(['watch', name, '--once']);
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, new RegExp(`^shmswarm: segment ${name} does not exist`));
+  assert.equal(r.stdout, '');
+  Segment.create(name, { rows: 2, fields: 'x,y' }).close();
+  r = runCli(['watch', name, '--once', '--plot', 'x,q']);
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /--plot: no field "q"; the fields are x,y/);
+  r = runCli(['watch', name, '--once', '--shape', '2x2']);
+  assert.equal(r.status, 2);
+  r = runCli(['watch', name, '--interval', '0']);
+  assert.equal(r.status, 2);
+});
+
+test('watch lines without a TTY: no escapes, a waiting line while the segment is missing', async (t) => {
+  const name = uniqueName(t, 'wait');
+  const w = spawnKilled(t, ['watch', name, '--interval', '50']);
+  let out = '';
+  w.stdout.on('data', (d) => (out += d));
+  while (!/waiting/.test(out)) await sleep(20);
+  await startSim(t, name);
+  while (!new RegExp(`${name} live`).test(out)) await sleep(20);
+  w.kill('SIGINT');
+  assert.equal((await waitExit(w)).code, 0);
+  assert.doesNotMatch(out, /\x1b/);
+  assert.match(out, new RegExp(`${name} waiting ".*to appear"`));
+});
+
+test('the full-screen view under a real pseudo-terminal: header, table, braille plot; Ctrl-C restores the terminal', async (t) => {
+  const name = uniqueName(t, 'tty');
+  await startSim(t, name);
+  const cmd = `stty rows 40 cols 100; exec ${JSON.stringify(process.execPath)} ${JSON.stringify(BIN)} watch ${name} --interval 50`;
+  const child = spawn('script', ['-qfec', cmd, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1', TERM: 'xterm' } });
+  t.after(() => child.kill('SIGKILL'));
+  let out = '';
+  child.stdout.on('data', (d) => (out += d));
+  const deadline = Date.now() + 10_000;
+  while (!(/[\u2801-\u28ff]/.test(out) && /\d frames\/s/.test(out) && /std/.test(out))) {
+    if (Date.now() > deadline) throw new Error(`no full screen: ${JSON.stringify(out.slice(0, 2000))}`);
+    await sleep(20);
+  }
+  child.stdin.write('\x03'); // Ctrl-C through the terminal's line discipline
+  const r = await waitExit(child);
+  assert.equal(r.code, 0, out.slice(-500));
+  assert.ok(out.startsWith('\x1b[?1049h\x1b[?25l') || out.includes('\x1b[?1049h\x1b[?25l'), 'alternate screen and hidden cursor');
+  assert.match(out, new RegExp(`shmswarm watch ${name}`));
+  assert.match(out, /shape 400 × 4 f32 +fields x,y,vx,vy +writer pid \d+ alive/);
+  assert.match(out, /frames \d+ +[\d.]+ frames\/s +[\d.]+ MB\/s +last frame [\d.]+ s ago/);
+  assert.match(out, /field.*min.*mean.*max.*std/);
+  for (const f of ['x', 'y', 'vx', 'vy']) assert.match(out, new RegExp(`│ ${f} +│ +-?[\\d.e-]+ │`));
+  assert.match(out, /[\u2801-\u28ff]/);
+  assert.match(out, /\x1b\[H/, 'redraws from the cursor home, not by scrolling');
+  const restored = out.lastIndexOf('\x1b[?25h\x1b[?1049l');
+  assert.ok(restored > 0, 'terminal restored');
+  assert.ok(restored > out.lastIndexOf('\x1b[H'), 'restored after the last redraw');
+});

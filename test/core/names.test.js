@@ -1,0 +1,67 @@
+// Segment names are checked in TypeScript before any syscall (src/core/names.ts).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Segment, checkSegmentName, NAME_MAX_BYTES, PORTABLE_NAME_BYTES } from '../../dist/core/index.js';
+import { uniqueName } from '../helpers.js';
+
+const bad = [
+  ['no leading slash', 'swarm', /must start with "\/"; did you mean "\/swarm"\?/],
+  ['empty string', '', /must start with "\/"/],
+  ['just a slash', '/', /empty/],
+  ['another slash', '/a/b', /"\/" only at the start/],
+  ['double slash', '//x', /"\/" only at the start/],
+  ['trailing slash', '/a/', /"\/" only at the start/],
+  ['dot', '/.', /not allowed/],
+  ['dot dot', '/..', /not allowed/],
+  ['NUL byte', '/a\0b', /NUL/],
+  ['256 bytes', '/' + 'a'.repeat(256), /256 bytes long; at most 255/],
+  ['256 bytes of UTF-8', '/' + 'é'.repeat(128), /256 bytes long/],
+];
+
+for (const [label, name, message] of bad) {
+  test(`name refused: ${label}`, () => {
+    assert.throws(() => checkSegmentName(name), { name: 'TypeError', message });
+  });
+}
+
+test('non-strings are refused', () => {
+  for (const v of [undefined, null, 42, {}, ['/a']]) assert.throws(() => checkSegmentName(v), TypeError);
+});
+
+test('names that work: 1 to 255 bytes, dots inside, UTF-8 counted in bytes', () => {
+  assert.equal(NAME_MAX_BYTES, 255);
+  for (const name of ['/a', '/swarm', '/a.b', '/...', '/.hidden', '/' + 'a'.repeat(255), '/' + 'é'.repeat(127)])
+    assert.ok(Array.isArray(checkSegmentName(name).warnings), name);
+});
+
+test('a warning past 31 bytes (macOS), none at 31', () => {
+  assert.equal(PORTABLE_NAME_BYTES, 31);
+  assert.deepEqual(checkSegmentName('/' + 'a'.repeat(31)).warnings, []);
+  const w = checkSegmentName('/' + 'a'.repeat(32)).warnings;
+  assert.equal(w.length, 1);
+  assert.match(w[0], /longer than 31 bytes; macOS/);
+  assert.equal(checkSegmentName('/' + 'é'.repeat(16)).warnings.length, 1, '32 bytes in 16 characters');
+});
+
+test('Segment.create, open and unlink refuse bad names in TypeScript (TypeError, not a native EINVAL)', () => {
+  for (const [, name] of bad) {
+    assert.throws(() => Segment.create(name, { rows: 1, cols: 1 }), TypeError);
+    assert.throws(() => Segment.open(name), TypeError);
+    assert.throws(() => Segment.unlink(name), TypeError);
+  }
+});
+
+test('a 255-byte name really works; create reports the macOS warning on the segment', (t) => {
+  const prefix = uniqueName(t, 'long');
+  const name = prefix + 'x'.repeat(256 - prefix.length);
+  assert.equal(Buffer.byteLength(name) - 1, 255);
+  t.after(() => { try { Segment.unlink(name); } catch { /* already gone */ } });
+  const seg = Segment.create(name, { rows: 1, cols: 1 });
+  assert.equal(seg.warnings.length, 1);
+  seg.close();
+  const again = Segment.open(name);
+  assert.equal(again.name, name);
+  again.close();
+  Segment.unlink(name);
+  assert.throws(() => Segment.open(name), { code: 'ENOENT' });
+});

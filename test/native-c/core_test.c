@@ -1,0 +1,273 @@
+/* The C core's own tests, meant to run under AddressSanitizer and UndefinedBehaviorSanitizer
+ * (npm run test:native:asan). Real segments in /dev/shm, real child processes (fork) for the
+ * failure modes; header images are copied into buffers of exactly the size under test, so any
+ * read past them is an ASan report rather than luck. Prints TAP; exits 1 on any failure. */
+#define SHMSWARM_IMPLEMENTATION
+#include "shmswarm.h"
+
+#include <sys/wait.h>
+
+static int failures, counter;
+static char name[64];
+
+#define CHECK(cond)                                                                  \
+  do {                                                                               \
+    if (!(cond)) {                                                                   \
+      printf("#   %s:%d: CHECK(%s) failed (last detail: %s)\n", __FILE__, __LINE__, #cond, \
+             shmswarm_last_detail());                                                \
+      failed = 1;                                                                    \
+    }                                                                                \
+  } while (0)
+
+static void report(int failed, const char *what) {
+  printf("%s %d - %s\n", failed ? "not ok" : "ok", ++counter, what);
+  if (failed) failures++;
+  shm_unlink(name);
+}
+
+static shmswarm_segment *make(int rows, int cols) {
+  shmswarm_segment *s = NULL;
+  shm_unlink(name);
+  int rc = shmswarm_create(name, (uint64_t)rows, (uint32_t)cols, SHMSWARM_F32, NULL, 0600, &s);
+  if (rc) {
+    printf("# create: %s (%s)\n", shmswarm_strerror(rc), shmswarm_last_detail());
+    exit(1);
+  }
+  return s;
+}
+
+static int run_child(void (*fn)(void)) {
+  fflush(stdout);
+  pid_t pid = fork();
+  if (pid == 0) {
+    fn();
+    _exit(0);
+  }
+  int st = 0;
+  waitpid(pid, &st, 0);
+  return st;
+}
+
+static void child_die_mid_frame(void) {
+  shmswarm_segment *s;
+  if (shmswarm_open(name, 1, &s)) _exit(3);
+  float *m;
+  if (shmswarm_begin_frame(s, (void **)&m)) _exit(4);
+  m[0] = -1.0f;
+  _exit(0); /* holding the lock, sequence odd */
+}
+
+static void child_skip_repair(void) {
+  shmswarm_segment *s;
+  if (shmswarm_open(name, 1, &s)) _exit(3);
+  if (pthread_mutex_lock(&s->blk->mutex.m) != EOWNERDEAD) _exit(4);
+  pthread_mutex_unlock(&s->blk->mutex.m);
+  _exit(0);
+}
+
+static void child_unmap_and_die(void) {
+  shmswarm_segment *s;
+  if (shmswarm_open(name, 1, &s)) _exit(3);
+  if (shmswarm_lock(s)) _exit(4);
+  munmap(s->base, s->map_size);
+  _exit(0);
+}
+
+static void test_round_trip(void) {
+  int failed = 0;
+  shmswarm_segment *s = make(100, 3);
+  float in[300], out[300];
+  for (int i = 0; i < 300; i++) in[i] = (float)i;
+  CHECK(shmswarm_write_frame(s, in, sizeof in) == 0);
+  shmswarm_segment *r;
+  CHECK(shmswarm_open(name, 0, &r) == 0);
+  uint64_t seq = 0;
+  CHECK(shmswarm_read_frame(r, out, sizeof out, &seq) == 0);
+  CHECK(seq == 2);
+  CHECK(memcmp(in, out, sizeof in) == 0);
+  CHECK(shmswarm_read_frame(r, out, sizeof out - 4, &seq) == -EINVAL);
+  CHECK(shmswarm_wait(r, seq, 10000000, NULL) == -ETIMEDOUT);
+  shmswarm_close(r);
+  shmswarm_close(s);
+  report(failed, "round trip: create, write, open, read, wait times out");
+}
+
+static void test_validate_exact_buffers(void) {
+  int failed = 0;
+  shmswarm_segment *s = make(7, 3);
+  size_t size = s->map_size;
+  uint8_t *image = (uint8_t *)malloc(size);
+  memcpy(image, s->base, size);
+  shmswarm_close(s);
+  shmswarm_layout lay, full;
+  CHECK(shmswarm_validate(image, size, &full) == 0);
+  /* Every prefix: a buffer of exactly k bytes, so reading byte k is an ASan error. */
+  for (size_t k = 0; k <= size; k++) {
+    uint8_t *b = (uint8_t *)malloc(k ? k : 1);
+    memcpy(b, image, k);
+    int rc = shmswarm_validate(b, k, &lay);
+    /* A prefix that ends before the block magic is a valid plain WA-1 object (Julia allows
+     * trailing bytes); past the magic, a short object is refused. */
+    if (k == size) CHECK(rc == 0 && lay.kind == SHMSWARM_KIND_SHMSWARM);
+    else if (rc == 0) CHECK(lay.kind == SHMSWARM_KIND_WA1 && lay.total_size <= k && k < full.block_offset + 8);
+    free(b);
+  }
+  /* Every byte mutated four ways in an exact-size copy. */
+  uint8_t *b = (uint8_t *)malloc(size);
+  for (size_t o = 0; o < size; o++) {
+    static const int how[4] = {0x01, 0x80, 0x100, 0x1ff};
+    for (int h = 0; h < 4; h++) {
+      memcpy(b, image, size);
+      b[o] = how[h] == 0x100 ? 0 : how[h] == 0x1ff ? 0xff : (uint8_t)(b[o] ^ how[h]);
+      int rc = shmswarm_validate(b, size, &lay);
+      if (rc == 0) CHECK(lay.total_size <= size && lay.data_offset + lay.data_bytes <= size);
+    }
+  }
+  free(b);
+  free(image);
+  report(failed, "validate: every prefix and every byte mutated, in exact-size buffers");
+}
+
+static void test_names(void) {
+  int failed = 0;
+  shmswarm_segment *s = NULL;
+  char longname[300];
+  longname[0] = '/';
+  memset(longname + 1, 'a', 256);
+  longname[257] = 0;
+  CHECK(shmswarm_open("noslash", 0, &s) == -EINVAL);
+  CHECK(shmswarm_open("/a/b", 0, &s) == -EINVAL);
+  CHECK(shmswarm_open("/", 0, &s) == -EINVAL);
+  CHECK(shmswarm_open("/..", 0, &s) == -EINVAL);
+  CHECK(shmswarm_open(longname, 0, &s) == -ENAMETOOLONG);
+  CHECK(shmswarm_create(name, 1, 2, SHMSWARM_F32, "x,", 0600, &s) == -EINVAL);
+  CHECK(shmswarm_create(name, 1, 2, 99, NULL, 0600, &s) == -EINVAL);
+  CHECK(s == NULL);
+  CHECK(shm_open(name, O_RDONLY, 0) < 0 && errno == ENOENT); /* nothing left behind */
+  report(failed, "names and arguments: refused before anything is created");
+}
+
+static void test_writer_killed_mid_frame(void) {
+  int failed = 0;
+  shmswarm_segment *s = make(16, 2);
+  float f[32];
+  for (int i = 0; i < 32; i++) f[i] = 7.0f;
+  CHECK(shmswarm_write_frame(s, f, sizeof f) == 0);
+  int st = run_child(child_die_mid_frame);
+  CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+  shmswarm_frame_info info;
+  CHECK(shmswarm_read_frame_ex(s, f, sizeof f, SHMSWARM_READ_AUTO, UINT64_MAX, &info) == 0);
+  CHECK(info.flags & SHMSWARM_FRAME_TORN);
+  CHECK(info.flags & SHMSWARM_FRAME_RECOVERED);
+  CHECK(f[0] == -1.0f && f[31] == 7.0f);
+  CHECK(shmswarm_write_frame(s, f, sizeof f) == 0);
+  CHECK(shmswarm_read_frame_ex(s, f, sizeof f, SHMSWARM_READ_AUTO, UINT64_MAX, &info) == 0);
+  CHECK(!(info.flags & SHMSWARM_FRAME_TORN));
+  shmswarm_close(s);
+  report(failed, "writer killed mid-frame: torn and recovered, next write clears it");
+}
+
+static void test_not_recoverable(void) {
+  int failed = 0;
+  shmswarm_segment *s = make(4, 2);
+  CHECK(WEXITSTATUS(run_child(child_die_mid_frame)) == 0);
+  CHECK(WEXITSTATUS(run_child(child_skip_repair)) == 0);
+  float f[8] = {0};
+  /* Repeatedly, with and without a timeout: glibc's trylock must not leave the word held. */
+  for (int i = 0; i < 3; i++) {
+    CHECK(shmswarm_lock_ex(s, 0, NULL) == -ENOTRECOVERABLE);
+    CHECK(shmswarm_lock_ex(s, 50000000, NULL) == -ENOTRECOVERABLE);
+    CHECK(strstr(shmswarm_last_detail(), "re-create") != NULL);
+    CHECK(shmswarm_write_frame(s, f, sizeof f) == -ENOTRECOVERABLE);
+    CHECK(shmswarm_read_frame_ex(s, f, sizeof f, SHMSWARM_READ_LOCK, UINT64_MAX, NULL) == -ENOTRECOVERABLE);
+  }
+  shmswarm_close(s);
+  report(failed, "ENOTRECOVERABLE: reported every time with a re-create hint, never a timeout");
+}
+
+static void test_unmap_and_die(void) {
+  int failed = 0;
+  shmswarm_segment *s = make(4, 2);
+  CHECK(WEXITSTATUS(run_child(child_unmap_and_die)) == 0);
+  shmswarm_set_timeout(s, 50000000);
+  float f[8] = {0};
+  CHECK(shmswarm_lock(s) == -ETIMEDOUT);
+  CHECK(shmswarm_read_frame_ex(s, f, sizeof f, SHMSWARM_READ_LOCK, UINT64_MAX, NULL) == -ETIMEDOUT);
+  CHECK(shmswarm_read_frame_ex(s, f, sizeof f, SHMSWARM_READ_NOLOCK, UINT64_MAX, NULL) == 0);
+  shmswarm_close(s);
+  report(failed, "lock holder unmapped and died: ETIMEDOUT, lock-free reads still work");
+}
+
+static void test_shrunk(void) {
+  int failed = 0;
+  shmswarm_segment *s = make(4096, 4);
+  shmswarm_segment *r;
+  CHECK(shmswarm_open(name, 0, &r) == 0);
+  CHECK(ftruncate(s->fd, 0) == 0);
+  static float f[4096 * 4];
+  shmswarm_state st;
+  CHECK(shmswarm_read_frame(r, f, sizeof f, NULL) == SHMSWARM_EBUS);
+  CHECK(shmswarm_get_state(r, &st) == SHMSWARM_EBUS);
+  CHECK(shmswarm_write_frame(s, f, sizeof f) == SHMSWARM_EBUS);
+  CHECK(shmswarm_wait(r, 0, 1000000, NULL) == SHMSWARM_EBUS);
+  shmswarm_close(r);
+  shmswarm_close(s);
+  report(failed, "shrunk under a reader and a writer: EBUS, no SIGBUS");
+}
+
+static void test_foreign_owner(void) {
+  int failed = 0;
+  if (geteuid() != 0) {
+    printf("ok %d - foreign owner # SKIP needs root to chown\n", ++counter);
+    return;
+  }
+  shmswarm_segment *s = make(2, 2), *o = NULL;
+  CHECK(fchown(s->fd, 65534, 65534) == 0);
+  CHECK(shmswarm_open(name, 1, &o) == -EPERM);
+  CHECK(strstr(shmswarm_last_detail(), "owned by uid 65534") != NULL);
+  CHECK(shmswarm_open(name, 0, &o) == 0);
+  shmswarm_close(o);
+  CHECK(fchown(s->fd, 65534, getegid()) == 0 && fchmod(s->fd, 0660) == 0);
+  CHECK(shmswarm_open(name, 1, &o) == 0); /* shared with our group for writing */
+  shmswarm_close(o);
+  CHECK(fchmod(s->fd, 0666) == 0);
+  CHECK(shmswarm_open(name, 1, &o) == -EPERM); /* world-writable and not ours */
+  shmswarm_close(s);
+  report(failed, "foreign owner: writing refused unless group-shared, reading allowed");
+}
+
+static void test_symlink_and_exclusive(void) {
+  int failed = 0;
+  shmswarm_segment *s = make(2, 2), *o = NULL;
+  char link[80], path[100], lpath[100];
+  snprintf(link, sizeof link, "%s-link", name);
+  snprintf(path, sizeof path, "/dev/shm%s", name);
+  snprintf(lpath, sizeof lpath, "/dev/shm%s", link);
+  unlink(lpath);
+  CHECK(symlink(path, lpath) == 0);
+  CHECK(shmswarm_open(link, 0, &o) == -ELOOP);
+  CHECK(shmswarm_create(link, 2, 2, SHMSWARM_F32, NULL, 0600, &o) == -EEXIST);
+  CHECK(shmswarm_create(name, 2, 2, SHMSWARM_F32, NULL, 0600, &o) == -EEXIST);
+  unlink(lpath);
+  /* The refused create must not have unlinked the name it did not make. */
+  CHECK(shmswarm_open(name, 0, &o) == 0);
+  shmswarm_close(o);
+  shmswarm_close(s);
+  report(failed, "symlinks refused; create is exclusive and never removes what it did not make");
+}
+
+int main(void) {
+  snprintf(name, sizeof name, "/shmswarm-core-test-%d", (int)getpid());
+  test_round_trip();
+  test_validate_exact_buffers();
+  test_names();
+  test_writer_killed_mid_frame();
+  test_not_recoverable();
+  test_unmap_and_die();
+  test_shrunk();
+  test_foreign_owner();
+  test_symlink_and_exclusive();
+  printf("1..%d\n", counter);
+  shm_unlink(name);
+  return failures ? 1 : 0;
+}

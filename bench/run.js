@@ -153,7 +153,7 @@ async function sectionCopy() {
     log(`copy ${s.label}`);
     // Interleaved rounds of the C and the Node process; each figure is the best of them all.
     const c = [], n = [];
-    for (let round = 0; round < (quick ? 1 : 3); round++) {
+    for (let round = 0; round < (quick ? 1 : 4); round++) {
       c.push(runJson(CBIN, ['copy', String(s.rows), String(s.cols), String(batchMs)]));
       const r = role('copy', { name: newName('copy'), rows: s.rows, cols: s.cols, batchMs });
       n.push(await r.result());
@@ -232,10 +232,12 @@ async function sectionWake() {
 }
 
 // ---------------------------------------------------------------- 5: interference
+// Watchers look every 100 ms, `shmswarm watch`'s default on a terminal; continuous readers copy
+// every new frame as fast as they can; the locking reader copies every new frame under the mutex.
 const CONFIGS = [
   { label: 'writer alone', readers: [] },
-  { label: '1 watcher (30 Hz)', readers: ['watch'] },
-  { label: '3 watchers (30 Hz)', readers: ['watch', 'watch', 'watch'] },
+  { label: '1 watcher (10 Hz)', readers: ['watch'] },
+  { label: '3 watchers (10 Hz)', readers: ['watch', 'watch', 'watch'] },
   { label: '1 continuous reader', readers: ['spin'] },
   { label: '3 continuous readers', readers: ['spin', 'spin', 'spin'] },
   { label: '1 locking reader', readers: ['lock'] },
@@ -252,7 +254,7 @@ async function sectionInterference() {
       log(`interference ${s.label}: ${cfg.label}`);
       const name = newName('intf');
       const seg = Segment.create(name, { rows: s.rows, cols: s.cols });
-      const readers = cfg.readers.map((kind) => role('reader', { name, kind, hz: 30 }));
+      const readers = cfg.readers.map((kind) => role('reader', { name, kind, hz: 10 }));
       await Promise.all(readers.map((r) => r.ready()));
       const w = role('writer', { name, seconds });
       const wr = await w.result();
@@ -333,6 +335,10 @@ async function alternativesRound(s, bytes, seconds) {
     await w.result();
     row[mode] = await c.result();
     rmSync(path, { force: true });
+  }
+  if (!results.machine.python) {
+    row.python = { fps: NaN, torn: '-', skipped: 'python3 with numpy not found' };
+    return row;
   }
   log(`alternatives ${s.label}: Python shared_memory + numpy`);
   {

@@ -1,34 +1,47 @@
 import { Command, CommanderError } from 'commander';
 import { describeError, EXIT_USAGE } from './errors.js';
 import { stderrColor } from './output.js';
-import { makeCheckCommand } from './commands/check.js';
-import { makeCreateCommand } from './commands/create.js';
-import { makeDemoCommand } from './commands/demo.js';
-import { makeDumpCommand } from './commands/dump.js';
-import { makeInfoCommand } from './commands/info.js';
-import { makeListCommand } from './commands/list.js';
-import { makeSimulateCommand } from './commands/simulate.js';
-import { makeUnlinkCommand } from './commands/unlink.js';
-import { makeWaitCommand } from './commands/wait.js';
-import { makeWatchCommand } from './commands/watch.js';
+
+type CommandFactory = () => Command;
+
+// Start-up cost matters in shell loops and CI: only the command being run is loaded. The order
+// here is the order of `shmswarm --help`.
+const COMMANDS: Record<string, () => Promise<CommandFactory>> = {
+  create: async () => (await import('./commands/create.js')).makeCreateCommand,
+  simulate: async () => (await import('./commands/simulate.js')).makeSimulateCommand,
+  watch: async () => (await import('./commands/watch.js')).makeWatchCommand,
+  dump: async () => (await import('./commands/dump.js')).makeDumpCommand,
+  info: async () => (await import('./commands/info.js')).makeInfoCommand,
+  list: async () => (await import('./commands/list.js')).makeListCommand,
+  unlink: async () => (await import('./commands/unlink.js')).makeUnlinkCommand,
+  wait: async () => (await import('./commands/wait.js')).makeWaitCommand,
+  check: async () => (await import('./commands/check.js')).makeCheckCommand,
+  demo: async () => (await import('./commands/demo.js')).makeDemoCommand,
+};
+const ALIASES: Record<string, string> = { ls: 'list', rm: 'unlink' };
 
 export const VERSION = '0.1.0';
 
-/** The program with every subcommand; exitOverride so main() decides exit codes. */
-export function makeProgram(): Command {
+/**
+ * The program with the subcommand named in argv (or all of them, for help and unknown words);
+ * exitOverride so main() decides exit codes.
+ */
+export async function makeProgram(argv: string[] = process.argv): Promise<Command> {
   const program = new Command('shmswarm')
     .description('Inspect and bridge live matrices in POSIX shared memory')
     .version(VERSION, '-V, --version')
     .option('--debug', 'show stack traces for errors')
-    .showHelpAfterError('(run with --help for usage)')
+    // Usage errors stay one line: the hint rides on it instead of a second line.
     .configureOutput({
-      outputError: (str, write) => write(`${stderrColor().red('shmswarm:')} ${str.replace(/^error: /, '')}`),
+      outputError: (str, write) =>
+        write(`${stderrColor().red('shmswarm:')} ${str.replace(/^error: /, '').trimEnd()} (see --help)\n`),
     })
     .exitOverride();
-  for (const make of [
-    makeCreateCommand, makeSimulateCommand, makeWatchCommand, makeDumpCommand, makeInfoCommand,
-    makeListCommand, makeUnlinkCommand, makeWaitCommand, makeCheckCommand, makeDemoCommand,
-  ]) {
+  const word = argv[2] ?? '';
+  const only = Object.hasOwn(COMMANDS, word) ? word : ALIASES[word];
+  const names = only ? [only] : Object.keys(COMMANDS);
+  const factories = await Promise.all(names.map((n) => COMMANDS[n]()));
+  for (const make of factories) {
     const command = make();
     command.copyInheritedSettings(program);
     program.addCommand(command);
@@ -43,7 +56,14 @@ export async function main(argv: string[] = process.argv): Promise<void> {
     if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
     throw e;
   });
-  const program = makeProgram();
+  let program: Command;
+  try {
+    program = await makeProgram(argv);
+  } catch (e) {
+    process.stderr.write(`shmswarm: cannot load the CLI (${(e as Error).message}); run npm ci to rebuild it\n`);
+    process.exitCode = 1;
+    return;
+  }
   try {
     await program.parseAsync(argv);
   } catch (e) {

@@ -168,13 +168,33 @@ function digitCount(d: number): number {
   return n;
 }
 
-/** Digits of d at pos with a decimal point after the first `n` of them. */
-function putWithPoint(buf: Uint8Array, pos: number, d: number, n: number): number {
-  const end = putUint(buf, pos, d);
+/** The `digits` digits of d at pos with a decimal point after the first `n` of them. */
+function putWithPoint(buf: Uint8Array, pos: number, d: number, digits: number, n: number): number {
+  const end = pos + digits + 1;
   const dot = pos + n;
-  for (let p = end; p > dot; p--) buf[p] = buf[p - 1];
-  buf[dot] = 46;
-  return end + 1;
+  let p = end;
+  if (d < 2147483648) {
+    let t = d | 0;
+    while (p > dot + 1) {
+      const q = (t / 10) | 0;
+      buf[--p] = 48 + t - q * 10;
+      t = q;
+    }
+    buf[--p] = 46;
+    while (p > pos) {
+      const q = (t / 10) | 0;
+      buf[--p] = 48 + t - q * 10;
+      t = q;
+    }
+    return end;
+  }
+  let t = d;
+  while (p > pos) {
+    if (p === dot + 1) buf[--p] = 46;
+    buf[--p] = 48 + (t % 10);
+    t = Math.floor(t / 10);
+  }
+  return end;
 }
 
 /** D × 10^K spelled as JavaScript's Number#toString spells it (ECMA-262 Number::toString). */
@@ -191,7 +211,7 @@ function putDecimal(buf: Uint8Array, pos: number, d: number, k: number): number 
   const n = digits + k; // the decimal point sits after n digits
   if (n > 0 && n <= 21) {
     // ddd.ddd
-    return putWithPoint(buf, pos, d, n);
+    return putWithPoint(buf, pos, d, digits, n);
   }
   if (n > -6 && n <= 0) {
     // 0.000ddd
@@ -201,7 +221,7 @@ function putDecimal(buf: Uint8Array, pos: number, d: number, k: number): number 
     return putUint(buf, pos, d);
   }
   // d.ddde±x
-  let end = digits > 1 ? putWithPoint(buf, pos, d, 1) : putUint(buf, pos, d);
+  let end = digits > 1 ? putWithPoint(buf, pos, d, digits, 1) : putUint(buf, pos, d);
   buf[end++] = 101; // e
   buf[end++] = n - 1 >= 0 ? 43 : 45;
   return putUint(buf, end, Math.abs(n - 1));

@@ -265,3 +265,21 @@ test('on a terminal the default is a table (coloured header; NO_COLOR turns colo
   assert.equal(r.status, 2);
   assert.match(r.stdout, /shmswarm: refusing to write binary \.npy to a terminal/);
 });
+
+test('the default lock-free read ignores a held mutex; --lock waits for it and times out with exit 1', (t) => {
+  const { name, seg } = rampSegment(t);
+  seg.lock();
+  let free;
+  let locked;
+  try {
+    free = runCli(['dump', name, '--csv', '--rows', '0:1']);
+    locked = runCli(['dump', name, '--lock', '--timeout', '200']);
+  } finally {
+    seg.unlock();
+  }
+  assert.equal(free.status, 0, free.stderr);
+  assert.equal(free.stdout, 'x,y,vx\r\n2,3,4\r\n');
+  assert.equal(locked.status, 1);
+  assert.equal(locked.stdout, '');
+  assert.match(firstLine(locked.stderr), new RegExp(`^shmswarm: .*is a process stuck holding the lock of ${name}\\?$`));
+});

@@ -50,7 +50,7 @@ export function makeDumpCommand(): Command {
     .option('--fields <list>', 'only these fields, in this order, e.g. x,y', parseFieldList)
     .option('--lock', 'copy under the segment\'s mutex instead of lock-free')
     .option('--timeout <ms>', 'how long to wait for the mutex', parseMs, 1000)
-    .option('-o, --output <file>', 'write to this file (replaced whole, never left half-written)');
+    .option('-o, --output <file>', 'write to this file, replaced whole (format from .csv/.json/.ndjson/.npy unless given)');
   addRawOptions(command);
   return command
     .addHelpText(
@@ -58,6 +58,7 @@ export function makeDumpCommand(): Command {
       `
 Values print exactly: a float32 as the shortest decimal that reads back to the same float32.
 NaN and infinities print as NaN, Infinity, -Infinity (JSON: the strings "NaN", "Infinity", "-Infinity").
+A table shows the first ${TABLE_ROWS} agents unless --rows is given.
 
 Examples:
   $ shmswarm dump /swarm                        table on a terminal, CSV when piped

@@ -36,8 +36,11 @@ function describeShmswarmError(e: ShmswarmError): string {
         ? e.message
         : `segment ${name} already exists; remove it with: shmswarm unlink ${name} (or create --force to replace it when its writer is dead)`;
     case 'EACCES':
-    case 'EPERM':
-      return `permission denied for segment ${name}${e.syscall ? ` (${e.syscall})` : ''}`;
+    case 'EPERM': {
+      // The core's detail says whose object it is; keep it when there is one.
+      const why = e.detail && e.detail !== e.syscall ? `: ${e.detail}` : e.syscall ? ` (${e.syscall})` : '';
+      return `permission denied for segment ${name}${why}`;
+    }
     case 'ENOSPC':
       return `no room in /dev/shm for segment ${name}; free some space or choose a smaller shape`;
     case 'ETIMEDOUT':

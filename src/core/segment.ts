@@ -10,6 +10,8 @@ export const SHM_DIR = '/dev/shm';
 /** Largest matrix a segment may hold (include/shmswarm.h SHMSWARM_MAX_DATA). */
 const MAX_DATA_BYTES = 2 ** 40;
 const DEFAULT_TIMEOUT_MS = 1000;
+/** waitForFrame polls this long for a frame already being written before using a worker. */
+const WAIT_POLL_MS = 0.05;
 /** How long open() waits for a segment that is still being created. */
 const DEFAULT_INIT_WAIT_MS = 250;
 
@@ -446,12 +448,21 @@ export class Segment {
   waitForFrame(afterSequence: number, options: { timeoutMs?: number } = {}): Promise<number> {
     const h = this.#live();
     const timeoutMs = checkTimeout(options.timeoutMs ?? 10_000);
-    // Already newer: no round trip through a worker thread (two thread wake-ups, tens of µs).
-    // An odd sequence is a frame being written; the one before it is published.
+    // Already newer: no round trip through a worker thread (two thread wake-ups, tens of µs to
+    // a few ms on a busy machine). An odd sequence is a frame being written; the one before it
+    // is published. When that one is the caller's, the next is one copy away: a short bounded
+    // poll here beats the thread round trip (bench/: a reader of a back-to-back 240 KB writer).
+    // An odd afterSequence was a frame in progress: newer is the one after it (as in C).
     if (this.kind === 'shmswarm') {
-      const seq = h.sequence();
+      const seen = afterSequence > 0 && afterSequence % 2 === 1 ? afterSequence - 1 : afterSequence;
+      let seq = h.sequence();
+      if (seq % 2 === 1 && seq - 1 === seen) {
+        const end = performance.now() + WAIT_POLL_MS;
+        do seq = h.sequence();
+        while (seq % 2 === 1 && performance.now() < end);
+      }
       const stable = seq % 2 === 0 ? seq : seq - 1;
-      if (stable !== afterSequence) return Promise.resolve(stable);
+      if (stable !== seen) return Promise.resolve(stable);
     }
     return h.waitAsync(afterSequence, timeoutMs);
   }

@@ -7,6 +7,7 @@
  *   helper die-in-repair NAME     lock, get EOWNERDEAD, start repairing, _exit before consistent
  *   helper skip-repair NAME       lock, get EOWNERDEAD, unlock without consistent (ENOTRECOVERABLE)
  *   helper unmap-and-die NAME     lock, munmap the segment, _exit (the kernel cannot mark it dead)
+ *   helper unmap-mid-frame NAME   the same inside a frame: the sequence stays odd
  *   helper hold NAME              lock and sleep until killed
  *
  * The raw pthread calls reach the mutex through the implementation's private block: that is the
@@ -109,6 +110,16 @@ static int unmap_and_die(const char *name) {
   _exit(0);
 }
 
+static int unmap_mid_frame(const char *name) {
+  shmswarm_segment *s = open_rw(name);
+  float *m;
+  int rc = shmswarm_begin_frame(s, (void **)&m);
+  if (rc) die("begin_frame", rc);
+  munmap(s->base, s->map_size);
+  say("unmapped");
+  _exit(0);
+}
+
 static int hold(const char *name) {
   shmswarm_segment *s = open_rw(name);
   int rc = shmswarm_lock(s);
@@ -128,6 +139,7 @@ int main(int argc, char **argv) {
   if (!strcmp(mode, "die-in-repair")) return die_in_repair(name);
   if (!strcmp(mode, "skip-repair")) return skip_repair(name);
   if (!strcmp(mode, "unmap-and-die")) return unmap_and_die(name);
+  if (!strcmp(mode, "unmap-mid-frame")) return unmap_mid_frame(name);
   if (!strcmp(mode, "hold")) return hold(name);
   fprintf(stderr, "helper: unknown mode %s\n", mode);
   return 2;

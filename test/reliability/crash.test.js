@@ -155,3 +155,13 @@ test('dump of a segment whose mutex is not recoverable says to re-create it', as
   await runHelper(t, 'skip-repair', name, /skipped/);
   assertOneLineFailure(runCli(['dump', name, '--csv']), /re-create/);
 });
+
+test('a holder that unmapped and died mid-frame: dump reports the stuck lock, lock-free-only reads give ENOFRAME, nothing blocks', async (t) => {
+  const { name, seg } = fresh(t, 'unmapmid');
+  t.after(() => seg.close());
+  await runHelper(t, 'unmap-mid-frame', name, /unmapped/);
+  // The sequence stays odd and the kernel never marks the owner dead: no frame is consistent.
+  assert.throws(() => seg.readFrame({ lockFree: true }), (e) => e.code === 'ENOFRAME' && e.message.includes(name));
+  assert.throws(() => seg.readFrame({ timeoutMs: 100 }), (e) => e.code === 'ETIMEDOUT');
+  assertOneLineFailure(runCli(['dump', name, '--csv', '--timeout', '200']), /lock|timed? ?out/i);
+});

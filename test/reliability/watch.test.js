@@ -85,3 +85,16 @@ test('watch of a segment shrunk under it: an error message naming it, never SIGB
   assert.equal(r.code, 0, r.stderr);
   assert.ok(typeof err === 'string', `watch said nothing about the shrink: ${r.stderr}`);
 });
+
+test('watch against a holder that unmapped and died mid-frame: says it has no whole frame, never blocks', async (t) => {
+  const name = uniqueName(t, 'watchmid');
+  writer(t, name, 5);
+  const helper = spawn(buildHelper(), ['unmap-mid-frame', name], { stdio: ['ignore', 'pipe', 'pipe'] });
+  t.after(() => helper.kill('SIGKILL'));
+  assert.equal((await waitExit(helper)).code, 0);
+  const r = runCli(['watch', name, '--once', '--json'], { timeout: 10_000 });
+  assert.equal(r.signal, null, r.stderr);
+  assert.equal(r.status, 0, r.stderr);
+  const snap = JSON.parse(r.stdout);
+  assert.match(snap.message ?? '', /frame/i);
+});

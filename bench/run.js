@@ -3,6 +3,7 @@
 // every comparison made inside this one run. A table on stdout, everything in bench/results/latest.json.
 //
 //   node bench/run.js [--only copy,wake,interference,alternatives,cli] [--quick] [--out FILE]
+//   node bench/run.js --targets FILE     the targets table of an earlier run's JSON
 //
 // Sections (docs/PERFORMANCE.md explains each figure):
 //   copy          items 1, 2, 3, 8: memcpy limit, publish, consistent read, growth with size
@@ -11,7 +12,7 @@
 //   alternatives  item 6: frames/s end to end against sockets (raw, JSON) and Python shared_memory
 //   cli           item 7: shmswarm info start-up, dump throughput, simulate boids steps/s
 import { spawn, spawnSync, execFileSync } from 'node:child_process';
-import { mkdirSync, renameSync, writeFileSync, existsSync, rmSync, statSync, readdirSync, openSync, closeSync } from 'node:fs';
+import { mkdirSync, renameSync, writeFileSync, readFileSync, rmSync, statSync, readdirSync, openSync, closeSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -192,33 +193,42 @@ async function sectionCopy() {
 
 // ---------------------------------------------------------------- 4: wake latency
 async function sectionWake() {
+  const { Segment } = await import('../dist/core/index.js');
   const samples = quick ? 2000 : 10_000;
+  const readers = ['C shmswarm_wait', 'C via worker + eventfd', 'Node waitForFrame'];
+  // Rounds interleave the three readers so they share the machine's load; samples are pooled.
+  const rounds = quick ? 1 : 4;
   const out = [];
   for (const gapUs of [200, 0]) {
-    for (const reader of ['C shmswarm_wait', 'C via worker + eventfd', 'Node waitForFrame']) {
-      log(`wake ${reader}, gap ${gapUs} µs`);
-      const name = newName('wake');
-      const { Segment } = await import('../dist/core/index.js');
-      const seg = Segment.create(name, { rows: 100, cols: 10 });
-      const ring = Segment.create(`${name}-ring`, { rows: 1 << 20, cols: 1, dtype: 'i64' });
-      names.add(`${name}-ring`);
-      const r = reader.startsWith('C shm') ? start(CBIN, ['wake-reader', name, String(samples)])
-        : reader.startsWith('C via') ? start(CBIN, ['wake-reader-loop', name, String(samples)])
-          : role('wake-reader', { name, samples });
-      await r.ready();
-      const w = start(CBIN, ['wake-writer', name, String(gapUs), '120']);
-      const res = await r.result();
-      w.child.kill('SIGTERM');
-      const pub = await w.result();
-      await w.exited;
-      seg.close();
-      ring.close();
-      Segment.unlink(name);
-      Segment.unlink(`${name}-ring`);
-      names.delete(name);
-      names.delete(`${name}-ring`);
-      out.push({ gapUs, reader, published: pub.published, ...latencySummary(res.samples) });
+    const pooled = Object.fromEntries(readers.map((r) => [r, []]));
+    let published = 0;
+    for (let round = 0; round < rounds; round++) {
+      for (const reader of readers) {
+        log(`wake ${reader}, gap ${gapUs} µs, round ${round + 1}`);
+        const n = samples / rounds;
+        const name = newName('wake');
+        const seg = Segment.create(name, { rows: 100, cols: 10 });
+        const ring = Segment.create(`${name}-ring`, { rows: 1 << 20, cols: 1, dtype: 'i64' });
+        names.add(`${name}-ring`);
+        const r = reader.startsWith('C shm') ? start(CBIN, ['wake-reader', name, String(n)])
+          : reader.startsWith('C via') ? start(CBIN, ['wake-reader-loop', name, String(n)])
+            : role('wake-reader', { name, samples: n });
+        await r.ready();
+        const w = start(CBIN, ['wake-writer', name, String(gapUs), '120']);
+        const res = await r.result();
+        w.child.kill('SIGTERM');
+        published += (await w.result()).published;
+        await w.exited;
+        seg.close();
+        ring.close();
+        Segment.unlink(name);
+        Segment.unlink(`${name}-ring`);
+        names.delete(name);
+        names.delete(`${name}-ring`);
+        for (const v of res.samples) pooled[reader].push(v);
+      }
     }
+    for (const reader of readers) out.push({ gapUs, reader, published, ...latencySummary(pooled[reader]) });
   }
   const us = (v) => `${v.toFixed(1)} µs`;
   table(`4. Wake latency, C writer -> reader in another process (${samples.toLocaleString('en-US')} frames each)`,
@@ -466,7 +476,75 @@ async function boids(agents) {
   return { stepsPerSec, nsPerAgentStep: 1e9 / stepsPerSec / agents };
 }
 
+// ---------------------------------------------------------------- the targets of issue 5
+function targets() {
+  const rows = [];
+  const add = (what, value, ok) => rows.push([what, value, ok === null ? 'n/a' : ok ? 'met' : 'MISSED']);
+  const c = results.copy;
+  if (c) {
+    const by = (label) => c.find((r) => r.size === label);
+    for (const l of ['240 KB', '24 MB']) {
+      const r = by(l);
+      add(`publish ${l}: writeFrame ≤ 1.2× memcpy`, x(r.node.writeFrame / r.c.memcpyWrite), r.node.writeFrame / r.c.memcpyWrite <= 1.2);
+    }
+    add('publish 4 KB: writeFrame ≤ 250 ns', ns(by('4 KB').node.writeFrame), by('4 KB').node.writeFrame <= 250);
+    for (const l of ['240 KB', '24 MB']) {
+      const r = by(l);
+      add(`lock-free read ${l} ≤ 1.3× memcpy`, x(r.node.readLockFree / r.c.memcpyRead), r.node.readLockFree / r.c.memcpyRead <= 1.3);
+    }
+  }
+  const w = results.wake;
+  if (w) {
+    for (const gap of [200, 0]) {
+      const cw = w.find((r) => r.gapUs === gap && r.reader.startsWith('C shm'));
+      const nw = w.find((r) => r.gapUs === gap && r.reader.startsWith('Node'));
+      const label = gap ? '200 µs apart' : 'back to back';
+      add(`waitForFrame p50 adds ≤ 20 µs, ${label}`, `${(nw.p50Us - cw.p50Us).toFixed(1)} µs`, nw.p50Us - cw.p50Us <= 20);
+      add(`waitForFrame p99 ≤ 300 µs, ${label}`, `${nw.p99Us.toFixed(1)} µs`, nw.p99Us <= 300);
+    }
+  }
+  const i = results.interference;
+  if (i) {
+    for (const size of ['4 KB', '240 KB', '24 MB']) {
+      const r = i.find((q) => q.size === size && q.config.startsWith('3 watchers'));
+      add(`3 watchers cost the writer ≤ 5 %, ${size}`, `${((1 - r.ratio) * 100).toFixed(1)} % (per CPU-s ${((1 - r.ratioCpu) * 100).toFixed(1)} %)`, r.ratio >= 0.95);
+      const rs = i.filter((q) => q.size === size && q.readers.length);
+      const worst = Math.max(...rs.map((q) => q.worstGapMs));
+      add(`every reader a whole frame every ${rs[0].limitMs.toFixed(0)} ms, ${size}`, `worst gap ${worst.toFixed(1)} ms`, rs.every((q) => q.progress));
+    }
+    const torn = i.reduce((a, q) => a + q.torn, 0) + (results.alternatives ?? []).reduce((a, q) => a + q.shmswarm.torn, 0);
+    add('torn frames accepted by shmswarm readers', String(torn), torn === 0);
+  }
+  const a = results.alternatives;
+  if (a) {
+    const r = a.find((q) => q.size === '240 KB');
+    add('end to end 240 KB ≥ 5× raw Unix socket', x(r.shmswarm.fps / r.raw.fps), r.shmswarm.fps / r.raw.fps >= 5);
+    add('end to end 240 KB ≥ 500× JSON Unix socket', x(r.shmswarm.fps / r.json.fps), r.shmswarm.fps / r.json.fps >= 500);
+    for (const q of a)
+      add(`ahead of Python shared_memory + numpy, ${q.size}`, x(q.shmswarm.fps / q.python.fps), Number.isFinite(q.python.fps) ? q.shmswarm.fps > q.python.fps : null);
+  }
+  const cl = results.cli;
+  if (cl && !cl.pending) {
+    add('shmswarm info ≤ 1.5× node -e 0 (medians)', x(cl.startup.infoMs / cl.startup.nodeMs), cl.startup.infoMs / cl.startup.nodeMs <= 1.5);
+    add('dump --csv ≥ 100 MB/s (of frame)', `${num(cl.csv.frameMBps)} MB/s`, cl.csv.frameMBps >= 100);
+    const b = (n) => cl.boids.find((q) => q.agents === n);
+    add('boids 10,000 agents ≥ 120 steps/s', `${num(b(10_000).stepsPerSec)} steps/s`, b(10_000).stepsPerSec >= 120);
+    const growth = b(100_000).nsPerAgentStep / b(1_000).nsPerAgentStep;
+    add('boids cost per agent flat 1,000 → 100,000 (≤ 2×)', x(growth), growth <= 2);
+  } else if (cl) {
+    add('CLI targets', 'pending: dump/simulate not available', null);
+  }
+  results.targets = rows.map(([what, value, status]) => ({ what, value, status }));
+  table('Targets (issue 5)', ['target', 'this run', ''], rows);
+}
+
 // ---------------------------------------------------------------- main
+// --targets FILE: the targets table of an earlier run, nothing measured.
+if (opt('--targets')) {
+  Object.assign(results, JSON.parse(readFileSync(opt('--targets'), 'utf8')));
+  targets();
+  process.exit(0);
+}
 const t0 = Date.now();
 results.machine = machine();
 buildC();
@@ -480,6 +558,7 @@ if (want('wake')) await sectionWake();
 if (want('interference')) await sectionInterference();
 if (want('alternatives')) await sectionAlternatives();
 if (want('cli')) await sectionCli();
+targets();
 results.machine.loadavgEnd = loadavg();
 results.machine.jitterEnd = jitter();
 results.machine.seconds = (Date.now() - t0) / 1000;

@@ -51,11 +51,20 @@ export async function makeProgram(argv: string[] = process.argv): Promise<Comman
 
 /** Parse, run, and turn any error into one stderr line and an exit code. Never calls process.exit. */
 export async function main(argv: string[] = process.argv): Promise<void> {
-  // A reader that goes away (`| head`) is the end of the output, not an error worth a trace.
-  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
-    if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
-    throw e;
-  });
+  // A reader that goes away (`| head`, a closed terminal) ends the output, not in a trace:
+  // long-running commands stop as on SIGTERM (and clean up), the others just end.
+  // (process.exit after a terminal hang-up (EIO) trips an assertion in Node's tty reset: only a
+  // broken pipe exits here.)
+  let outputGone = false;
+  const onOutputError = (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EPIPE' && e.code !== 'EIO' && !(outputGone && e.code === 'ERR_STREAM_DESTROYED')) throw e;
+    if (outputGone) return;
+    outputGone = true;
+    if (process.listenerCount('SIGTERM') > 0) process.emit('SIGTERM');
+    else if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  };
+  process.stdout.on('error', onOutputError);
+  process.stderr.on('error', onOutputError);
   let program: Command;
   try {
     program = await makeProgram(argv);

@@ -60,6 +60,7 @@ What it does, step by step (each is a command you can run yourself):
       const stop = () => controller.abort();
       process.on('SIGINT', stop);
       process.on('SIGTERM', stop);
+      process.on('SIGHUP', stop); // the terminal went away: clean up all the same
       let child: ChildProcess | null = null;
       let childErr = '';
       try {
@@ -78,6 +79,7 @@ What it does, step by step (each is a command you can run yourself):
       } finally {
         process.off('SIGINT', stop);
         process.off('SIGTERM', stop);
+        process.off('SIGHUP', stop);
         if (child) {
           if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
           const timer = setTimeout(() => child?.kill('SIGKILL'), 3000);

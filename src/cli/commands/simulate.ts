@@ -54,7 +54,7 @@ export function makeSimulateCommand(): Command {
   return new Command('simulate')
     .description('write a moving swarm (or a test pattern) into a segment, creating it if missing')
     .argument('<name>', 'segment name, e.g. /swarm')
-    .option('--agents <n>', `agents (rows); default ${1000}, or the existing segment's`, parsePositiveInt)
+    .option('--agents <n>', "agents (rows); default 1000, or the existing segment's", parsePositiveInt)
     .option('--dims <d>', 'positions in 2 or 3 dimensions: fields x,y,vx,vy or x,y,z,vx,vy,vz', parseDims)
     .addOption(new Option('--pattern <name>', 'boids (flocking), ramp (verification: frame k holds k + r*cols + c) or random').choices(PATTERNS).default('boids'))
     .option('--rate <hz>', 'frames per second; 0 = as fast as possible', parseRate, 60)
@@ -95,6 +95,7 @@ to stderr and exits 0; the segment is never left mid-frame.`,
       const stop = () => controller.abort();
       process.on('SIGINT', stop);
       process.on('SIGTERM', stop);
+      process.on('SIGHUP', stop); // the terminal went away: clean up all the same
       try {
         const rate = flags.rate === 0 ? 'as fast as possible' : `at ${flags.rate} Hz`;
         progress(
@@ -111,6 +112,7 @@ to stderr and exits 0; the segment is never left mid-frame.`,
       } finally {
         process.off('SIGINT', stop);
         process.off('SIGTERM', stop);
+        process.off('SIGHUP', stop);
         // Only the object we wrote: never a segment someone re-created under the name meanwhile.
         const ours = flags.unlinkOnExit && !segment.closed && segment.nameStatus() === 'same';
         segment.close();

@@ -175,6 +175,7 @@ export async function runWatch(name: string, o: WatchRunOptions = {}): Promise<v
   if (own) {
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);
+    process.on('SIGHUP', stop); // the terminal went away: clean up all the same
   }
   const errLine = (msg: string) => process.stderr.write(`${stderrColor().yellow('shmswarm:')} ${msg}\n`);
   let fullScreen = false;
@@ -249,6 +250,7 @@ export async function runWatch(name: string, o: WatchRunOptions = {}): Promise<v
     if (own) {
       process.off('SIGINT', stop);
       process.off('SIGTERM', stop);
+      process.off('SIGHUP', stop);
     }
     watcher.close();
   }

@@ -2,6 +2,9 @@ import type { TypedArray } from './dtypes.js';
 import { isShmswarmError, ShmswarmError } from './errors.js';
 import type { RawOptions } from './raw.js';
 import { openFrameSource, type FrameSource } from './source.js';
+
+/** Seconds a frame may stay half-written before watch calls its writer stuck. */
+const STUCK_AFTER_S = 1;
 import { fieldStats, RateMeter, type FieldStats } from './stats.js';
 
 /**
@@ -85,6 +88,8 @@ export class Watcher {
   #changed = false;
   /** The last lock-free read found the writer overwriting the frame throughout. */
   #busy = false;
+  #oddSequence = -1;
+  #oddSince = 0;
 
   constructor(name: string, options: WatcherOptions = {}) {
     this.name = name;
@@ -198,7 +203,7 @@ export class Watcher {
       };
       const status: WatchStatus = !syncs ? 'live' : info.frames === 0 ? 'no-frames' : info.writerAlive ? 'live' : 'writer-dead';
       return this.#snapshot(now, status, events, {
-        message: this.#busy ? 'no whole frame without the lock this time: the writer kept overwriting it' : null,
+        message: this.#stuckMessage(info.sequence, now) ?? (this.#busy ? 'no whole frame without the lock this time: the writer kept overwriting it' : null),
         ageMs: info.lastWriteTime === null ? null : Math.max(0, now - info.lastWriteTime),
         framesPerSec: rate?.framesPerSec ?? null,
         mbPerSec: rate?.mbPerSec ?? null,
@@ -212,6 +217,18 @@ export class Watcher {
       this.#lastKnown.message = e.message;
       return this.#snapshot(now, 'error', events);
     }
+  }
+
+  /** An odd sequence that does not move is a frame nobody finishes: a stopped writer, or one that died holding the lock. */
+  #stuckMessage(sequence: number, now: number): string | null {
+    if (sequence % 2 === 0 || sequence !== this.#oddSequence) {
+      this.#oddSequence = sequence % 2 === 1 ? sequence : -1;
+      this.#oddSince = now;
+      return null;
+    }
+    const seconds = (now - this.#oddSince) / 1000;
+    if (seconds < STUCK_AFTER_S) return null;
+    return `a frame has been in progress for ${seconds.toFixed(1)} s: its writer is stopped, or died holding the lock (a locked read, e.g. shmswarm dump --lock, repairs a dead one)`;
   }
 
   #read(syncs: boolean): void {

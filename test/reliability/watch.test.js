@@ -98,3 +98,16 @@ test('watch against a holder that unmapped and died mid-frame: says it has no wh
   const snap = JSON.parse(r.stdout);
   assert.match(snap.message ?? '', /frame/i);
 });
+
+test('watch of a frame that stays half-written says its writer is stopped or died holding the lock', async (t) => {
+  const name = uniqueName(t, 'watchstuck');
+  writer(t, name, 5);
+  const helper = spawn(buildHelper(), ['unmap-mid-frame', name], { stdio: ['ignore', 'pipe', 'pipe'] });
+  t.after(() => helper.kill('SIGKILL'));
+  assert.equal((await waitExit(helper)).code, 0);
+  const child = spawnCli(['watch', name, '--json', '--interval', '200']);
+  t.after(() => child.kill('SIGKILL'));
+  const line = await waitForLine(child, /in progress for/, 10_000);
+  assert.match(JSON.parse(line).message, /stopped, or died holding the lock/);
+  assert.equal((await stop(child)).code, 0);
+});

@@ -508,9 +508,13 @@ function targets() {
     for (const size of ['4 KB', '240 KB', '24 MB']) {
       const r = i.find((q) => q.size === size && q.config.startsWith('3 watchers'));
       add(`3 watchers cost the writer ≤ 5 %, ${size}`, `${((1 - r.ratio) * 100).toFixed(1)} % (per CPU-s ${((1 - r.ratioCpu) * 100).toFixed(1)} %)`, r.ratio >= 0.95);
+      // Watchers look every 100 ms by design: for them progress is a new frame at every look.
       const rs = i.filter((q) => q.size === size && q.readers.length);
-      const worst = Math.max(...rs.map((q) => q.worstGapMs));
-      add(`every reader a whole frame every ${rs[0].limitMs.toFixed(0)} ms, ${size}`, `worst gap ${worst.toFixed(1)} ms`, rs.every((q) => q.progress));
+      const busy = rs.flatMap((q) => q.readers).filter((q) => q.kind !== 'watch');
+      const worst = Math.max(...busy.map((q) => q.maxGapMs));
+      const empty = rs.flatMap((q) => q.readers).filter((q) => q.kind === 'watch').reduce((a, q) => a + q.emptyTicks, 0);
+      add(`every reader a whole frame every ${rs[0].limitMs.toFixed(0)} ms, ${size}`,
+        `continuous/locking: worst gap ${worst.toFixed(1)} ms; watcher looks without a new frame: ${empty}`, rs.every((q) => q.progress));
     }
     const torn = i.reduce((a, q) => a + q.torn, 0) + (results.alternatives ?? []).reduce((a, q) => a + q.shmswarm.torn, 0);
     add('torn frames accepted by shmswarm readers', String(torn), torn === 0);

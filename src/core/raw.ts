@@ -1,9 +1,8 @@
-import { statSync } from 'node:fs';
 import { native, type NativeRawMapping } from './binding.js';
 import { type Dtype, type DtypeName, type TypedArray, parseDtype } from './dtypes.js';
 import { ShmswarmError, isShmswarmError } from './errors.js';
 import { checkSegmentName, defaultFields, parseFields } from './names.js';
-import { SHM_DIR, allocFrame, type Frame, type NameStatus, type ReadOptions, type SegmentInfo } from './segment.js';
+import { allocFrame, nameStatusOf, type Frame, type NameStatus, type ReadOptions, type SegmentInfo } from './segment.js';
 
 /** Raw mode: a bare matrix in an object with no header (the seed's ofxSharedMemory layout). */
 export interface RawOptions {
@@ -305,11 +304,7 @@ export class RawSegment {
   /** Whether the name still points at the object mapped here (the seed's writer re-creates it on restart). */
   nameStatus(): NameStatus {
     this.#live();
-    try {
-      return statSync(SHM_DIR + this.name).ino === this.#ino ? 'same' : 'replaced';
-    } catch {
-      return 'gone';
-    }
+    return nameStatusOf(this.name, this.#ino);
   }
 
   /** Unmap both objects. Idempotent; never unlinks, never touches the mutex. */

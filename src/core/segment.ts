@@ -107,6 +107,15 @@ export interface ReadOptions<T extends TypedArray = TypedArray> {
 
 export type NameStatus = 'same' | 'replaced' | 'gone';
 
+/** What `name` points at now, against the inode mapped: after shm_unlink a mapping stays valid. */
+export function nameStatusOf(name: string, ino: number): NameStatus {
+  try {
+    return statSync(SHM_DIR + name).ino === ino ? 'same' : 'replaced';
+  } catch {
+    return 'gone';
+  }
+}
+
 function checkInteger(value: unknown, what: string, min: number, max: number): number {
   if (typeof value !== 'number' || !Number.isInteger(value))
     throw new TypeError(`${what} must be an integer, got ${JSON.stringify(value)}`);
@@ -502,11 +511,7 @@ export class Segment {
   /** Compare the mapping with what the name points at now: re-created, unlinked, or the same. */
   nameStatus(): NameStatus {
     this.#live();
-    try {
-      return statSync(SHM_DIR + this.name).ino === this.#ino ? 'same' : 'replaced';
-    } catch {
-      return 'gone';
-    }
+    return nameStatusOf(this.name, this.#ino);
   }
 
   /** Unmap and close. Idempotent; pending waitForFrame calls reject with ECANCELED. */

@@ -290,8 +290,9 @@ async function sectionInterference() {
     }
   }
   table(`5. Interference: writer publishing back to back (Node writeFrame) for ${seconds} s`,
-    ['size', 'readers', 'writer frames/s', 'vs alone', 'per CPU-s vs alone', 'writer slept', 'whole frames read (each reader)', 'locked fallbacks', 'worst gap', 'limit', 'torn accepted', 'progress'],
-    out.map((r) => [r.size, r.config, num(r.fps), `${(r.ratio * 100).toFixed(1)}%`, `${(r.ratioCpu * 100).toFixed(1)}%`, r.writer.sleeps,
+    ['size', 'readers', 'writer frames/s', 'vs alone', 'per CPU-s vs alone', 'writer off CPU', 'slept', 'preempted', 'whole frames read (each reader)', 'locked fallbacks', 'worst gap', 'limit', 'torn accepted', 'progress'],
+    out.map((r) => [r.size, r.config, num(r.fps), `${(r.ratio * 100).toFixed(1)}%`, `${(r.ratioCpu * 100).toFixed(1)}%`,
+      `${Math.max(0, (1 - r.writer.cpuSeconds / r.writer.seconds) * 100).toFixed(0)}%`, r.writer.sleeps, r.writer.preempted,
       r.readers.map((q) => q.whole).join(' / ') || '-', r.readers.map((q) => q.locked).join(' / ') || '-',
       r.worstGapMs === null ? '-' : `${r.worstGapMs.toFixed(2)} ms`, `${r.limitMs.toFixed(1)} ms`, r.torn,
       r.readers.length ? (r.progress ? 'yes' : 'NO') : '-']));

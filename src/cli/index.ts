@@ -1,6 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { describeError, EXIT_USAGE } from './errors.js';
-import { stderrColor } from './output.js';
+import { prepareColor, stderrColor } from './output.js';
 
 type CommandFactory = () => Command;
 
@@ -67,7 +67,7 @@ export async function main(argv: string[] = process.argv): Promise<void> {
   process.stderr.on('error', onOutputError);
   let program: Command;
   try {
-    program = await makeProgram(argv);
+    [program] = await Promise.all([makeProgram(argv), prepareColor()]);
   } catch (e) {
     process.stderr.write(`shmswarm: cannot load the CLI (${(e as Error).message}); run npm ci to rebuild it\n`);
     process.exitCode = 1;

@@ -1,4 +1,4 @@
-import { Chalk, type ChalkInstance } from 'chalk';
+import type { ChalkInstance } from 'chalk';
 
 /**
  * Colour is decided once, here: NO_COLOR (any non-empty value) wins, then FORCE_COLOR
@@ -16,17 +16,38 @@ export function colorLevel(stream: NodeJS.WriteStream, env: NodeJS.ProcessEnv = 
   return stream.isTTY ? (stream.hasColors?.(256) ? 2 : 1) : 0;
 }
 
+let chalkClass: typeof import('chalk').Chalk | undefined;
+
+/**
+ * Load chalk only when some stream will be coloured: importing it is about a fifth of the CLI's
+ * start-up, and pipes, CI and shell loops never need it. main() calls this before parsing.
+ */
+export async function prepareColor(): Promise<void> {
+  if (colorLevel(process.stdout) > 0 || colorLevel(process.stderr) > 0) chalkClass = (await import('chalk')).Chalk;
+}
+
+// No colour: every style is the identity, as with chalk at level 0.
+const plain: ChalkInstance = new Proxy(function () {} as unknown as ChalkInstance, {
+  apply: (_target, _this, args: unknown[]) => args.join(' '),
+  get: (_target, prop) => (prop === 'level' ? 0 : plain),
+});
+
+function colorFor(stream: NodeJS.WriteStream): ChalkInstance {
+  const level = colorLevel(stream);
+  return level > 0 && chalkClass ? new chalkClass({ level }) : plain;
+}
+
 let out: ChalkInstance | undefined;
 let err: ChalkInstance | undefined;
 
 /** chalk for stdout: only for human output; machine formats are never coloured. */
 export function stdoutColor(): ChalkInstance {
-  return (out ??= new Chalk({ level: colorLevel(process.stdout) }));
+  return (out ??= colorFor(process.stdout));
 }
 
 /** chalk for stderr (errors, warnings, progress). */
 export function stderrColor(): ChalkInstance {
-  return (err ??= new Chalk({ level: colorLevel(process.stderr) }));
+  return (err ??= colorFor(process.stderr));
 }
 
 /** A warning or progress line on stderr. */

@@ -2,7 +2,7 @@ import { native, type NativeRawMapping } from './binding.js';
 import { type Dtype, type DtypeName, type TypedArray, parseDtype } from './dtypes.js';
 import { ShmswarmError, isShmswarmError } from './errors.js';
 import { checkSegmentName, defaultFields, parseFields } from './names.js';
-import { allocFrame, nameStatusOf, type Frame, type NameStatus, type ReadOptions, type SegmentInfo } from './segment.js';
+import { frameTarget, nameStatusOf, type Frame, type NameStatus, type ReadOptions, type SegmentInfo } from './segment.js';
 
 /** Raw mode: a bare matrix in an object with no header (the seed's ofxSharedMemory layout). */
 export interface RawOptions {
@@ -195,13 +195,6 @@ export class RawSegment {
     };
   }
 
-  #target<T extends TypedArray>(into: T | undefined): T {
-    if (into === undefined) return allocFrame(this.#dt, this.#elements) as T;
-    if (!(into instanceof this.#dt.array) || into.length !== this.#elements)
-      throw new TypeError(`into must be a ${this.#dt.array.name} of ${this.#elements} elements`);
-    return into;
-  }
-
   #useLock(o: ReadOptions): boolean {
     if (o.lock && o.lockFree) throw new TypeError('lock and lockFree exclude each other');
     if (o.lock && this.mutex === null)
@@ -266,7 +259,7 @@ export class RawSegment {
   readFrame<T extends TypedArray = TypedArray>(options: ReadOptions<T> = {}): Frame<T> | null {
     this.#live();
     const locked = this.#useLock(options);
-    const data = this.#target(options.into);
+    const data = frameTarget(this.#dt, this.#elements, options.into);
     const recovered = locked ? this.#lockSync(checkTimeout(options.timeoutMs ?? this.#timeoutMs)) : false;
     this.#copy(data, locked);
     return this.#finish(data, locked, recovered, options.since);
@@ -279,7 +272,7 @@ export class RawSegment {
   async readFrameAsync<T extends TypedArray = TypedArray>(options: ReadOptions<T> = {}): Promise<Frame<T> | null> {
     this.#live();
     const locked = this.#useLock(options);
-    const data = this.#target(options.into);
+    const data = frameTarget(this.#dt, this.#elements, options.into);
     let recovered = false;
     if (locked) {
       const timeout = checkTimeout(options.timeoutMs ?? this.#timeoutMs);

@@ -133,6 +133,14 @@ export function allocFrame(dtype: Dtype, elements: number): TypedArray {
   return new dtype.array(native().allocAligned(elements * dtype.bytes), 0, elements);
 }
 
+/** Where a read copies to: the caller's `into`, checked, or a new aligned frame. */
+export function frameTarget<T extends TypedArray>(dtype: Dtype, elements: number, into: T | undefined): T {
+  if (into === undefined) return allocFrame(dtype, elements) as T;
+  if (!(into instanceof dtype.array) || into.length !== elements)
+    throw new TypeError(`into must be a ${dtype.array.name} of ${elements} elements`);
+  return into;
+}
+
 /**
  * A mapped shmswarm segment (or a plain WA-1 object, read-only). One owner, explicit close():
  * after it every call throws and views become empty.
@@ -396,13 +404,6 @@ export class Segment {
     }
   }
 
-  #target<T extends TypedArray>(into: T | undefined): T {
-    if (into === undefined) return allocFrame(this.#dtype, this.#elements) as T;
-    if (!(into instanceof this.#dtype.array) || into.length !== this.#elements)
-      throw new TypeError(`into must be a ${this.#dtype.array.name} of ${this.#elements} elements`);
-    return into;
-  }
-
   #mode(o: ReadOptions): number {
     if (o.lock && o.lockFree) throw new TypeError('lock and lockFree exclude each other');
     return o.lock ? ReadMode.LOCK : o.lockFree ? ReadMode.NOLOCK : ReadMode.AUTO;
@@ -433,7 +434,7 @@ export class Segment {
   readFrame<T extends TypedArray = TypedArray>(options: ReadOptions<T> = {}): Frame<T> | null {
     const h = this.#live();
     const mode = this.#mode(options);
-    const data = this.#target(options.into);
+    const data = frameTarget(this.#dtype, this.#elements, options.into);
     if (options.timeoutMs !== undefined) h.setTimeout(checkTimeout(options.timeoutMs));
     const flags = this.#bound.readFrame(data, mode, options.since ?? -1, this.#info);
     if (flags & FrameFlag.UNCHANGED) return null;
@@ -444,7 +445,7 @@ export class Segment {
   async readFrameAsync<T extends TypedArray = TypedArray>(options: ReadOptions<T> = {}): Promise<Frame<T> | null> {
     const h = this.#live();
     const mode = this.#mode(options);
-    const data = this.#target(options.into);
+    const data = frameTarget(this.#dtype, this.#elements, options.into);
     const info = await h.readFrameAsync(data, mode, options.since ?? -1, checkTimeout(options.timeoutMs ?? DEFAULT_TIMEOUT_MS));
     if (info[4] & FrameFlag.UNCHANGED) return null;
     return Segment.#frame(data, info);

@@ -5,20 +5,12 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync, truncateSync } from 'node:fs';
 import { Segment, ShmswarmError } from '../../dist/core/index.js';
 import { uniqueName, spawnNode, waitExit, waitForLine } from '../helpers.js';
+import { mulberry32 } from '../../dist/core/simulate/prng.js';
 
 const FORMAT_CODES = new Set(['EBADMAGIC', 'EBYTEORDER', 'EVERSION', 'ELAYOUT', 'ECORRUPT', 'ECHECKSUM', 'EUNINIT', 'ETRUNCATED']);
 
-// mulberry32: a seeded PRNG so a failing case can be reproduced from its seed and index.
-function prng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// A seeded PRNG, so a failing case can be reproduced from its seed and index.
+const prng = mulberry32;
 
 /** The bytes of a real segment, made with the API and read back from /dev/shm. */
 function sample(t, options) {

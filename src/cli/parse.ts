@@ -35,6 +35,35 @@ export function parseCols(value: string): number {
   return integer(value, 1, 2 ** 32 - 1, 'It');
 }
 
+/** Seconds as typed ("10", "0.5"), > 0: --duration, --within. */
+export function parseSeconds(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n <= 0 || n > 1e9) throw new InvalidArgumentError('It must be a number of seconds > 0.');
+  return n;
+}
+
+/** Seconds as typed, ≥ 0, returned in ms: --timeout. */
+export function parseTimeoutSeconds(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n < 0 || n > 1e9)
+    throw new InvalidArgumentError('It must be a number of seconds >= 0.');
+  return n * 1000;
+}
+
+/** Positions in 2 or 3 dimensions: simulate and demo --dims. */
+export function parseDims(value: string): 2 | 3 {
+  if (value.trim() !== '2' && value.trim() !== '3') throw new InvalidArgumentError('It must be 2 or 3.');
+  return Number(value) as 2 | 3;
+}
+
+/** Frames per second, ≥ 0. */
+export function parseRate(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n < 0 || n > 1e6)
+    throw new InvalidArgumentError('It must be a number of frames per second from 0 to 1000000.');
+  return n;
+}
+
 /** A duration in ms, ≥ 0, fractional allowed. */
 export function parseMs(value: string): number {
   const n = Number(value);

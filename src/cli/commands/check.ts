@@ -1,10 +1,9 @@
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, Option } from 'commander';
 import type { CheckReport, RangeSpec } from '../../core/check.js';
 import type { DtypeName } from '../../core/dtypes.js';
 import { CliError, usageError } from '../errors.js';
 import { stdoutColor } from '../output.js';
-import { parseDtypeOption, parseFieldList, parseNonNegativeInt, parseShape, rawOptions } from '../parse.js';
-import { parseSeconds } from './wait.js';
+import { parseDtypeOption, parseFieldList, parseNonNegativeInt, parseRate, parseSeconds, parseShape, rawOptions } from '../parse.js';
 
 interface CheckFlags {
   shape?: [number, number];
@@ -20,18 +19,6 @@ interface CheckFlags {
   offset?: number;
   mutex?: string;
   mutexOffset?: number;
-}
-
-function parseRate(value: string): number {
-  const n = Number(value);
-  if (value.trim() === '' || !Number.isFinite(n) || n < 0) throw new InvalidArgumentError('It must be a number of frames per second >= 0.');
-  return n;
-}
-
-function parsePositiveSeconds(value: string): number {
-  const ms = parseSeconds(value);
-  if (ms <= 0) throw new InvalidArgumentError('It must be a number of seconds > 0.');
-  return ms;
 }
 
 /** The report for people: one line per assertion, then a summary. Colour only decorates. */
@@ -55,7 +42,7 @@ export function makeCheckCommand(): Command {
     .option('--dtype <type>', 'expect this element type (with --raw: the type to read, default f32)', parseDtypeOption)
     .option('--fields <list>', 'expect these field names, in order (with --raw: names for the columns)', parseFieldList)
     .option('--min-rate <hz>', 'expect at least this many frames per second over the window', parseRate)
-    .addOption(new Option('--within <s>', 'length of the window of live frames, in seconds').argParser(parsePositiveSeconds).default(2000, '2'))
+    .addOption(new Option('--within <s>', 'length of the window of live frames, in seconds').argParser((v) => parseSeconds(v) * 1000).default(2000, '2'))
     .option('--finite', 'expect every value of every frame in the window to be finite (no NaN or Inf)')
     .option('--range <field:min:max>', 'expect every value of a field in the window inside [min, max]; repeatable; -inf/inf allowed', (value: string, previous: string[] | undefined) => [...(previous ?? []), value])
     .option('--writer-alive', 'expect the last writer recorded in the header to be running')

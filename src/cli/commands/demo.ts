@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import { CliError } from '../errors.js';
-import { parsePositiveInt } from '../parse.js';
+import { parseDims, parsePositiveInt, parseSeconds } from '../parse.js';
 import { progress } from '../output.js';
 import { runWatch } from './watch.js';
 
@@ -14,11 +14,6 @@ interface DemoFlags {
   dims: 2 | 3;
 }
 
-function parseSeconds(value: string): number {
-  const n = Number(value);
-  if (value.trim() === '' || !Number.isFinite(n) || n <= 0 || n > 1e9) throw new Error('It must be a number of seconds > 0.');
-  return n;
-}
 
 function exited(child: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve({ code: child.exitCode, signal: child.signalCode });
@@ -29,10 +24,7 @@ export function makeDemoCommand(): Command {
   return new Command('demo')
     .description('a boids swarm simulated in a child process and watched here; cleans up after itself')
     .option('--agents <n>', 'boids in the swarm', parsePositiveInt, 2000)
-    .option('--dims <d>', '2 or 3 dimensions', (v) => {
-      if (v !== '2' && v !== '3') throw new Error('It must be 2 or 3.');
-      return Number(v) as 2 | 3;
-    }, 2)
+    .option('--dims <d>', '2 or 3 dimensions', parseDims, 2)
     .option('--duration <s>', 'stop after s seconds (default: Ctrl-C on a terminal, 3 s otherwise)', parseSeconds)
     .addHelpText(
       'after',

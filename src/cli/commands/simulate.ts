@@ -1,6 +1,6 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type { PatternName, RunResult } from '../../core/simulate/index.js';
-import { parsePositiveInt } from '../parse.js';
+import { parseDims, parsePositiveInt, parseRate, parseSeconds } from '../parse.js';
 import { progress, warn } from '../output.js';
 
 const PATTERNS: readonly PatternName[] = ['boids', 'ramp', 'random'];
@@ -16,27 +16,9 @@ interface SimulateFlags {
   unlinkOnExit?: boolean;
 }
 
-function parseRate(value: string): number {
-  const n = Number(value);
-  if (value.trim() === '' || !Number.isFinite(n) || n < 0 || n > 1e6)
-    throw new InvalidArgumentError('It must be frames per second >= 0 (0 = as fast as possible).');
-  return n;
-}
-
-function parseSeconds(value: string): number {
-  const n = Number(value);
-  if (value.trim() === '' || !Number.isFinite(n) || n <= 0 || n > 1e9) throw new InvalidArgumentError('It must be a number of seconds > 0.');
-  return n;
-}
-
 function parseFrameCount(value: string): number {
   if (!/^\s*\d+\s*$/.test(value) || !Number.isSafeInteger(Number(value))) throw new InvalidArgumentError('It must be a whole number >= 0.');
   return Number(value);
-}
-
-function parseDims(value: string): 2 | 3 {
-  if (value.trim() !== '2' && value.trim() !== '3') throw new InvalidArgumentError('It must be 2 or 3.');
-  return Number(value) as 2 | 3;
 }
 
 function parseSeed(value: string): number {

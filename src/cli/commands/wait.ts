@@ -1,15 +1,9 @@
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, Option } from 'commander';
 import { CliError, usageError } from '../errors.js';
 import { progress } from '../output.js';
-import { addRawOptions, parseNonNegativeInt, rawOptions, type RawFlags } from '../parse.js';
+import { addRawOptions, parseNonNegativeInt, parseTimeoutSeconds, rawOptions, type RawFlags } from '../parse.js';
 
 /** Seconds as typed ("10", "0.5") → ms. */
-export function parseSeconds(value: string): number {
-  const n = Number(value);
-  if (value.trim() === '' || !Number.isFinite(n) || n < 0 || n > 1e9)
-    throw new InvalidArgumentError('It must be a number of seconds >= 0.');
-  return n * 1000;
-}
 
 interface WaitFlags extends RawFlags {
   timeout: number;
@@ -21,7 +15,7 @@ export function makeWaitCommand(): Command {
   const command = new Command('wait')
     .description('block until a segment exists and is initialised (and, with --frames, until n more frames are written)')
     .argument('<name>', 'segment name, e.g. /swarm')
-    .addOption(new Option('--timeout <s>', 'give up after this many seconds (exit 1)').argParser(parseSeconds).default(10_000, '10'))
+    .addOption(new Option('--timeout <s>', 'give up after this many seconds (exit 1)').argParser(parseTimeoutSeconds).default(10_000, '10'))
     .option('--frames <n>', 'also wait until n more frames have been written', parseNonNegativeInt)
     .option('-q, --quiet', 'print nothing when the segment is ready');
   addRawOptions(command);

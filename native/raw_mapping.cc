@@ -22,6 +22,7 @@ Napi::Function RawMapping::Init(Napi::Env env) {
                                         InstanceMethod<&RawMapping::Read>("read"),
                                         InstanceMethod<&RawMapping::LockMutex>("lockMutex"),
                                         InstanceMethod<&RawMapping::UnlockMutex>("unlockMutex"),
+                                        InstanceMethod<&RawMapping::LockedReadAsync>("lockedReadAsync"),
                                         InstanceMethod<&RawMapping::Close>("close"),
                                     });
   Data(env).rawClass = Napi::Persistent(ctor);
@@ -73,11 +74,15 @@ Napi::Value RawMapping::Open(const Napi::CallbackInfo &info) {
   return Data(info.Env()).rawClass.New({info[0], info[1]});
 }
 
+void RawMapping::EndWork() {
+  if (--inflight_ == 0 && closed_) Release();
+}
+
 Napi::Value RawMapping::Size(const Napi::CallbackInfo &info) { return Napi::Number::New(info.Env(), (double)size_); }
 
 Napi::Value RawMapping::Stat(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
-  if (fd_ < 0) throw Napi::Error::New(env, "raw mapping " + name_ + " is closed");
+  if (fd_ < 0 || closed_) throw Napi::Error::New(env, "raw mapping " + name_ + " is closed");
   struct stat st;
   if (fstat(fd_, &st) != 0) throw MakeError(env, ErrnoFailure("fstat"), name_);
   Napi::Object o = Napi::Object::New(env);
@@ -91,7 +96,7 @@ Napi::Value RawMapping::Stat(const Napi::CallbackInfo &info) {
 // read(dst, offset): copy dst.byteLength bytes from offset, surviving a shrunk object.
 Napi::Value RawMapping::Read(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
-  if (!base_) throw Napi::Error::New(env, "raw mapping " + name_ + " is closed");
+  if (!base_ || closed_) throw Napi::Error::New(env, "raw mapping " + name_ + " is closed");
   if (!info[0].IsTypedArray()) ThrowType(env, "expected a TypedArray");
   Napi::TypedArray ta = info[0].As<Napi::TypedArray>();
   double off = info[1].IsNumber() ? info[1].As<Napi::Number>().DoubleValue() : 0;
@@ -105,7 +110,7 @@ Napi::Value RawMapping::Read(const Napi::CallbackInfo &info) {
 }
 
 void *RawMapping::MutexAt(Napi::Env env, const Napi::Value &offset) {
-  if (!base_) throw Napi::Error::New(env, "raw mapping " + name_ + " is closed");
+  if (!base_ || closed_) throw Napi::Error::New(env, "raw mapping " + name_ + " is closed");
   if (!writable_) ThrowType(env, "a mutex object must be opened writable");
   double off = offset.IsNumber() ? offset.As<Napi::Number>().DoubleValue() : 0;
   size_t need = shmswarm_mutex_size();
@@ -138,8 +143,107 @@ Napi::Value RawMapping::UnlockMutex(const Napi::CallbackInfo &info) {
   return env.Undefined();
 }
 
+namespace {
+constexpr int64_t kLockSliceNs = 20000000;  // how soon a pending read notices close()
+}
+
+// A pthread mutex belongs to the thread that locked it, so the whole lock, copy, unlock runs on
+// the worker thread; the event loop only starts it and receives the result.
+class LockedReadWorker : public Napi::AsyncWorker {
+ public:
+  LockedReadWorker(Napi::Env env, RawMapping *lock, void *mutex, RawMapping *data, const uint8_t *src,
+                   Napi::TypedArray dst, int64_t timeout_ns)
+      : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), lock_(lock), data_(data),
+        mutex_(mutex), src_(src), timeout_ns_(timeout_ns) {
+    lockRef_ = Napi::Persistent(lock->Value());
+    dataRef_ = Napi::Persistent(data->Value());
+    dstRef_ = Napi::Persistent(dst.As<Napi::Object>());
+    dst_ = (uint8_t *)dst.ArrayBuffer().Data() + dst.ByteOffset();
+    len_ = dst.ByteLength();
+    lock_->BeginWork();
+    if (data_ != lock_) data_->BeginWork();
+  }
+  Napi::Promise Promise() { return deferred_.Promise(); }
+
+ protected:
+  void Execute() override {
+    int64_t left = timeout_ns_;
+    int rc;
+    for (;;) {
+      if (lock_->cancel_.load() || data_->cancel_.load()) {
+        rc = -ECANCELED;
+        break;
+      }
+      int64_t slice = left < kLockSliceNs ? left : kLockSliceNs;
+      rc = shmswarm_mutex_timedlock(mutex_, slice, &recovered_);
+      left -= slice;
+      if (rc != -ETIMEDOUT || left <= 0) break;
+    }
+    if (rc == 0) {
+      rc = shmswarm_copy_guarded(dst_, src_, len_);
+      int u = shmswarm_mutex_unlock(mutex_);
+      if (rc == 0) rc = u;
+    }
+    rc_ = rc;
+    if (rc < 0) failure_ = rc == -ECANCELED ? Failure{rc, "pthread_mutex_lock", "closed while waiting"} : Failure::Capture(rc);
+  }
+  void OnOK() override { Settle(); }
+  void OnError(const Napi::Error &) override { Settle(); }
+
+ private:
+  void Settle() {
+    Napi::Env env = Env();
+    Napi::HandleScope scope(env);
+    lock_->EndWork();
+    if (data_ != lock_) data_->EndWork();
+    if (rc_ < 0) deferred_.Reject(MakeError(env, failure_, lock_->name_).Value());
+    else deferred_.Resolve(Napi::Boolean::New(env, recovered_ != 0));
+  }
+
+  Napi::Promise::Deferred deferred_;
+  RawMapping *lock_;
+  RawMapping *data_;
+  Napi::ObjectReference lockRef_, dataRef_, dstRef_;  // all three outlive the worker thread
+  void *mutex_;
+  const uint8_t *src_;
+  uint8_t *dst_ = nullptr;
+  size_t len_ = 0;
+  int64_t timeout_ns_;
+  int recovered_ = 0;
+  int rc_ = 0;
+  Failure failure_;
+};
+
+// lockedReadAsync(mutexOffset, dataMapping, dataOffset, dst, timeoutMs) -> Promise<recovered>:
+// lock this object's mutex, copy dst.byteLength bytes from dataMapping at dataOffset, unlock.
+Napi::Value RawMapping::LockedReadAsync(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  void *m = MutexAt(env, info[0]);
+  if (!info[1].IsObject() || !info[1].As<Napi::Object>().InstanceOf(Data(env).rawClass.Value()))
+    ThrowType(env, "expected the data's RawMapping");
+  RawMapping *data = Napi::ObjectWrap<RawMapping>::Unwrap(info[1].As<Napi::Object>());
+  if (!data->base_ || data->closed_) throw Napi::Error::New(env, "raw mapping " + data->name_ + " is closed");
+  if (!info[3].IsTypedArray()) ThrowType(env, "expected a TypedArray");
+  Napi::TypedArray ta = info[3].As<Napi::TypedArray>();
+  double off = info[2].IsNumber() ? info[2].As<Napi::Number>().DoubleValue() : 0;
+  size_t len = ta.ByteLength();
+  if (!(off >= 0) || std::floor(off) != off || off > (double)data->size_ || len > data->size_ - (size_t)off)
+    ThrowType(env, "offset and length must lie inside the object");
+  double ms = info[4].IsNumber() ? info[4].As<Napi::Number>().DoubleValue() : 1000;
+  if (!(ms >= 0)) ThrowType(env, "timeoutMs must be >= 0");
+  auto *w = new LockedReadWorker(env, this, m, data, (const uint8_t *)data->base_ + (size_t)off, ta, (int64_t)(ms * 1e6));
+  Napi::Promise p = w->Promise();
+  w->Queue();
+  return p;
+}
+
 Napi::Value RawMapping::Close(const Napi::CallbackInfo &info) {
-  Release();
+  if (inflight_ > 0) {
+    closed_ = true;
+    cancel_.store(1);
+  } else {
+    Release();
+  }
   return info.Env().Undefined();
 }
 

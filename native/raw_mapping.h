@@ -3,6 +3,7 @@
 #pragma once
 #include <napi.h>
 
+#include <atomic>
 #include <string>
 
 namespace shmswarm {
@@ -20,10 +21,19 @@ class RawMapping : public Napi::ObjectWrap<RawMapping> {
   Napi::Value Read(const Napi::CallbackInfo &info);
   Napi::Value LockMutex(const Napi::CallbackInfo &info);
   Napi::Value UnlockMutex(const Napi::CallbackInfo &info);
+  Napi::Value LockedReadAsync(const Napi::CallbackInfo &info);
   Napi::Value Close(const Napi::CallbackInfo &info);
 
   void *MutexAt(Napi::Env env, const Napi::Value &offset);
   void Release();
+  // A worker thread may be using the mapping: close() then only marks it, the last worker unmaps.
+  void BeginWork() { inflight_++; }
+  void EndWork();
+  friend class LockedReadWorker;
+
+  int inflight_ = 0;
+  bool closed_ = false;
+  std::atomic<int> cancel_{0};
 
   std::string name_;
   int fd_ = -1;

@@ -59,6 +59,8 @@ export interface NativeRawMapping {
   read(dst: ArrayBufferView, offset: number): void;
   lockMutex(offset: number, timeoutMs: number): boolean;
   unlockMutex(offset: number): void;
+  /** On a worker thread: lock the mutex at `offset`, copy from `data` at `dataOffset` into dst, unlock. Resolves `recovered`. */
+  lockedReadAsync(offset: number, data: NativeRawMapping, dataOffset: number, dst: ArrayBufferView, timeoutMs: number): Promise<boolean>;
   close(): void;
 }
 export interface Native {

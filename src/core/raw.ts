@@ -22,9 +22,6 @@ export interface RawOptions {
 }
 
 const DEFAULT_TIMEOUT_MS = 1000;
-/** readFrameAsync blocks the event loop at most this long per lock attempt (no native async lock). */
-const ASYNC_LOCK_SLICE_MS = 2;
-
 function checkOffset(value: unknown, what: string): number {
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0)
     throw new TypeError(`${what} must be an integer number of bytes >= 0, got ${JSON.stringify(value)}`);
@@ -265,33 +262,25 @@ export class RawSegment {
     return this.#finish(data, locked, recovered, options.since);
   }
 
-  /**
-   * readFrame that waits for the mutex in short slices between event-loop turns, so a writer
-   * holding the lock does not freeze the caller.
-   */
+  /** readFrame with the lock wait, the copy and the unlock on a worker thread: the event loop stays free. */
   async readFrameAsync<T extends TypedArray = TypedArray>(options: ReadOptions<T> = {}): Promise<Frame<T> | null> {
-    this.#live();
+    const h = this.#live();
     const locked = this.#useLock(options);
     const data = frameTarget(this.#dt, this.#elements, options.into);
-    let recovered = false;
-    if (locked) {
-      const timeout = checkTimeout(options.timeoutMs ?? this.#timeoutMs);
-      const deadline = Date.now() + timeout;
-      for (;;) {
-        this.#live();
-        const left = Math.max(0, deadline - Date.now());
-        try {
-          recovered = this.#lock!.lockMutex(this.mutexOffset, Math.min(ASYNC_LOCK_SLICE_MS, left));
-          break;
-        } catch (e) {
-          if (!isShmswarmError(e, 'ETIMEDOUT') && !isShmswarmError(e, 'EBUSY')) throw e;
-          if (left <= 0) throw this.#timeoutError(timeout);
-        }
-        await new Promise((r) => setTimeout(r, 1));
-      }
+    if (!locked) {
+      h.read(data, this.offset);
+      return this.#finish(data, false, false, options.since);
     }
-    this.#copy(data, locked);
-    return this.#finish(data, locked, recovered, options.since);
+    const timeout = checkTimeout(options.timeoutMs ?? this.#timeoutMs);
+    let recovered: boolean;
+    try {
+      recovered = await this.#lock!.lockedReadAsync(this.mutexOffset, h, this.offset, data, timeout);
+    } catch (e) {
+      if (isShmswarmError(e, 'ETIMEDOUT')) throw this.#timeoutError(timeout);
+      throw e;
+    }
+    if (this.closed) throw new ShmswarmError(`raw segment ${this.name} was closed during the read`, 'ECANCELED', { segment: this.name });
+    return this.#finish(data, true, recovered, options.since);
   }
 
   /** Whether the name still points at the object mapped here (the seed's writer re-creates it on restart). */

@@ -82,6 +82,31 @@ test('a writer stopped (SIGSTOP) while holding the mutex: ETIMEDOUT, no hang, mu
   assert.notEqual(rampK(f.data), null);
 });
 
+test('readFrameAsync waits for a held mutex off the event loop, and close() cancels it', async (t) => {
+  const { data, mutex, child } = await startSeedWriter(t, ['--stall-after', '3']);
+  await waitForLine(child, /^stalled /);
+  const raw = RawSegment.open(data, { shape: `${AGENTS}x3`, mutex });
+  t.after(() => raw.close());
+  // The wait happens on a worker thread: timers keep firing while the mutex is held.
+  let ticks = 0;
+  const timer = setInterval(() => ticks++, 5);
+  t.after(() => clearInterval(timer));
+  const pending = raw.readFrameAsync({ timeoutMs: 60_000 });
+  await new Promise((r) => setTimeout(r, 300));
+  assert.ok(ticks >= 10, `the event loop ran ${ticks} 5 ms timers in 300 ms`);
+  // close() does not wait out the 60 s timeout: the pending read is cancelled.
+  raw.close();
+  await assert.rejects(pending, { code: 'ECANCELED' });
+  assert.throws(() => raw.readFrame(), /closed/);
+  // The mutex was never taken by the cancelled read: resumed, the writer goes on and a new reader gets whole frames.
+  child.kill('SIGCONT');
+  const again = RawSegment.open(data, { shape: `${AGENTS}x3`, mutex });
+  t.after(() => again.close());
+  const f = await again.readFrameAsync({ timeoutMs: 5000 });
+  assert.ok(f.locked);
+  assert.notEqual(rampK(f.data), null);
+});
+
 test('raw options are checked against the object before any read', async (t) => {
   const data = uniqueName(t, 'rawcheck');
   const lock = uniqueName(t, 'rawlock');

@@ -59,7 +59,9 @@ enum {
 
 #define SHMSWARM_WA1_MAGIC     0x57412D31u               /* "WA-1" */
 #define SHMSWARM_BLOCK_MAGIC   0x314D5257534D4853ull     /* bytes "SHMSWRM1" on little-endian */
-#define SHMSWARM_VERSION       1u
+#define SHMSWARM_VERSION       1u                        /* one frame buffer */
+#define SHMSWARM_VERSION_SLOTS 2u                        /* 2 to SHMSWARM_SLOTS_MAX frame buffers */
+#define SHMSWARM_SLOTS_MAX     16u
 #define SHMSWARM_CACHELINE     64u
 #define SHMSWARM_MUTEX_RESERVE 128u
 #define SHMSWARM_BLOCK_FIXED   512u                      /* block bytes before the field names */
@@ -92,8 +94,8 @@ typedef struct shmswarm_layout {
   uint32_t elsize;           /* bytes per element */
   uint32_t cols;             /* fields per agent */
   uint64_t rows;             /* agents */
-  uint64_t data_offset;      /* 64 for every matrix */
-  uint64_t data_bytes;       /* rows * cols * elsize */
+  uint64_t data_offset;      /* 64 for every matrix: slot 0 */
+  uint64_t data_bytes;       /* rows * cols * elsize: one frame (one slot) */
   uint64_t block_offset;     /* shmswarm block; 0 for plain WA-1 */
   uint64_t total_size;       /* bytes the header accounts for */
   uint32_t fields_len;       /* bytes of field names at fields_offset (0: unnamed) */
@@ -101,6 +103,8 @@ typedef struct shmswarm_layout {
   int64_t created_ns;        /* CLOCK_REALTIME at creation */
   int32_t creator_pid;
   uint32_t mode;             /* permission bits asked for at creation */
+  uint32_t version;          /* block format version (1 or 2); 0 for plain WA-1 */
+  uint32_t slots;            /* frame buffers: slot i at data_offset + i * data_bytes; 1 for versions 0-1 */
 } shmswarm_layout;
 
 /* The live part of the header, read without the lock. */
@@ -112,6 +116,7 @@ typedef struct shmswarm_state {
   uint32_t flags;            /* SHMSWARM_FRAME_TORN while the torn frame is the latest */
   uint64_t writer_start;     /* the publisher's start time (clock ticks since boot; 0 unknown) */
   uint32_t waiters;          /* processes blocked in shmswarm_wait */
+  uint32_t slots;            /* frame buffers (immutable; as in shmswarm_layout) */
 } shmswarm_state;
 
 typedef struct shmswarm_frame_info {
@@ -128,6 +133,18 @@ typedef struct shmswarm_frame_info {
  * (posix_fallocate), so a full /dev/shm fails here with -ENOSPC and leaves nothing behind. */
 int shmswarm_create(const char *name, uint64_t rows, uint32_t cols, int dtype, const char *fields,
                     unsigned mode, shmswarm_segment **out);
+
+/* Options for shmswarm_create_ex; zero-initialise, then set what you need. */
+typedef struct shmswarm_create_options {
+  /* Frame buffers, 1 to SHMSWARM_SLOTS_MAX (0 means 1). With k >= 2 the segment is format
+   * version 2: frame n goes to slot n % k, so a writer never overwrites the frame lock-free
+   * readers are copying unless it laps them by k - 1 frames. Costs k times the matrix memory. */
+  uint32_t slots;
+} shmswarm_create_options;
+
+/* shmswarm_create with options (opts may be NULL: the defaults, i.e. shmswarm_create). */
+int shmswarm_create_ex(const char *name, uint64_t rows, uint32_t cols, int dtype, const char *fields,
+                       unsigned mode, const shmswarm_create_options *opts, shmswarm_segment **out);
 
 /* Open an existing segment. writable=0 opens for reading: the mutex and wake-up words are still
  * used when the object's permissions allow it. Plain WA-1 objects open only with writable=0.
@@ -149,8 +166,14 @@ int shmswarm_dtype(const shmswarm_segment *s);
 const shmswarm_layout *shmswarm_get_layout(const shmswarm_segment *s);
 /* Field names as stored, comma-separated (not NUL-terminated: length in layout.fields_len). */
 const char *shmswarm_fields(const shmswarm_segment *s);
-/* The matrix: rows * cols elements, agent-major. Writes through it bypass the protocol. */
+/* The matrix: rows * cols elements, agent-major. Writes through it bypass the protocol.
+ * With several slots this is slot 0 (slot i follows at i * data_bytes): use shmswarm_frame_data. */
 void *shmswarm_data(shmswarm_segment *s);
+/* Frame buffers: 1 for format 1 and plain WA-1 objects, 2-16 for format 2. */
+uint32_t shmswarm_slots(const shmswarm_segment *s);
+/* The slot holding the latest published frame, for a reader holding the lock (shmswarm_lock):
+ * slot (sequence / 2) % slots. Without the lock the writer may move on meanwhile. */
+void *shmswarm_frame_data(shmswarm_segment *s);
 /* A private copy-on-write mapping of the whole object: reads see the live data, writes stay in
  * this process. For read-only views that must not change the segment. Release with munmap. */
 int shmswarm_map_private(shmswarm_segment *s, void **base, size_t *size);
@@ -160,7 +183,9 @@ uint32_t shmswarm_dtype_size(int dtype);
 /* Publish a whole frame: lock, sequence odd, copy, sequence even, unlock, wake. */
 int shmswarm_write_frame(shmswarm_segment *s, const void *src, size_t bytes);
 /* In-place publishing: begin locks and makes the sequence odd and gives the matrix;
- * end makes it even, records the frame, unlocks and wakes waiters. */
+ * end makes it even, records the frame, unlocks and wakes waiters. With several slots *data is
+ * the slot of the new frame, which still holds the frame published `slots` frames earlier:
+ * write the whole frame. */
 int shmswarm_begin_frame(shmswarm_segment *s, void **data);
 int shmswarm_end_frame(shmswarm_segment *s);
 
@@ -188,6 +213,23 @@ int shmswarm_wait(shmswarm_segment *s, uint64_t seen, int64_t timeout_ns, uint64
 /* Like shmswarm_wait, but also returns -ECANCELED soon after *cancel becomes non-zero. */
 int shmswarm_wait_cancellable(shmswarm_segment *s, uint64_t seen, int64_t timeout_ns,
                               const volatile int *cancel, uint64_t *sequence);
+/* shmswarm_wait split in three, for callers that sleep on the futex word themselves (Node waits
+ * in io_uring on its event-loop thread); deadlines and cancellation are then the caller's.
+ * begin registers the caller as a waiter for the whole wait and gives the futex word. It needs
+ * write access: -EACCES without it (use shmswarm_wait, which polls). */
+int shmswarm_wait_begin(shmswarm_segment *s, uint32_t **word);
+/* Steps 2-3 of docs/FORMAT.md §11, once: 0 and *sequence when a frame newer than `seen` is
+ * published (counted as in shmswarm_wait); 1 when the caller must sleep with a shared (not
+ * PRIVATE) FUTEX_WAIT on the word while it holds *expected, then check again. */
+int shmswarm_wait_check(shmswarm_segment *s, uint64_t seen, uint32_t *expected, uint64_t *sequence);
+/* Unregisters: once per successful begin, before the segment is closed. */
+void shmswarm_wait_end(shmswarm_segment *s);
+/* Linux 6.12+: give the calling thread a short scheduler slice (slice_ns, which the kernel
+ * clamps to 0.1-100 ms), so that a wake-up preempts the task running on its CPU instead of
+ * waiting for it to use up its own slice. Keeps the thread's policy and nice value and stays
+ * with the thread. 0 and *applied_ns, -EINVAL for a thread that is not in the fair class,
+ * -ENOTSUP where the kernel has no per-thread slices. */
+int shmswarm_set_wake_slice(int64_t slice_ns, int64_t *applied_ns);
 
 /* The live header fields, read without the lock (memory-fault safe). */
 int shmswarm_get_state(shmswarm_segment *s, shmswarm_state *out);
@@ -298,7 +340,7 @@ typedef struct shmswarm__block {
   uint64_t data_bytes;            /* 40 */
   uint64_t block_offset;          /* 48  the block's own offset */
   uint32_t fields_len;            /* 56 */
-  uint32_t checksum;              /* 60  FNV-1a 32 over WA-1 bytes 0-31, line 0, line 1 64-95, fields */
+  uint32_t checksum;              /* 60  FNV-1a 32 over WA-1 bytes 0-31, line 0, line 1 64-95 (and 100-103 in version 2), fields */
   /* line 1: creation */
   int64_t created_ns;             /* 64 */
   uint64_t creator_start;         /* 72 */
@@ -306,7 +348,8 @@ typedef struct shmswarm__block {
   int32_t creator_pid;            /* 88 */
   uint32_t mode;                  /* 92 */
   SHMSWARM__ATOMIC(uint32_t) init_state; /* 96  SHMSWARM__READY, stored last with release */
-  uint8_t pad1[28];
+  uint32_t slots;                 /* 100 version 2: frame buffers, 2-16; version 1: 0 (padding) */
+  uint8_t pad1[24];
   /* line 2: the sequence counter, even = stable */
   SHMSWARM__ATOMIC(uint64_t) seq; /* 128 */
   uint8_t pad2[56];
@@ -316,7 +359,11 @@ typedef struct shmswarm__block {
   SHMSWARM__ATOMIC(uint64_t) writer_start;  /* 208 */
   SHMSWARM__ATOMIC(int32_t) writer_pid;     /* 216 */
   SHMSWARM__ATOMIC(uint32_t) flags;         /* 220 */
-  uint8_t pad3[32];
+  /* The odd sequence of the frame whose figures above are being stored (before any of them):
+   * a slots reader that reads the figures and then finds this at 2n + 1 or later knows they may
+   * describe frame n + 1, not the frame n it copied. */
+  SHMSWARM__ATOMIC(uint64_t) stats_seq;     /* 224 */
+  uint8_t pad3[24];
   /* line 4: change notification (futex word and its sleepers) */
   SHMSWARM__ATOMIC(uint32_t) notify;        /* 256 */
   SHMSWARM__ATOMIC(uint32_t) waiters;       /* 260 */
@@ -520,8 +567,8 @@ static uint32_t shmswarm__fnv(uint32_t h, const void *p, size_t n) {
   for (size_t i = 0; i < n; i++) h = (h ^ b[i]) * 16777619u;
   return h;
 }
-static uint32_t shmswarm__checksum(const uint8_t *base, const shmswarm__block *blk, uint64_t fields_off,
-                                   uint32_t fields_len) {
+static uint32_t shmswarm__checksum(const uint8_t *base, const shmswarm__block *blk, uint32_t version,
+                                   uint64_t fields_off, uint32_t fields_len) {
   uint8_t line0[64];
   memcpy(line0, blk, 64);
   memset(line0 + 60, 0, 4); /* the checksum field itself */
@@ -529,6 +576,8 @@ static uint32_t shmswarm__checksum(const uint8_t *base, const shmswarm__block *b
   h = shmswarm__fnv(h, base, 32);
   h = shmswarm__fnv(h, line0, 64);
   h = shmswarm__fnv(h, (const uint8_t *)blk + 64, 32);
+  /* init_state (96-99) is stored after the checksum is computed, so slots is summed on its own. */
+  if (version == SHMSWARM_VERSION_SLOTS) h = shmswarm__fnv(h, (const uint8_t *)blk + 100, 4);
   h = shmswarm__fnv(h, base + fields_off, fields_len);
   return h;
 }
@@ -593,11 +642,12 @@ int shmswarm_validate(const void *bytes, uint64_t size, shmswarm_layout *out) {
     return shmswarm__fail(SHMSWARM_ETRUNCATED, "dims", "object of %llu bytes is smaller than its header",
                           (unsigned long long)size);
   /* Julia order: dims[0] varies fastest = columns; the rest flatten into rows. */
-  uint64_t cols = 0, rows = 1;
+  uint64_t cols = 0, rows = 1, dim2 = 0;
   for (uint32_t i = 0; i < ndims; i++) {
     int64_t d;
     memcpy(&d, b + 16 + 8 * i, 8);
     if (d < 1) return shmswarm__fail(SHMSWARM_ECORRUPT, "dims", "dimension %u is %lld", i + 1, (long long)d);
+    if (i == 2) dim2 = (uint64_t)d; /* version 2: the slots */
     if (i == 0) {
       cols = (uint64_t)d;
     } else {
@@ -616,13 +666,16 @@ int shmswarm_validate(const void *bytes, uint64_t size, shmswarm_layout *out) {
   L.rows = rows;
   L.data_offset = want_off;
   L.data_bytes = rows * cols * elsize;
+  L.slots = 1;
   uint64_t data_end = L.data_offset + L.data_bytes;
   if (size < data_end)
     return shmswarm__fail(SHMSWARM_ETRUNCATED, "size", "object of %llu bytes cannot hold %llu bytes of data",
                           (unsigned long long)size, (unsigned long long)data_end);
   uint64_t boff = shmswarm__roundup(data_end, SHMSWARM_CACHELINE);
   uint64_t bmagic = 0;
-  if (ndims == 2 && size >= boff + 8) memcpy(&bmagic, b + boff, 8);
+  /* Version 1 has ndims 2; version 2 has ndims 3 (cols, rows, slots), so boff is
+   * roundup(64 + slots * D, 64) either way. */
+  if ((ndims == 2 || ndims == 3) && size >= boff + 8) memcpy(&bmagic, b + boff, 8);
   if (bmagic != SHMSWARM_BLOCK_MAGIC) {
     /* A plain WA-1 object: Julia allows trailing bytes, so do we. */
     L.kind = SHMSWARM_KIND_WA1;
@@ -635,7 +688,7 @@ int shmswarm_validate(const void *bytes, uint64_t size, shmswarm_layout *out) {
                           (unsigned long long)size);
   const shmswarm__block *blk = (const shmswarm__block *)(b + boff);
   /* Fields are copied out before checks so a concurrent writer cannot change them between. */
-  uint32_t version, layout, bcols, fields_len, checksum, mode, init;
+  uint32_t version, layout, bcols, fields_len, checksum, mode, init, bslots;
   uint16_t bdtype, belsize;
   uint64_t brows, bdoff, bdbytes, bboff, total;
   int64_t created;
@@ -655,18 +708,34 @@ int shmswarm_validate(const void *bytes, uint64_t size, shmswarm_layout *out) {
   memcpy(&total, &blk->total_size, 8);
   memcpy(&cpid, &blk->creator_pid, 4);
   memcpy(&mode, &blk->mode, 4);
+  memcpy(&bslots, &blk->slots, 4);
   init = SHMSWARM__LOAD(&((shmswarm__block *)blk)->init_state, acquire);
-  if (version != SHMSWARM_VERSION)
-    return shmswarm__fail(SHMSWARM_EVERSION, "version", "format version %u, this build reads %u", version,
-                          SHMSWARM_VERSION);
+  if (version != SHMSWARM_VERSION && version != SHMSWARM_VERSION_SLOTS)
+    return shmswarm__fail(SHMSWARM_EVERSION, "version", "format version %u, this build reads %u and %u", version,
+                          SHMSWARM_VERSION, SHMSWARM_VERSION_SLOTS);
+  if (ndims != (version == SHMSWARM_VERSION ? 2 : 3))
+    return shmswarm__fail(SHMSWARM_EVERSION, "version", "format version %u needs a WA-1 header of %u dims, not %u",
+                          version, version == SHMSWARM_VERSION ? 2u : 3u, ndims);
   if (layout != SHMSWARM__LAYOUT)
     return shmswarm__fail(SHMSWARM_ELAYOUT, "layout",
                           "made for mutex size %u and cache line %u; this platform has %u and %u",
                           layout & 0xffff, layout >> 16, (unsigned)sizeof(pthread_mutex_t), SHMSWARM_CACHELINE);
   if (init != SHMSWARM__READY)
     return shmswarm__fail(SHMSWARM_EUNINIT, "init_state", "shmswarm block is not initialised");
-  if (brows != rows || bcols != cols || bdtype != etype || belsize != elsize || bdoff != L.data_offset ||
-      bdbytes != L.data_bytes || bboff != boff)
+  uint64_t slots = 1;
+  if (version == SHMSWARM_VERSION_SLOTS) {
+    if (bslots < 2 || bslots > SHMSWARM_SLOTS_MAX)
+      return shmswarm__fail(SHMSWARM_ECORRUPT, "slots", "%u slots is not 2-%u", bslots, SHMSWARM_SLOTS_MAX);
+    if (dim2 != bslots)
+      return shmswarm__fail(SHMSWARM_ECORRUPT, "slots", "%u slots, but the WA-1 header's third dimension is %llu",
+                            bslots, (unsigned long long)dim2);
+    slots = bslots;
+  }
+  /* rows counted every slot: one slot is rows / slots (exact: rows = dims[1] * slots), and
+   * slots * D = the data bytes checked above, so nothing here can overflow or pass the object. */
+  uint64_t frows = rows / slots, fbytes = L.data_bytes / slots;
+  if (brows != frows || bcols != cols || bdtype != etype || belsize != elsize || bdoff != L.data_offset ||
+      bdbytes != fbytes || bboff != boff)
     return shmswarm__fail(SHMSWARM_ECORRUPT, "block", "shmswarm block disagrees with the WA-1 header");
   if (fields_len > SHMSWARM_FIELDS_MAX)
     return shmswarm__fail(SHMSWARM_ECORRUPT, "fields_len", "field names of %u bytes (at most %u)", fields_len,
@@ -679,12 +748,16 @@ int shmswarm_validate(const void *bytes, uint64_t size, shmswarm_layout *out) {
   if (size < total)
     return shmswarm__fail(SHMSWARM_ETRUNCATED, "size", "object of %llu bytes is smaller than its %llu-byte layout",
                           (unsigned long long)size, (unsigned long long)total);
-  uint32_t computed = shmswarm__checksum(b, blk, fields_off, fields_len);
+  uint32_t computed = shmswarm__checksum(b, blk, version, fields_off, fields_len);
   if (computed != checksum)
     return shmswarm__fail(SHMSWARM_ECHECKSUM, "checksum", "stored 0x%08x, computed 0x%08x", checksum, computed);
   if (shmswarm__check_fields((const char *)b + fields_off, fields_len, bcols) != 0)
     return shmswarm__fail(SHMSWARM_ECORRUPT, "fields", "field names do not match %u columns", bcols);
   L.kind = SHMSWARM_KIND_SHMSWARM;
+  L.version = version;
+  L.slots = (uint32_t)slots;
+  L.rows = frows;
+  L.data_bytes = fbytes;
   L.block_offset = boff;
   L.total_size = total;
   L.fields_len = fields_len;
@@ -755,6 +828,8 @@ size_t shmswarm_mutex_size(void) { return sizeof(pthread_mutex_t); }
 static int shmswarm__repair(shmswarm__block *blk) {
   uint64_t seq = SHMSWARM__LOAD(&blk->seq, relaxed);
   if (!(seq & 1)) return 0;
+  SHMSWARM__STORE(&blk->stats_seq, seq, relaxed);
+  SHMSWARM__FENCE(release); /* stats_seq before the flag: see shmswarm__read_slots */
   SHMSWARM__STORE(&blk->flags, SHMSWARM__LOAD(&blk->flags, relaxed) | SHMSWARM_FRAME_TORN, relaxed);
   SHMSWARM__STORE(&blk->seq, seq + 1, release);
   SHMSWARM__ADD(&blk->notify, 1u);
@@ -935,14 +1010,23 @@ fail:
 
 int shmswarm_create(const char *name, uint64_t rows, uint32_t cols, int dtype, const char *fields,
                     unsigned mode, shmswarm_segment **out) {
+  return shmswarm_create_ex(name, rows, cols, dtype, fields, mode, NULL, out);
+}
+
+int shmswarm_create_ex(const char *name, uint64_t rows, uint32_t cols, int dtype, const char *fields,
+                       unsigned mode, const shmswarm_create_options *opts, shmswarm_segment **out) {
   *out = NULL;
   int r = shmswarm__check_name(name);
   if (r) return r;
   uint32_t elsize = shmswarm_dtype_size(dtype);
   if (!elsize) return shmswarm__fail(-EINVAL, "dtype", "element type code %d is not 1-10", dtype);
   if (rows < 1 || cols < 1) return shmswarm__fail(-EINVAL, "shape", "rows and cols must be at least 1");
-  if (rows > SHMSWARM_MAX_DATA / elsize / cols)
-    return shmswarm__fail(-EFBIG, "shape", "matrix larger than %llu bytes", (unsigned long long)SHMSWARM_MAX_DATA);
+  uint32_t slots = opts && opts->slots ? opts->slots : 1;
+  if (slots > SHMSWARM_SLOTS_MAX)
+    return shmswarm__fail(-EINVAL, "slots", "%u slots is not 1-%u", slots, SHMSWARM_SLOTS_MAX);
+  if (rows > SHMSWARM_MAX_DATA / elsize / cols / slots)
+    return shmswarm__fail(-EFBIG, "shape", "%u slot%s of this matrix take more than %llu bytes", slots,
+                          slots > 1 ? "s" : "", (unsigned long long)SHMSWARM_MAX_DATA);
   size_t fields_len = fields ? strlen(fields) : 0;
   if (shmswarm__check_fields(fields, fields_len, cols) != 0)
     return shmswarm__fail(-EINVAL, "fields",
@@ -951,7 +1035,7 @@ int shmswarm_create(const char *name, uint64_t rows, uint32_t cols, int dtype, c
   if (mode & ~07777u) return shmswarm__fail(-EINVAL, "mode", "mode %o has bits beyond 07777", mode);
 
   uint64_t data_bytes = rows * cols * elsize;
-  uint64_t boff = shmswarm__roundup(64 + data_bytes, SHMSWARM_CACHELINE);
+  uint64_t boff = shmswarm__roundup(64 + slots * data_bytes, SHMSWARM_CACHELINE);
   uint64_t fields_off = boff + SHMSWARM_BLOCK_FIXED;
   uint64_t total = fields_off + shmswarm__roundup(fields_len, SHMSWARM_CACHELINE);
 
@@ -979,16 +1063,19 @@ int shmswarm_create(const char *name, uint64_t rows, uint32_t cols, int dtype, c
   {
     uint8_t *b = s->base;
     shmswarm__block *blk = (shmswarm__block *)(b + boff);
-    uint16_t et = (uint16_t)dtype, nd = 2;
-    int64_t off = 64, d0 = (int64_t)cols, d1 = (int64_t)rows;
+    /* Several slots are a third WA-1 dimension: Julia's WrappedArray sees cols x rows x slots. */
+    uint16_t et = (uint16_t)dtype, nd = slots > 1 ? 3 : 2;
+    int64_t off = 64, d0 = (int64_t)cols, d1 = (int64_t)rows, d2 = (int64_t)slots;
     /* WA-1 fields except the magic, which goes last: until then nobody sees a valid header. */
     memcpy(b + 4, &et, 2);
     memcpy(b + 6, &nd, 2);
     memcpy(b + 8, &off, 8);
     memcpy(b + 16, &d0, 8);
     memcpy(b + 24, &d1, 8);
+    if (slots > 1) memcpy(b + 32, &d2, 8);
     blk->magic = SHMSWARM_BLOCK_MAGIC;
-    blk->version = SHMSWARM_VERSION;
+    blk->version = slots > 1 ? SHMSWARM_VERSION_SLOTS : SHMSWARM_VERSION;
+    blk->slots = slots > 1 ? slots : 0; /* format 1 stays byte for byte as it was */
     blk->layout = SHMSWARM__LAYOUT;
     blk->rows = rows;
     blk->cols = cols;
@@ -1015,7 +1102,7 @@ int shmswarm_create(const char *name, uint64_t rows, uint32_t cols, int dtype, c
     if (r) { r = shmswarm__fail(-r, "pthread_mutex_init", NULL); goto fail; }
     uint32_t wmagic = SHMSWARM_WA1_MAGIC;
     memcpy(b, &wmagic, 4); /* the checksum covers it; it becomes visible only after the fence below */
-    blk->checksum = shmswarm__checksum(b, blk, fields_off, (uint32_t)fields_len);
+    blk->checksum = shmswarm__checksum(b, blk, blk->version, fields_off, (uint32_t)fields_len);
     memset(b, 0, 4);
     SHMSWARM__STORE(&blk->init_state, SHMSWARM__READY, release);
     SHMSWARM__FENCE(release);
@@ -1071,6 +1158,18 @@ const char *shmswarm_fields(const shmswarm_segment *s) {
   return s->lay.fields_len ? (const char *)s->base + s->lay.fields_offset : "";
 }
 void *shmswarm_data(shmswarm_segment *s) { return s->base + s->lay.data_offset; }
+uint32_t shmswarm_slots(const shmswarm_segment *s) { return s->lay.slots; }
+
+/* Frame n (the n-th publish, sequence 2n) lives in slot n % slots. */
+static uint8_t *shmswarm__slot(shmswarm_segment *s, uint64_t frame) {
+  uint64_t i = s->lay.slots > 1 ? frame % s->lay.slots : 0;
+  return s->base + s->lay.data_offset + i * s->lay.data_bytes;
+}
+
+void *shmswarm_frame_data(shmswarm_segment *s) {
+  if (!s->blk || s->lay.slots <= 1) return shmswarm_data(s);
+  return shmswarm__slot(s, SHMSWARM__LOAD(&s->blk->seq, acquire) >> 1);
+}
 
 int shmswarm_map_private(shmswarm_segment *s, void **base, size_t *size) {
   void *p = mmap(NULL, s->map_size, PROT_READ | PROT_WRITE, MAP_PRIVATE, s->fd, 0);
@@ -1122,20 +1221,26 @@ static void shmswarm__yield_to_reader(shmswarm__block *blk) {
   }
 }
 
-static int shmswarm__begin(shmswarm_segment *s) {
+/* Lock, make the sequence odd; *dst is the slot of the new frame (seq / 2 + 1). */
+static int shmswarm__begin(shmswarm_segment *s, uint8_t **dst) {
   shmswarm__block *blk = s->blk;
   shmswarm__yield_to_reader(blk);
   int r = shmswarm__lock(s, -1, NULL);
   if (r) return r;
   uint64_t seq = SHMSWARM__LOAD(&blk->seq, relaxed);
-  SHMSWARM__STORE(&blk->seq, seq + 1, relaxed);
+  /* Release: a slots reader that loads this odd value copies the previous frame at once, so
+   * that frame's data must be visible with it. */
+  SHMSWARM__STORE(&blk->seq, seq + 1, release);
   SHMSWARM__FENCE(release); /* the odd sequence is visible before any data store */
+  *dst = shmswarm__slot(s, (seq >> 1) + 1);
   return 0;
 }
 
 static void shmswarm__end(shmswarm_segment *s) {
   shmswarm__block *blk = s->blk;
   uint64_t seq = SHMSWARM__LOAD(&blk->seq, relaxed);
+  SHMSWARM__STORE(&blk->stats_seq, seq, relaxed);
+  SHMSWARM__FENCE(release); /* stats_seq before the figures: see shmswarm__read_slots */
   SHMSWARM__STORE(&blk->frames, SHMSWARM__LOAD(&blk->frames, relaxed) + 1, relaxed);
   SHMSWARM__STORE(&blk->last_write_ns, shmswarm__now(CLOCK_REALTIME), relaxed);
   SHMSWARM__STORE(&blk->writer_pid, s->pid, relaxed);
@@ -1167,10 +1272,11 @@ int shmswarm_write_frame(shmswarm_segment *s, const void *src, size_t bytes) {
   sigjmp_buf jb;
   SHMSWARM__GUARD_BEGIN(jb, if (locked) shmswarm__abandon(s);
                         return shmswarm__fail(SHMSWARM_EBUS, "write", "memory fault while writing (segment shrunk, or /dev/shm full)"));
-  r = shmswarm__begin(s);
+  uint8_t *dst;
+  r = shmswarm__begin(s, &dst);
   if (r) { SHMSWARM__GUARD_END(); return r; }
   locked = 1;
-  memcpy(s->base + s->lay.data_offset, src, bytes);
+  memcpy(dst, src, bytes);
   shmswarm__end(s);
   SHMSWARM__GUARD_END();
   return 0;
@@ -1181,11 +1287,12 @@ int shmswarm_begin_frame(shmswarm_segment *s, void **data) {
   if (r) return r;
   sigjmp_buf jb;
   SHMSWARM__GUARD_BEGIN(jb, return shmswarm__fail(SHMSWARM_EBUS, "begin_frame", "memory fault (segment shrunk?)"));
-  r = shmswarm__begin(s);
+  uint8_t *dst;
+  r = shmswarm__begin(s, &dst);
   SHMSWARM__GUARD_END();
   if (r) return r;
   s->in_frame = 1;
-  if (data) *data = s->base + s->lay.data_offset;
+  if (data) *data = dst;
   return 0;
 }
 
@@ -1244,6 +1351,46 @@ static int shmswarm__read_lockfree(shmswarm_segment *s, void *dst, size_t bytes,
   return 0;
 }
 
+/* Lock-free read of a segment with k >= 2 slots. Frame n lives in slot n % k and its writer
+ * only starts overwriting that slot when seq reaches 2(n + k) - 1: an odd sequence (frame n + 1
+ * being written, into another slot) is no reason to wait, and a copy is whole iff the sequence
+ * after it is at most 2(n + k) - 2. 1 on success, 0 when every attempt was lapped. */
+static int shmswarm__read_slots(shmswarm_segment *s, void *dst, size_t bytes, uint64_t seen,
+                                shmswarm_frame_info *info, int attempts) {
+  shmswarm__block *blk = s->blk;
+  uint64_t k = s->lay.slots;
+  int moved = 0;
+  for (int attempt = 0; attempt < attempts;) {
+    uint64_t s1 = SHMSWARM__LOAD(&blk->seq, acquire);
+    uint64_t n = s1 >> 1;
+    /* frames, flags, ... describe frame n from seq 2n until the writer, at the end of frame
+     * n + 1 (seq still 2n + 1), sets stats_seq to 2n + 1 and then stores frame n + 1's. Read them,
+     * then stats_seq: below 2n + 1 means none of frame n + 1's was seen (fence to fence). */
+    shmswarm__fill_info(blk, info);
+    SHMSWARM__FENCE(acquire);
+    if (SHMSWARM__LOAD(&blk->stats_seq, relaxed) >= 2 * n + 1 || SHMSWARM__LOAD(&blk->seq, relaxed) >> 1 != n) {
+      info->flags &= ~SHMSWARM_FRAME_TORN;
+      if (++moved > 64) return 0; /* tiny frames published back to back: let the mutex decide */
+      continue;
+    }
+    if (2 * n == seen) {
+      info->sequence = 2 * n;
+      info->flags |= SHMSWARM_FRAME_UNCHANGED;
+      return 1;
+    }
+    memcpy(dst, shmswarm__slot(s, n), bytes);
+    SHMSWARM__FENCE(acquire);
+    if (SHMSWARM__LOAD(&blk->seq, relaxed) <= 2 * (n + k) - 2) {
+      info->sequence = 2 * n;
+      return 1;
+    }
+    attempt++;
+    info->retries++;
+    info->flags &= ~SHMSWARM_FRAME_TORN;
+  }
+  return 0;
+}
+
 static int shmswarm__read_locked(shmswarm_segment *s, void *dst, size_t bytes, uint64_t seen,
                                  shmswarm_frame_info *info) {
   shmswarm__block *blk = s->blk;
@@ -1272,7 +1419,7 @@ static int shmswarm__read_locked(shmswarm_segment *s, void *dst, size_t bytes, u
   info->sequence = seq;
   info->flags |= SHMSWARM_FRAME_LOCKED | (recovered ? SHMSWARM_FRAME_RECOVERED : 0);
   if (seq == seen) info->flags |= SHMSWARM_FRAME_UNCHANGED;
-  else memcpy(dst, s->base + s->lay.data_offset, bytes);
+  else memcpy(dst, shmswarm__slot(s, seq >> 1), bytes);
   shmswarm__fill_info(blk, info);
   pthread_mutex_unlock(&blk->mutex.m);
   return 0;
@@ -1291,12 +1438,16 @@ static int shmswarm__read_guarded(shmswarm_segment *s, void *dst, size_t bytes, 
   } else {
     /* After a fallback the writer is likely still publishing back to back: go to the mutex at
      * once instead of making copies that will be overwritten anyway, and only every 8th read
-     * try lock-free once more, to notice when the writer slows down. */
-    int quick = mode == SHMSWARM_READ_AUTO && s->contended && s->shared_rw;
+     * try lock-free once more, to notice when the writer slows down. With slots a lap means
+     * the reader was descheduled or is k - 1 frames slower, not that the next copy will fail:
+     * every read tries lock-free first. */
+    int quick = mode == SHMSWARM_READ_AUTO && s->contended && s->shared_rw && s->lay.slots == 1;
     if (quick && (++s->contended & 7) != 0) {
       r = shmswarm__read_locked(s, dst, bytes, seen, info);
-    } else if (shmswarm__read_lockfree(s, dst, bytes, seen, info, quick ? 1 : SHMSWARM__COPY_ATTEMPTS,
-                                       quick ? SHMSWARM__SPIN_NS / 20 : SHMSWARM__SPIN_NS)) {
+    } else if (s->lay.slots > 1
+                   ? shmswarm__read_slots(s, dst, bytes, seen, info, SHMSWARM__COPY_ATTEMPTS)
+                   : shmswarm__read_lockfree(s, dst, bytes, seen, info, quick ? 1 : SHMSWARM__COPY_ATTEMPTS,
+                                             quick ? SHMSWARM__SPIN_NS / 20 : SHMSWARM__SPIN_NS)) {
       s->contended = 0;
     } else if (mode == SHMSWARM_READ_NOLOCK || !s->shared_rw) {
       r = shmswarm__fail(SHMSWARM_ENOFRAME, "read", "writer kept overwriting the frame; no consistent copy without the lock");
@@ -1334,6 +1485,7 @@ int shmswarm_get_state(shmswarm_segment *s, shmswarm_state *out) {
   sigjmp_buf jb;
   SHMSWARM__GUARD_BEGIN(jb, return shmswarm__fail(SHMSWARM_EBUS, "state", "memory fault while reading (segment shrunk?)"));
   shmswarm__block *blk = s->blk;
+  out->slots = s->lay.slots;
   out->sequence = SHMSWARM__LOAD(&blk->seq, acquire);
   out->frames = SHMSWARM__LOAD(&blk->frames, relaxed);
   out->last_write_ns = SHMSWARM__LOAD(&blk->last_write_ns, relaxed);
@@ -1346,6 +1498,15 @@ int shmswarm_get_state(shmswarm_segment *s, shmswarm_state *out) {
 }
 
 /* ---- waiting ---- */
+/* Waiting for an even sequence alone starved here: a back-to-back writer's sequence is even for
+ * a µs per frame, and a woken waiter runs tens of µs later (bench/: 57 ms per wait). So a frame
+ * being written (odd q) counts as q - 1, and an odd `seen` as seen - 1. */
+static int shmswarm__newer(uint64_t seq, uint64_t seen, uint64_t *stable) {
+  *stable = (seq & 1) ? seq - 1 : seq;
+  uint64_t seen_stable = (seen != UINT64_MAX && (seen & 1)) ? seen - 1 : seen;
+  return *stable != seen_stable;
+}
+
 int shmswarm_wait_cancellable(shmswarm_segment *s, uint64_t seen, int64_t timeout_ns,
                               const volatile int *cancel, uint64_t *sequence) {
   if (!s->blk) return shmswarm__fail(SHMSWARM_ENOTSYNC, "wait", "plain WA-1 object has no sequence counter");
@@ -1363,11 +1524,8 @@ int shmswarm_wait_cancellable(shmswarm_segment *s, uint64_t seen, int64_t timeou
     uint64_t seq = SHMSWARM__LOAD(&blk->seq, acquire);
     int64_t now = shmswarm__now(CLOCK_MONOTONIC);
     int rc = 1;
-    /* Waiting for an even sequence alone starved here: a back-to-back writer's sequence is even
-     * for a µs per frame, and a woken waiter runs tens of µs later (bench/: 57 ms per wait). */
-    uint64_t stable = (seq & 1) ? seq - 1 : seq;
-    uint64_t seen_stable = (seen != UINT64_MAX && (seen & 1)) ? seen - 1 : seen;
-    if (stable != seen_stable) {
+    uint64_t stable;
+    if (shmswarm__newer(seq, seen, &stable)) {
       if (sequence) *sequence = stable;
       rc = 0;
     } else if (cancel && *cancel) {
@@ -1396,6 +1554,87 @@ int shmswarm_wait_cancellable(shmswarm_segment *s, uint64_t seen, int64_t timeou
 int shmswarm_wait(shmswarm_segment *s, uint64_t seen, int64_t timeout_ns, uint64_t *sequence) {
   return shmswarm_wait_cancellable(s, seen, timeout_ns, NULL, sequence);
 }
+
+int shmswarm_wait_begin(shmswarm_segment *s, uint32_t **word) {
+  if (!s->blk) return shmswarm__fail(SHMSWARM_ENOTSYNC, "wait", "plain WA-1 object has no sequence counter");
+  if (!s->shared_rw) return shmswarm__fail(-EACCES, "wait", "read-only access cannot register as a waiter");
+  sigjmp_buf jb;
+  SHMSWARM__GUARD_BEGIN(jb, return shmswarm__fail(SHMSWARM_EBUS, "wait", "memory fault while waiting (segment shrunk?)"));
+  /* Registered for the whole wait, not per sleep: §11 needs it only before each notify load. */
+  SHMSWARM__ADD(&s->blk->waiters, 1u);
+  SHMSWARM__GUARD_END();
+  if (word) *word = (uint32_t *)&s->blk->notify;
+  return 0;
+}
+
+static int shmswarm__wait_words(shmswarm__block *blk, uint32_t *n, uint64_t *seq) {
+  sigjmp_buf jb;
+  SHMSWARM__GUARD_BEGIN(jb, return shmswarm__fail(SHMSWARM_EBUS, "wait", "memory fault while waiting (segment shrunk?)"));
+  /* seq_cst after the waiters increment in begin: pairs with the writer's notify, then waiters. */
+  *n = SHMSWARM__LOAD(&blk->notify, seq_cst);
+  *seq = SHMSWARM__LOAD(&blk->seq, acquire);
+  SHMSWARM__GUARD_END();
+  return 0;
+}
+
+int shmswarm_wait_check(shmswarm_segment *s, uint64_t seen, uint32_t *expected, uint64_t *sequence) {
+  if (!s->blk) return shmswarm__fail(SHMSWARM_ENOTSYNC, "wait", "plain WA-1 object has no sequence counter");
+  uint32_t n;
+  uint64_t seq;
+  int r = shmswarm__wait_words(s->blk, &n, &seq);
+  if (r) return r;
+  uint64_t stable;
+  if (shmswarm__newer(seq, seen, &stable)) {
+    if (sequence) *sequence = stable;
+    return 0;
+  }
+  if (expected) *expected = n;
+  return 1;
+}
+
+void shmswarm_wait_end(shmswarm_segment *s) {
+  if (!s->blk || !s->shared_rw) return;
+  sigjmp_buf jb;
+  SHMSWARM__GUARD_BEGIN(jb, return);
+  SHMSWARM__SUB(&s->blk->waiters, 1u);
+  SHMSWARM__GUARD_END();
+}
+
+#if defined(__linux__) && defined(SYS_sched_setattr) && defined(SYS_sched_getattr)
+/* The kernel's struct sched_attr (sched_setattr(2)); glibc 2.36 does not declare it. */
+struct shmswarm__sched_attr {
+  uint32_t size, sched_policy;
+  uint64_t sched_flags;
+  int32_t sched_nice;
+  uint32_t sched_priority;
+  uint64_t sched_runtime, sched_deadline, sched_period;
+  uint32_t sched_util_min, sched_util_max;
+};
+int shmswarm_set_wake_slice(int64_t slice_ns, int64_t *applied_ns) {
+  struct shmswarm__sched_attr a;
+  memset(&a, 0, sizeof a);
+  if (syscall(SYS_sched_getattr, 0, &a, (unsigned)sizeof a, 0u) != 0) return SHMSWARM__ERRNO("sched_getattr");
+  if (a.sched_policy != 0 && a.sched_policy != 3) /* SCHED_OTHER, SCHED_BATCH (a GNU name) */
+    return shmswarm__fail(-EINVAL, "sched_setattr", "thread is not in the fair scheduling class");
+  a.size = sizeof a;
+  a.sched_flags = 0;
+  a.sched_runtime = slice_ns > 0 ? (uint64_t)slice_ns : 0;
+  if (syscall(SYS_sched_setattr, 0, &a, 0u) != 0) return SHMSWARM__ERRNO("sched_setattr");
+  /* Kernels before 6.12 accept and ignore the runtime of a fair thread; they report 0 back. */
+  memset(&a, 0, sizeof a);
+  if (syscall(SYS_sched_getattr, 0, &a, (unsigned)sizeof a, 0u) != 0) return SHMSWARM__ERRNO("sched_getattr");
+  if (slice_ns > 0 && a.sched_runtime == 0)
+    return shmswarm__fail(-ENOTSUP, "sched_setattr", "this kernel has no per-thread time slices (Linux 6.12+)");
+  if (applied_ns) *applied_ns = (int64_t)a.sched_runtime;
+  return 0;
+}
+#else
+int shmswarm_set_wake_slice(int64_t slice_ns, int64_t *applied_ns) {
+  (void)slice_ns;
+  if (applied_ns) *applied_ns = 0;
+  return shmswarm__fail(-ENOTSUP, "sched_setattr", "per-thread time slices are Linux-only");
+}
+#endif
 
 /* ---- errors ---- */
 const char *shmswarm_errname(int code) {

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "errors.h"
+#include "futex_ring.h"
 #include "raw_mapping.h"
 #include "segment_handle.h"
 #include "shmswarm.h"
@@ -48,6 +49,8 @@ Napi::Value Validate(const Napi::CallbackInfo &info) {
   o.Set("cols", l.cols);
   o.Set("dataOffset", (double)l.data_offset);
   o.Set("dataBytes", (double)l.data_bytes);
+  o.Set("slots", l.slots);
+  o.Set("version", l.version);
   o.Set("blockOffset", (double)l.block_offset);
   o.Set("totalSize", (double)l.total_size);
   o.Set("fieldsOffset", (double)l.fields_offset);
@@ -65,6 +68,15 @@ Napi::Value AllocAligned(const Napi::CallbackInfo &info) {
   if (posix_memalign(&p, 64, n > 0 ? (size_t)n : 64) != 0) throw Napi::Error::New(env, "out of memory");
   memset(p, 0, n > 0 ? (size_t)n : 64);  // posix_memalign may hand back used memory; callers expect zeros
   return Napi::ArrayBuffer::New(env, p, (size_t)n, [](Napi::Env, void *data) { free(data); });
+}
+
+// setWakeSlice(ns) -> the slice the kernel applied to the calling thread, in ns.
+Napi::Value SetWakeSlice(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsNumber()) ThrowType(env, "slice must be a number of ns");
+  int64_t applied = 0;
+  Check(env, shmswarm_set_wake_slice(info[0].As<Napi::Number>().Int64Value(), &applied), "");
+  return Napi::Number::New(env, (double)applied);
 }
 
 Napi::Value PidAlive(const Napi::CallbackInfo &info) {
@@ -86,6 +98,8 @@ static Napi::Object InitShmswarm(Napi::Env env, Napi::Object exports) {
   exports.Set("validate", Napi::Function::New<Validate>(env, "validate"));
   exports.Set("allocAligned", Napi::Function::New<AllocAligned>(env, "allocAligned"));
   exports.Set("pidAlive", Napi::Function::New<PidAlive>(env, "pidAlive"));
+  exports.Set("setWakeSlice", Napi::Function::New<SetWakeSlice>(env, "setWakeSlice"));
+  exports.Set("waitStats", Napi::Function::New<WaitStats>(env, "waitStats"));
   exports.Set("mutexSize", Napi::Number::New(env, (double)shmswarm_mutex_size()));
   exports.Set("formatVersion", Napi::Number::New(env, SHMSWARM_VERSION));
   exports.Set("blockFixedBytes", Napi::Number::New(env, SHMSWARM_BLOCK_FIXED));

@@ -13,11 +13,14 @@ struct Failure {
   static Failure Capture(int code);
 };
 
+class EnvRing;
+
 // Per-environment state: the JS error class and the wrapped classes' constructors.
 struct AddonData {
   Napi::FunctionReference errorClass;
   Napi::FunctionReference segmentClass;
   Napi::FunctionReference rawClass;
+  EnvRing *ring = nullptr;  // futex_ring.cc's io_uring; freed by its own env cleanup hook
 };
 AddonData &Data(Napi::Env env);
 

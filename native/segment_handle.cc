@@ -6,6 +6,7 @@
 #include <cstdint>
 
 #include "errors.h"
+#include "futex_ring.h"
 
 namespace shmswarm {
 
@@ -87,7 +88,11 @@ class HandleWorker : public Napi::AsyncWorker {
   }
   ~HandleWorker() override {
     handle_->EndWork();
-    handle_->Unref();
+    // After a Worker's environment is torn down the reference may be gone: never throw here.
+    try {
+      handle_->Unref();
+    } catch (const Napi::Error &) {
+    }
   }
   Napi::Promise Promise() { return deferred_.Promise(); }
 
@@ -98,9 +103,13 @@ class HandleWorker : public Napi::AsyncWorker {
   }
   void OnOK() override {
     Napi::Env env = Env();
-    Napi::HandleScope scope(env);
-    if (rc_ < 0) deferred_.Reject(MakeError(env, failure_, handle_->name()).Value());
-    else deferred_.Resolve(Result(env));
+    try {
+      Napi::HandleScope scope(env);
+      if (rc_ < 0) deferred_.Reject(MakeError(env, failure_, handle_->name()).Value());
+      else deferred_.Resolve(Result(env));
+    } catch (const Napi::Error &) {
+      // Completed during environment teardown (a Worker terminated mid-wait): JS is gone.
+    }
   }
   virtual int Run() = 0;
   virtual Napi::Value Result(Napi::Env env) = 0;
@@ -114,7 +123,10 @@ class HandleWorker : public Napi::AsyncWorker {
 class WaitWorker : public HandleWorker {
  public:
   WaitWorker(Napi::Env env, SegmentHandle *h, uint64_t seen, int64_t timeout)
-      : HandleWorker(env, h), seen_(seen), timeout_(timeout) {}
+      : HandleWorker(env, h), seen_(seen), timeout_(timeout) {
+    ThreadWaitBegin(env, h);
+  }
+  ~WaitWorker() override { ThreadWaitEnd(Env(), handle_); }
 
  protected:
   int Run() override {
@@ -227,7 +239,7 @@ static double NumberArg(const Napi::CallbackInfo &info, size_t i, const char *wh
   return info[i].As<Napi::Number>().DoubleValue();
 }
 
-// create(name, rows, cols, dtype, fields|null, mode)
+// create(name, rows, cols, dtype, fields|null, mode, slots?)
 Napi::Value SegmentHandle::Create(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   std::string name = NameArg(info);
@@ -235,12 +247,18 @@ Napi::Value SegmentHandle::Create(const Napi::CallbackInfo &info) {
   double dtype = NumberArg(info, 3, "dtype"), mode = NumberArg(info, 5, "mode");
   if (!(rows >= 1) || rows > 9007199254740991.0 || std::floor(rows) != rows) ThrowType(env, "rows must be a positive integer");
   if (!(cols >= 1) || cols > 4294967295.0 || std::floor(cols) != cols) ThrowType(env, "cols must be a positive integer");
+  shmswarm_create_options opts{};
+  if (!info[6].IsUndefined()) {
+    double slots = NumberArg(info, 6, "slots");
+    if (!(slots >= 1) || slots > SHMSWARM_SLOTS_MAX || std::floor(slots) != slots) ThrowType(env, "slots must be an integer from 1 to 16");
+    opts.slots = (uint32_t)slots;
+  }
   std::string fields;
   bool hasFields = info[4].IsString();
   if (hasFields) fields = info[4].As<Napi::String>().Utf8Value();
   shmswarm_segment *seg = nullptr;
-  Check(env, shmswarm_create(name.c_str(), (uint64_t)rows, (uint32_t)cols, (int)dtype,
-                             hasFields ? fields.c_str() : nullptr, (unsigned)mode, &seg),
+  Check(env, shmswarm_create_ex(name.c_str(), (uint64_t)rows, (uint32_t)cols, (int)dtype,
+                                hasFields ? fields.c_str() : nullptr, (unsigned)mode, &opts, &seg),
         name);
   return Wrap(env, seg, name);
 }
@@ -271,6 +289,8 @@ Napi::Value SegmentHandle::Layout(const Napi::CallbackInfo &info) {
   o.Set("cols", l->cols);
   o.Set("dataOffset", (double)l->data_offset);
   o.Set("dataBytes", (double)l->data_bytes);
+  o.Set("slots", l->slots);
+  o.Set("version", l->version);
   o.Set("blockOffset", (double)l->block_offset);
   o.Set("totalSize", (double)l->total_size);
   o.Set("fields", std::string(shmswarm_fields(s), l->fields_len));
@@ -318,8 +338,9 @@ Napi::Value SegmentHandle::Stat(const Napi::CallbackInfo &info) {
   return o;
 }
 
-// An ArrayBuffer over the matrix: the shared mapping for writers, a private copy-on-write
-// mapping for readers (so a stray store cannot change the segment or fault on a read-only map).
+// An ArrayBuffer over the matrix (every slot, slot i at i * dataBytes): the shared mapping for
+// writers, a private copy-on-write mapping for readers (so a stray store cannot change the
+// segment or fault on a read-only map).
 Napi::Value SegmentHandle::View(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   shmswarm_segment *s = Live(env);
@@ -332,7 +353,7 @@ Napi::Value SegmentHandle::View(const Napi::CallbackInfo &info) {
     if (!private_base_) Check(env, shmswarm_map_private(s, &private_base_, &private_size_), name_);
     base = (uint8_t *)private_base_ + l->data_offset;
   }
-  Napi::ArrayBuffer ab = Napi::ArrayBuffer::New(env, base, (size_t)l->data_bytes);
+  Napi::ArrayBuffer ab = Napi::ArrayBuffer::New(env, base, (size_t)(l->data_bytes * l->slots));
   views_.push_back(Napi::Weak(ab));
   return ab;
 }
@@ -367,10 +388,14 @@ Napi::Value SegmentHandle::BoundReadFrame(const Napi::CallbackInfo &info) {
   return static_cast<SegmentHandle *>(info.Data())->ReadFrame(info);
 }
 
+// beginFrame() -> the slot being written (0 with one slot)
 Napi::Value SegmentHandle::BeginFrame(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
-  Check(env, shmswarm_begin_frame(Live(env), nullptr), name_);
-  return env.Undefined();
+  shmswarm_segment *s = Live(env);
+  void *data;
+  Check(env, shmswarm_begin_frame(s, &data), name_);
+  const shmswarm_layout *l = shmswarm_get_layout(s);
+  return Napi::Number::New(env, (double)(((uint8_t *)data - (uint8_t *)shmswarm_data(s)) / l->data_bytes));
 }
 
 Napi::Value SegmentHandle::EndFrame(const Napi::CallbackInfo &info) {
@@ -427,11 +452,16 @@ Napi::Value SegmentHandle::LockProbeAsync(const Napi::CallbackInfo &info) {
   return w->Promise();
 }
 
-// waitAsync(seen, timeoutMs) -> Promise<sequence>
+// waitAsync(seen, timeoutMs, onThread) -> Promise<sequence>
 Napi::Value SegmentHandle::WaitAsync(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   Live(env);
-  auto *w = new WaitWorker(env, this, Seen(info[0]), TimeoutNs(info[1]));
+  uint64_t seen = Seen(info[0]);
+  int64_t timeout = TimeoutNs(info[1]);
+  // info[2]: use the worker thread (the caller's choice; the ring may also be unavailable).
+  Napi::Value promise;
+  if (!info[2].ToBoolean().Value() && RingWaitAsync(env, this, seen, timeout, &promise)) return promise;
+  auto *w = new WaitWorker(env, this, seen, timeout);
   w->Queue();
   return w->Promise();
 }
@@ -447,6 +477,7 @@ Napi::Value SegmentHandle::Close(const Napi::CallbackInfo &info) {
   if (closed_) return env.Undefined();
   closed_ = true;
   cancel_ = 1;
+  RingCancel(env, this);
   // Typed arrays over the mapping become empty instead of pointing at unmapped memory.
   for (auto &ref : views_) {
     if (ref.IsEmpty()) continue;

@@ -21,6 +21,8 @@ class SegmentHandle : public Napi::ObjectWrap<SegmentHandle> {
   shmswarm_segment *segment() const { return seg_; }
   const std::string &name() const { return name_; }
   const volatile int *cancelFlag() const { return &cancel_; }
+  // Environment teardown or process exit: waits on this handle end now (ECANCELED).
+  void CancelWaits() { cancel_ = 1; }
 
  private:
   static Napi::Value Create(const Napi::CallbackInfo &info);

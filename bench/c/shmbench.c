@@ -4,6 +4,8 @@
  *   shmbench wake-writer <name> <gap_us> <max_s> publish stamped frames until killed or max_s
  *   shmbench wake-reader <name> <samples>      futex wake latency samples (ns), one JSON line
  *   shmbench jitter <count>                    how late a 1 ms sleep wakes up: the machine's own noise
+ *   shmbench spin-gaps <ms>                    a busy loop for <ms>: the longest it went without
+ *                                              running (run several at once: the scheduler's floor)
  *   shmbench wake-reader-loop <name> <samples> the same through a worker thread and an eventfd
  *                                              in epoll: what any event-loop reader (libuv) pays
  *
@@ -306,6 +308,18 @@ static int cmd_jitter(int argc, char **argv) {
   return 0;
 }
 
+/* No shared memory at all: how long a process that always wants the CPU goes without it. */
+static int cmd_spin_gaps(int argc, char **argv) {
+  if (argc < 3) return 2;
+  int64_t end = now_ns() + (int64_t)atol(argv[2]) * 1000000, prev = now_ns(), worst = 0;
+  for (int64_t t = prev; t < end; prev = t) {
+    t = now_ns();
+    if (t - prev > worst) worst = t - prev;
+  }
+  printf("{\"maxGapMs\":%.2f}\n", worst / 1e6);
+  return 0;
+}
+
 int main(int argc, char **argv) {
   int r = 2;
   if (argc >= 2 && strcmp(argv[1], "copy") == 0) r = cmd_copy(argc, argv);
@@ -313,6 +327,7 @@ int main(int argc, char **argv) {
   else if (argc >= 2 && strcmp(argv[1], "wake-reader") == 0) r = cmd_wake_reader(argc, argv);
   else if (argc >= 2 && strcmp(argv[1], "wake-reader-loop") == 0) r = cmd_wake_reader_loop(argc, argv);
   else if (argc >= 2 && strcmp(argv[1], "jitter") == 0) r = cmd_jitter(argc, argv);
+  else if (argc >= 2 && strcmp(argv[1], "spin-gaps") == 0) r = cmd_spin_gaps(argc, argv);
   if (r == 2) fprintf(stderr, "usage: shmbench copy ROWS COLS BATCH_MS | wake-writer NAME GAP_US MAX_S | wake-reader[-loop] NAME SAMPLES\n");
   return r;
 }

@@ -56,7 +56,7 @@ const roles = {
   },
 
   // Item 4: how long after the C writer's publish a waitForFrame in this process resolves.
-  async 'wake-reader'({ name, samples }) {
+  async 'wake-reader'({ name, samples, lowLatency = false }) {
     // The stamps: see the wake-* modes in bench/c/shmbench.c.
     const seg = Segment.open(name, { readonly: true });
     const ringSeg = Segment.open(`${name}-ring`, { readonly: true });
@@ -68,7 +68,7 @@ const roles = {
     let got = 0;
     ready();
     while (got < samples) {
-      seq = await seg.waitForFrame(seq, { timeoutMs: 5000 });
+      seq = await seg.waitForFrame(seq, { timeoutMs: 5000, lowLatency });
       const t = hr();
       lat[got++] = Number(t - ring[(seq / 2) % slots]);
       seg.readFrame({ into: buf });

@@ -3,7 +3,7 @@
 // onto it line by line.
 //
 //   g++ -std=c++17 -O2 -I ../../include producer.cpp -o producer -lpthread -lrt
-//   ./producer /swarm [--agents 300] [--fps 60] [--frames 0] [--ramp] [--keep]
+//   ./producer /swarm [--agents 300] [--fps 60] [--frames 0] [--ramp] [--keep] [--slots 1]
 //
 // Columns are x,y,z,vx,vy,vz (float32). --ramp publishes a test pattern instead of the flock:
 // frame k (counting from 1, as `shmswarm simulate --pattern ramp`) holds k + r*cols + c at row r, column c, so a reader can prove every frame it gets is
@@ -35,6 +35,7 @@ struct Options {
   uint64_t frames = 0;
   bool ramp = false;
   bool keep = false;
+  uint32_t slots = 1;  // frame buffers (1-16): with more, readers rarely wait for this writer
 };
 
 // float32 holds integers exactly only up to 2^24: the ramp's frame number wraps here.
@@ -50,7 +51,9 @@ class ofApp {
 
   // setup(): create the segment once. Field names travel with it, so readers need no config.
   bool setup() {
-    int rc = shmswarm_create(opt_.name.c_str(), opt_.agents, kCols, SHMSWARM_F32, "x,y,z,vx,vy,vz", 0600, &seg_);
+    shmswarm_create_options co = {};
+    co.slots = opt_.slots;
+    int rc = shmswarm_create_ex(opt_.name.c_str(), opt_.agents, kCols, SHMSWARM_F32, "x,y,z,vx,vy,vz", 0600, &co, &seg_);
     if (rc) {
       std::fprintf(stderr, "producer: cannot create %s: %s (%s)\n", opt_.name.c_str(), shmswarm_strerror(rc),
                    shmswarm_last_detail());
@@ -144,7 +147,7 @@ class ofApp {
 };
 
 int usage() {
-  std::fprintf(stderr, "usage: producer /name [--agents N] [--fps F] [--frames K] [--ramp] [--keep]\n");
+  std::fprintf(stderr, "usage: producer /name [--agents N] [--fps F] [--frames K] [--ramp] [--keep] [--slots 1-16]\n");
   return 2;
 }
 
@@ -158,12 +161,13 @@ int main(int argc, char **argv) {
     if (a == "--agents" && hasValue) opt.agents = std::strtoull(argv[++i], nullptr, 10);
     else if (a == "--fps" && hasValue) opt.fps = std::atof(argv[++i]);
     else if (a == "--frames" && hasValue) opt.frames = std::strtoull(argv[++i], nullptr, 10);
+    else if (a == "--slots" && hasValue) opt.slots = (uint32_t)std::strtoul(argv[++i], nullptr, 10);
     else if (a == "--ramp") opt.ramp = true;
     else if (a == "--keep") opt.keep = true;
     else if (a[0] == '/' && opt.name.empty()) opt.name = a;
     else return usage();
   }
-  if (opt.name.empty() || opt.agents < 1 || !(opt.fps > 0)) return usage();
+  if (opt.name.empty() || opt.agents < 1 || !(opt.fps > 0) || opt.slots < 1 || opt.slots > SHMSWARM_SLOTS_MAX) return usage();
   if (opt.ramp && opt.agents * 6 + kRampWrap + 1 > (1u << 24)) {
     std::fprintf(stderr, "producer: --ramp needs at most %llu agents (float32 exact integers)\n",
                  (unsigned long long)(((1u << 24) - kRampWrap) / 6));

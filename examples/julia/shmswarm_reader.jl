@@ -14,6 +14,11 @@
 # robust: a reader that locks it must repair a dead writer's frame on EOWNERDEAD, which a read-only
 # mapping cannot do, so this reader never locks it. (The seed's separate, non-robust mutex object
 # is another matter: see read_raw_locked! below.)
+#
+# Format 2 ("slots", k = 2-16 frame buffers): the WA-1 header has ndims 3, dims (cols, rows, k), so
+# WrappedArray alone sees a cols × rows × k array; frame n lives in slot n % k (A[:, :, n % k + 1]).
+# read_frame copies slot (s1 ÷ 2) % k even when s1 is odd (the frame being written goes to another
+# slot) and accepts the copy iff the sequence after it is at most 2(n + k) - 2.
 module ShmswarmReader
 
 using Mmap
@@ -28,7 +33,9 @@ const ETYPES = Dict(1 => Int8, 2 => UInt8, 3 => Int16, 4 => UInt16, 5 => Int32,
                     6 => UInt32, 7 => Int64, 8 => UInt64, 9 => Float32, 10 => Float64)
 # ---- the shmswarm block, at roundup(64 + data bytes, 64) ----
 const BLOCK_MAGIC = 0x314D5257534D4853       # u64 @0 "SHMSWRM1"
-const VERSION = 0x00000001                   # u32 @8
+const VERSION = 0x00000001                   # u32 @8: one frame buffer, WA-1 ndims 2
+const VERSION_SLOTS = 0x00000002             # 2-16 frame buffers, WA-1 ndims 3 (cols, rows, slots)
+const OFF_SLOTS, SLOTS_MAX = 100, 16         # u32 @100 in version 2
 const OFF_LAYOUT, OFF_ROWS, OFF_COLS, OFF_DTYPE = 12, 16, 24, 28
 const OFF_FIELDS_LEN, OFF_CHECKSUM, OFF_TOTAL, OFF_INIT = 56, 60, 80, 96
 const READY = 0x59444552                     # init_state "REDY"
@@ -44,7 +51,8 @@ fnv1a(h::UInt32, p::Ptr{UInt8}, n::Integer) =
 struct Segment{T}
     name::String
     kind::Symbol                   # :shmswarm or :wa1
-    A::Matrix{T}                   # live cols × rows view of the shared matrix
+    A::Matrix{T}                   # live cols × rows view of the shared matrix (slot 0)
+    slots::Vector{Matrix{T}}       # every slot (one for format 1 and plain WA-1)
     fields::Vector{String}
     seq::Ptr{UInt64}               # C_NULL for plain WA-1: no sequence counter
     keep::Any                      # what keeps the mapping alive (the WrappedArray or the Mmap vector)
@@ -70,21 +78,29 @@ function open_segment(name::AbstractString)
         ndims ≥ 1 && off == roundup(16 + 8 * ndims, 64) || error("$name: bad ndims or data offset")
         dims = [ld(Int64, base, 16 + 8 * i) for i in 0:ndims-1]
         all(≥(1), dims) || error("$name: a dimension is < 1")
-        cols, rows = dims[1], prod(dims[2:end]; init = 1)
+        cols, rows = dims[1], prod(dims[2:end]; init = 1)   # rows of every slot together
         data_end = off + sizeof(T) * cols * rows
         size ≥ data_end || error("$name: object of $size bytes cannot hold its matrix")
         A = unsafe_wrap(Array, Ptr{T}(base + off), (cols, rows))
+        # Format 1 has ndims 2, format 2 ndims 3: the block is at roundup(64 + k * D, 64) either way.
         boff = roundup(data_end, 64)
-        if ndims != 2 || size < boff + BLOCK_FIXED || ld(UInt64, base, boff) != BLOCK_MAGIC
+        if !(ndims in (2, 3)) || size < boff + BLOCK_FIXED || ld(UInt64, base, boff) != BLOCK_MAGIC
             # Plain WA-1 (e.g. from WrappedArray(id, T, dims)): no fields, no synchronisation.
-            return Segment{T}(name, :wa1, A, ["c$i" for i in 0:cols-1], Ptr{UInt64}(C_NULL), keep)
+            return Segment{T}(name, :wa1, A, [A], ["c$i" for i in 0:cols-1], Ptr{UInt64}(C_NULL), keep)
         end
         blk = base + boff
-        ld(UInt32, blk, 8) == VERSION || error("$name: another shmswarm format version")
+        version = ld(UInt32, blk, 8)
+        version == (ndims == 2 ? VERSION : VERSION_SLOTS) || error("$name: another shmswarm format version")
         ld(UInt32, blk, OFF_LAYOUT) >> 16 == 64 || error("$name: made for another cache line size")
         ld(UInt32, blk, OFF_INIT) == READY || error("$name: not initialised (being created?)")
+        k = 1
+        if version == VERSION_SLOTS
+            k = Int(ld(UInt32, blk, OFF_SLOTS))
+            2 ≤ k ≤ SLOTS_MAX && k == dims[3] || error("$name: bad slots count")
+        end
+        frows = div(rows, k)                                 # rows of one frame (exact)
         (ld(UInt64, blk, OFF_ROWS), ld(UInt32, blk, OFF_COLS), ld(UInt16, blk, OFF_DTYPE)) ==
-            (rows, cols, etype) || error("$name: shmswarm block disagrees with the WA-1 header")
+            (frows, cols, etype) || error("$name: shmswarm block disagrees with the WA-1 header")
         nf = ld(UInt32, blk, OFF_FIELDS_LEN)
         fields_at = blk + BLOCK_FIXED
         total = ld(UInt64, blk, OFF_TOTAL)
@@ -95,11 +111,14 @@ function open_segment(name::AbstractString)
         h = fnv1a(h, blk, 60)
         h = foldl((h, _) -> h * 0x01000193, 1:4; init = h)   # four zero bytes
         h = fnv1a(h, blk + 64, 32)
+        version == VERSION_SLOTS && (h = fnv1a(h, blk + OFF_SLOTS, 4))   # init_state (96-99) is not covered
         h = fnv1a(h, fields_at, nf)
         h == ld(UInt32, blk, OFF_CHECKSUM) || error("$name: header checksum mismatch")
         names = nf == 0 ? ["c$i" for i in 0:cols-1] : split(unsafe_string(fields_at, nf), ',')
         length(names) == cols || error("$name: field names do not match $cols columns")
-        return Segment{T}(name, :shmswarm, A, String.(names), Ptr{UInt64}(blk + OFF_SEQ), keep)
+        D = sizeof(T) * cols * frows
+        S = [unsafe_wrap(Array, Ptr{T}(base + off + i * D), (cols, frows)) for i in 0:k-1]
+        return Segment{T}(name, :shmswarm, S[1], S, String.(names), Ptr{UInt64}(blk + OFF_SEQ), keep)
     end
 end
 
@@ -118,9 +137,15 @@ function read_frame(seg::Segment{T}; timeout = 1.0) where {T}
         end
         deadline = time() + timeout
         tries = 0
+        k = length(seg.slots)
         while true
             s1 = unsafe_load(seg.seq, :acquire)     # Julia ≥ 1.10 (atomic pointer loads)
-            if iseven(s1)
+            if k > 1
+                n = s1 >> 1                          # latest whole frame, also while s1 is odd
+                copyto!(dst, seg.slots[n % k + 1])
+                Threads.atomic_fence()
+                unsafe_load(seg.seq, :monotonic) <= 2 * (n + k) - 2 && return dst, 2 * n
+            elseif iseven(s1)
                 copyto!(dst, seg.A)
                 Threads.atomic_fence()               # the copy completes before the re-check
                 unsafe_load(seg.seq, :monotonic) == s1 && return dst, s1

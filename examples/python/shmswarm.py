@@ -15,6 +15,10 @@ size, and the FNV-1a 32 checksum.
 Consistency: Python cannot take the segment's robust pthread mutex portably (no ctypes type for
 pthread_mutex_t, and a reader that dies holding it would need EOWNERDEAD repair). read() uses the
 seqlock instead: load the sequence counter, copy, load it again, retry if it was odd or changed.
+Segments with several frame buffers (format 2, "slots" k >= 2) keep frame n in slot n % k: read()
+copies the latest whole frame n = sequence // 2 even while the next one is being written, and the
+copy is whole unless the sequence afterwards has reached 2(n + k) - 1 (the writer started
+overwriting that slot).
 After a few quick retries it sleeps briefly between attempts, and it raises ShmswarmError
 ('ENOFRAME') when no consistent copy was possible before the timeout. The plain loads rely on
 x86-64's ordering of loads (as the C reader's acquire loads do everywhere); on weakly ordered
@@ -42,7 +46,9 @@ SHM_DIR = '/dev/shm'
 WA1_MAGIC = 0x57412D31             # "WA-1", u32 at byte 0
 WA1_MAGIC_SWAPPED = 0x312D4157
 BLOCK_MAGIC = 0x314D5257534D4853   # bytes "SHMSWRM1"
-VERSION = 1
+VERSION = 1                        # one frame buffer, WA-1 ndims 2
+VERSION_SLOTS = 2                  # 2-16 frame buffers ("slots"), WA-1 ndims 3 (cols, rows, slots)
+SLOTS_MAX = 16
 CACHELINE = 64
 MUTEX_RESERVE = 128
 BLOCK_FIXED = 512
@@ -54,7 +60,7 @@ READY = 0x59444552                 # init_state "REDY"
 # Offsets inside the shmswarm block (docs/FORMAT.md, struct shmswarm__block).
 B_MAGIC, B_VERSION, B_LAYOUT, B_ROWS, B_COLS, B_DTYPE, B_ELSIZE = 0, 8, 12, 16, 24, 28, 30
 B_DATA_OFFSET, B_DATA_BYTES, B_BLOCK_OFFSET, B_FIELDS_LEN, B_CHECKSUM = 32, 40, 48, 56, 60
-B_CREATED_NS, B_TOTAL_SIZE, B_CREATOR_PID, B_MODE, B_INIT_STATE = 64, 80, 88, 92, 96
+B_CREATED_NS, B_TOTAL_SIZE, B_CREATOR_PID, B_MODE, B_INIT_STATE, B_SLOTS = 64, 80, 88, 92, 96, 100
 B_SEQ, B_FRAMES, B_LAST_WRITE_NS, B_WRITER_PID, B_FLAGS = 128, 192, 200, 216, 220
 
 # WA-1 element type codes (InterProcessCommunication.jl) -> little-endian numpy dtypes.
@@ -132,6 +138,7 @@ def validate(read, size):
     dims = struct.unpack_from(f'<{ndims}q', read(16, 8 * ndims), 0)
     # Julia order: dims[0] varies fastest = columns; the rest flatten into rows.
     cols, rows = 0, 1
+    dim2 = dims[2] if ndims >= 3 else 0  # format 2: the slots
     for i, d in enumerate(dims):
         if d < 1:
             fail('ECORRUPT', f'dimension {i + 1} is {d}')
@@ -149,9 +156,10 @@ def validate(read, size):
         fail('ETRUNCATED', f'object of {size} bytes cannot hold {data_end} bytes of data')
     lay = Layout(kind='wa1', dtype=etype, elsize=elsize, rows=rows, cols=cols, data_offset=want_off,
                  data_bytes=data_bytes, block_offset=0, total_size=data_end, fields='', created_ns=None,
-                 creator_pid=None, mode=None)
+                 creator_pid=None, mode=None, version=0, slots=1)
+    # Format 1 has ndims 2, format 2 ndims 3 (cols, rows, slots): B = roundup(64 + slots * D, 64) either way.
     boff = _roundup(data_end, CACHELINE)
-    if ndims != 2 or size < boff + 8 or struct.unpack_from('<Q', read(boff, 8), 0)[0] != BLOCK_MAGIC:
+    if ndims not in (2, 3) or size < boff + 8 or struct.unpack_from('<Q', read(boff, 8), 0)[0] != BLOCK_MAGIC:
         return lay  # a plain WA-1 object: Julia allows trailing bytes, so do we
     if size < boff + BLOCK_FIXED:
         fail('ETRUNCATED', f'object of {size} bytes ends inside the shmswarm block')
@@ -159,9 +167,11 @@ def validate(read, size):
     blk = read(boff, BLOCK_FIXED)
     version, layout, brows, bcols, bdtype, belsize = struct.unpack_from('<IIQIHH', blk, B_VERSION)
     bdoff, bdbytes, bboff, fields_len, checksum = struct.unpack_from('<QQQII', blk, B_DATA_OFFSET)
-    created, total, cpid, mode, init = struct.unpack_from('<qxxxxxxxxQiII', blk, B_CREATED_NS)
-    if version != VERSION:
-        fail('EVERSION', f'format version {version}, this reader reads {VERSION}')
+    created, total, cpid, mode, init, bslots = struct.unpack_from('<qxxxxxxxxQiIII', blk, B_CREATED_NS)
+    if version not in (VERSION, VERSION_SLOTS):
+        fail('EVERSION', f'format version {version}, this reader reads {VERSION} and {VERSION_SLOTS}')
+    if ndims != (2 if version == VERSION else 3):
+        fail('EVERSION', f'format version {version} needs a WA-1 header of {2 if version == VERSION else 3} dims, not {ndims}')
     mutex_size = MUTEX_SIZES.get(platform.machine().lower())
     if layout >> 16 != CACHELINE or not 1 <= (layout & 0xFFFF) <= MUTEX_RESERVE or \
             (mutex_size is not None and layout & 0xFFFF != mutex_size):
@@ -169,7 +179,16 @@ def validate(read, size):
                         f'this platform has {mutex_size} and {CACHELINE}')
     if init != READY:
         fail('EUNINIT', 'shmswarm block is not initialised')
-    if (brows, bcols, bdtype, belsize, bdoff, bdbytes, bboff) != (rows, cols, etype, elsize, want_off, data_bytes, boff):
+    slots = 1
+    if version == VERSION_SLOTS:
+        if not 2 <= bslots <= SLOTS_MAX:
+            fail('ECORRUPT', f'{bslots} slots is not 2-{SLOTS_MAX}')
+        if dim2 != bslots:
+            fail('ECORRUPT', f"{bslots} slots, but the WA-1 header's third dimension is {dim2}")
+        slots = bslots
+    # rows counted every slot; one slot is rows // slots (exact), and slots * D was checked above.
+    frows, fbytes = rows // slots, data_bytes // slots
+    if (brows, bcols, bdtype, belsize, bdoff, bdbytes, bboff) != (frows, cols, etype, elsize, want_off, fbytes, boff):
         fail('ECORRUPT', 'shmswarm block disagrees with the WA-1 header')
     if fields_len > FIELDS_MAX:
         fail('ECORRUPT', f'field names of {fields_len} bytes (at most {FIELDS_MAX})')
@@ -184,6 +203,8 @@ def validate(read, size):
     h = _fnv1a32(2166136261, read(0, 32))
     h = _fnv1a32(h, blk[:B_CHECKSUM] + bytes(4))
     h = _fnv1a32(h, blk[64:96])
+    if version == VERSION_SLOTS:
+        h = _fnv1a32(h, blk[B_SLOTS:B_SLOTS + 4])  # init_state (96-99) is not covered
     h = _fnv1a32(h, fields)
     if h != checksum:
         fail('ECHECKSUM', 'header checksum mismatch')
@@ -191,6 +212,10 @@ def validate(read, size):
     if fields_len and (len(names) != cols or any(not n or any(c < 0x20 or c >= 0x7F for c in n) for n in names)):
         fail('ECORRUPT', f'field names do not match {cols} columns')
     lay.kind = 'shmswarm'
+    lay.version = version
+    lay.slots = slots
+    lay.rows = frows
+    lay.data_bytes = fbytes
     lay.block_offset = boff
     lay.total_size = total
     lay.fields = fields.decode('ascii')
@@ -232,8 +257,12 @@ class Segment:
         self.dtype_name = DTYPE_NAMES[lay.dtype]
         self.fields = lay.fields.split(',') if lay.fields else [f'c{i}' for i in range(self.cols)]
         self.synced = lay.kind == 'shmswarm'
-        self._data = np.frombuffer(self._mm, dtype=self.dtype, count=self.rows * self.cols,
-                                   offset=lay.data_offset).reshape(self.rows, self.cols)
+        self.slots = lay.slots
+        # Slot i (frame n lives in slot n % slots) at data_offset + i * data_bytes.
+        self._slots = [np.frombuffer(self._mm, dtype=self.dtype, count=self.rows * self.cols,
+                                     offset=lay.data_offset + i * lay.data_bytes).reshape(self.rows, self.cols)
+                       for i in range(self.slots)]
+        self._data = self._slots[0]
         if self.synced:
             boff = lay.block_offset
             # Aligned 8-byte loads of the live counters (no Python object in between).
@@ -273,9 +302,16 @@ class Segment:
             return (frame, None) if with_sequence else frame
         deadline = time.monotonic() + (self.timeout if timeout is None else timeout)
         attempts = 0
+        k = self.slots
         while True:
             s1 = int(self._seq[0])
-            if not s1 & 1:
+            if k > 1:
+                # Frame n = s1 // 2 is whole even when s1 is odd (frame n + 1 goes to another slot).
+                n = s1 >> 1
+                frame = self._slots[n % k].copy()
+                if int(self._seq[0]) <= 2 * (n + k) - 2:
+                    return (frame, 2 * n) if with_sequence else frame
+            elif not s1 & 1:
                 frame = self._data.copy()
                 if int(self._seq[0]) == s1:
                     return (frame, s1) if with_sequence else frame
@@ -305,7 +341,7 @@ class Segment:
         if self._mm is None:
             return
         # numpy views export the mmap's buffer: drop them before closing it.
-        self._data = self._seq = self._frames = self._flags = None
+        self._data = self._slots = self._seq = self._frames = self._flags = None
         self._mm.close()
         self._mm = None
 
@@ -323,7 +359,8 @@ def _main(argv):
     args = p.parse_args(argv)
     try:
         with open(args.name) as seg:
-            print(f'{seg.name} {seg.kind} {seg.rows}x{seg.cols} {seg.dtype_name} fields {",".join(seg.fields)}')
+            slots = f' slots {seg.slots}' if seg.slots > 1 else ''
+            print(f'{seg.name} {seg.kind} {seg.rows}x{seg.cols} {seg.dtype_name} fields {",".join(seg.fields)}{slots}')
             seen = None
             for _ in range(args.frames):
                 if seg.synced and seen is not None and seg.wait(seen, timeout=5.0) is None:

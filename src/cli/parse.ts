@@ -35,6 +35,11 @@ export function parseCols(value: string): number {
   return integer(value, 1, 2 ** 32 - 1, 'It');
 }
 
+/** Frame buffers of a segment: a whole number from 1 to 16 (include/shmswarm.h SHMSWARM_SLOTS_MAX). */
+export function parseSlots(value: string): number {
+  return integer(value, 1, 16, 'It');
+}
+
 /** Seconds as typed ("10", "0.5"), > 0: --duration, --within. */
 export function parseSeconds(value: string): number {
   const n = Number(value);

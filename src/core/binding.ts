@@ -9,7 +9,12 @@ export interface NativeLayout {
   rows: number;
   cols: number;
   dataOffset: number;
+  /** One frame: rows × cols × elsize; also the stride between slots. */
   dataBytes: number;
+  /** Frame buffers: slot i at dataOffset + i × dataBytes (1 for format 1 and plain WA-1). */
+  slots: number;
+  /** Block format version: 1, 2 (slots ≥ 2), 0 for plain WA-1. */
+  version: number;
   blockOffset: number;
   totalSize: number;
   fields: string;
@@ -42,14 +47,16 @@ export interface NativeSegmentHandle {
   stat(): NativeStat;
   view(writable: boolean): ArrayBuffer;
   writeFrame(src: ArrayBufferView): void;
-  beginFrame(): void;
+  /** Locks and makes the sequence odd; returns the slot being written. */
+  beginFrame(): number;
   endFrame(): void;
   readFrame(dst: ArrayBufferView, mode: number, seen: number, info: Float64Array): number;
   readFrameAsync(dst: ArrayBufferView, mode: number, seen: number, timeoutMs: number): Promise<number[]>;
   lock(timeoutMs: number): boolean;
   unlock(): void;
   lockProbeAsync(timeoutMs: number): Promise<boolean>;
-  waitAsync(seen: number, timeoutMs: number): Promise<number>;
+  /** onThread: wait on a worker thread even where this environment's io_uring could. */
+  waitAsync(seen: number, timeoutMs: number, onThread: boolean): Promise<number>;
   setTimeout(timeoutMs: number): void;
   close(): void;
 }
@@ -63,9 +70,16 @@ export interface NativeRawMapping {
   lockedReadAsync(offset: number, data: NativeRawMapping, dataOffset: number, dst: ArrayBufferView, timeoutMs: number): Promise<boolean>;
   close(): void;
 }
+export interface WaitStats {
+  ring: number;
+  thread: number;
+  ringState: 'unused' | 'ready' | 'unavailable';
+  /** Why the ring is unavailable (the failing step and errno), or null. */
+  reason: string | null;
+}
 export interface Native {
   SegmentHandle: {
-    create(name: string, rows: number, cols: number, dtype: number, fields: string | null, mode: number): NativeSegmentHandle;
+    create(name: string, rows: number, cols: number, dtype: number, fields: string | null, mode: number, slots?: number): NativeSegmentHandle;
     open(name: string, writable: boolean): NativeSegmentHandle;
   };
   RawMapping: { open(name: string, writable: boolean): NativeRawMapping };
@@ -74,6 +88,10 @@ export interface Native {
   validate(bytes: Uint8Array, size?: number): NativeLayout & { fieldsOffset: number; fieldsLength: number };
   allocAligned(bytes: number): ArrayBuffer;
   pidAlive(pid: number, start?: number): boolean;
+  /** Give the calling thread a scheduler slice of `ns` (Linux 6.12+); returns the slice applied. */
+  setWakeSlice(ns: number): number;
+  /** Which path served this environment's waits (tests and bench). */
+  waitStats(): WaitStats;
   mutexSize: number;
   formatVersion: number;
   blockFixedBytes: number;
@@ -83,6 +101,9 @@ export interface Native {
 export const FrameFlag = { TORN: 0x1, UNCHANGED: 0x2, LOCKED: 0x4, RECOVERED: 0x8, UNSYNCED: 0x10 } as const;
 /** Read modes (SHMSWARM_READ_*). */
 export const ReadMode = { AUTO: 0, LOCK: 1, NOLOCK: 2 } as const;
+
+/** SHMSWARM_WAIT=thread: waitForFrame sleeps on a worker thread, not in io_uring (tests, bench). */
+export const WAIT_ON_THREAD = process.env.SHMSWARM_WAIT === 'thread';
 
 let loaded: Native | undefined;
 

@@ -248,6 +248,59 @@ function putFloat32(buf: Uint8Array, pos: number, x: number): number {
   return putDecimal(buf, pos, D, K);
 }
 
+/*
+ * The fast float32 printer. A float32 m × 2^q (m < 2^24) is scaled by a power of ten chosen from
+ * its binary exponent alone, so that it lands in [1e8, 2e9): there its rounding interval is 6 to
+ * 240 units wide and every candidate is an int32. The shortest candidate is the one with the most
+ * trailing zeros; the nearest such multiple of 10^j lies inside the interval whenever one does
+ * (the interval is symmetric about x; powers of two, whose interval is not, go the general way).
+ * The scaled values carry a relative error of at most 2^-52, so any decision taken within 2e-6
+ * of an integer or of a tie goes the general way too (1 value in 10^4 of random float32s, mostly
+ * exact ties such as 22.4140625 between 22.414062 and 22.414063). On random data a
+ * mispredicted branch costs as much as the rest, so the common case is branch-free: j comes from
+ * compares summed as numbers, the sign from the bit, and digits go out four at a time.
+ */
+
+/** Per biased exponent e: the power of ten n that brings the binade to [1e8, 2e9), 10^n × 2^(e-150) (one unit of m) and half of that. */
+const SCALE_EXP = new Int32Array(256);
+const UNIT = new Float64Array(256);
+const HALF_UNIT = new Float64Array(256);
+for (let e = 0; e < 255; e++) {
+  const q = (e === 0 ? 1 : e) - 150;
+  const lowest = e === 0 ? 2 ** -149 : 2 ** (e - 127);
+  // Number(bigint) rounds correctly: each entry is within 2^-52 of the exact value.
+  const scaled = (n: number) => (n >= 0 ? Number(10n ** BigInt(n)) * lowest : lowest / Number(10n ** BigInt(-n)));
+  let n = Math.floor(8 - Math.log10(lowest));
+  while (scaled(n) >= 1e9) n--;
+  while (scaled(n) < 1e8) n++;
+  SCALE_EXP[e] = n;
+  UNIT[e] = n >= 0 ? Number(10n ** BigInt(n)) * 2 ** q : 2 ** q / Number(10n ** BigInt(-n));
+  HALF_UNIT[e] = UNIT[e] / 2;
+}
+const POW10I = Int32Array.from({ length: 10 }, (_, i) => 10 ** i);
+const INV10 = Float64Array.from([1, 0.1, 0.01, 0.001]);
+/** Brings an 8-, 9- or 10-digit M to 9 digits (M is a multiple of 10 when it has 10: the product is exact). */
+const TO_9_DIGITS = Float64Array.from([10, 1, 0.1]);
+/** "0000" to "9999", four ASCII bytes each, for DataView#setUint32(pos, v, true). */
+const DIGITS4 = Uint32Array.from({ length: 10000 }, (_, i) => {
+  const s = String(i).padStart(4, '0');
+  return (s.charCodeAt(0) | (s.charCodeAt(1) << 8) | (s.charCodeAt(2) << 16) | (s.charCodeAt(3) << 24)) >>> 0;
+});
+const NEAR = 2e-6;
+/** How far past its end the fast printer may scribble. */
+const SCRIBBLE = 24;
+
+/** A float32 the general way, with JSON's quoted non-finite values when `json`. */
+function putFloat32Any(buf: Uint8Array, pos: number, x: number, json: boolean): number {
+  if (json && x - x !== 0) {
+    buf[pos] = 34;
+    pos = putFloat32(buf, pos + 1, x);
+    buf[pos] = 34;
+    return pos + 1;
+  }
+  return putFloat32(buf, pos, x);
+}
+
 /** A float64 as the shortest decimal that reads back to it (JS's String()), -0 kept. */
 function putFloat64(buf: Uint8Array, pos: number, x: number): number {
   if (Number.isInteger(x) && x < 2 ** 53 && x > -(2 ** 53)) {
@@ -289,9 +342,24 @@ function viaScratch(put: Put, v: number): string {
   return Buffer.from(scratch.buffer, 0, put(scratch, 0, v)).toString('latin1');
 }
 
+let one: { f32: Float32Array; plan: TextPlan; fill: Fill } | undefined;
+
 /** The shortest decimal that reads back (through Math.fround) to the float32 `x`. */
 export function formatFloat32(x: number): string {
-  return viaScratch(putFloat32, x);
+  // Through the frame formats' own row loop: one printer, one set of outputs.
+  if (!one) {
+    const f32 = new Float32Array(1);
+    const none = new Uint8Array(0);
+    const plan: TextPlan = {
+      f32, bits: new Uint32Array(f32.buffer), data: f32, put: putFloat32, json: false, stride: 1, cols: Int32Array.of(0),
+      gaps: none, gapAt: new Int32Array(2), head: none, cut: 0, tail: none, rowBytes: MAX_VALUE + SCRIBBLE, rowStart: 0, rowEnd: 1,
+    };
+    one = { f32, plan, fill: newFill(64) };
+  }
+  one.f32[0] = x;
+  one.fill.pos = 0;
+  rowsF32(one.fill, 0, 0, 1, one.plan);
+  return one.fill.buf.toString('latin1', 0, one.fill.pos);
 }
 
 /** The shortest decimal that reads back to the float64 `x` (String(), with -0 kept). */
@@ -302,6 +370,7 @@ export function formatFloat64(x: number): string {
 /** The formatter for one element of `dtype`, as CSV and the table spell it. */
 export function valueFormatter(dtype: DtypeName): (v: number | bigint) => string {
   if (dtype === 'i64' || dtype === 'u64') return (v) => '' + v;
+  if (dtype === 'f32') return (v) => formatFloat32(v as number);
   const put = putter(dtype, false);
   return (v) => viaScratch(put, v as number);
 }
@@ -314,94 +383,316 @@ export function csvField(s: string): string {
 const CHUNK = 1 << 20;
 /** Spare room beyond the head or tail of a format in every buffer. */
 const SLACK = 64;
+/** The longest value any element type prints as, JSON quotes included. */
+const MAX_VALUE = 26;
+
+export type TextFormat = 'csv' | 'json' | 'ndjson';
+
+/**
+ * Everything the row loops need, worked out once per table. Each value is followed by its gap:
+ * the value separator (and the next NDJSON key) inside an agent, or, after the last column, the
+ * whole boundary between two agents (row close, row separator, row open, first key). The first
+ * agent's opening goes in `head`; after the last agent, the `cut` bytes past its row close are
+ * taken back and `tail` follows.
+ */
+export interface TextPlan {
+  f32: Float32Array | null;
+  /** The bit patterns of f32, same memory. */
+  bits: Uint32Array | null;
+  data: ArrayLike<number>;
+  put: Put;
+  json: boolean;
+  stride: number;
+  cols: Int32Array;
+  gaps: Uint8Array;
+  /** Column c's gap is gaps[gapAt[c]] to gaps[gapAt[c + 1]]. */
+  gapAt: Int32Array;
+  head: Uint8Array;
+  cut: number;
+  tail: Uint8Array;
+  /** An upper bound on the bytes of one agent, gap included. */
+  rowBytes: number;
+  rowStart: number;
+  rowEnd: number;
+}
+
+const enc = (s: string) => Buffer.from(s, 'utf8');
+
+/** The pieces of each text format around the values. */
+function layoutOf(t: FrameTable, format: TextFormat) {
+  const rows = t.rowEnd > t.rowStart;
+  switch (format) {
+    case 'csv':
+      return { head: t.columns.map((c) => csvField(t.fields[c])).join(',') + '\r\n', rowOpen: '', rowClose: '\r\n', rowSep: '', valueSep: ',', tail: '', keys: null, json: false };
+    case 'json': {
+      // {"name","dtype","sequence","frames","fields","data":[[...],...]}, one agent per line.
+      const meta = { name: t.name, dtype: t.dtype, sequence: t.sequence, frames: t.frames, fields: t.columns.map((c) => t.fields[c]) };
+      const head = JSON.stringify(meta).slice(0, -1) + ',"data":[' + (rows ? '\n' : '');
+      return { head, rowOpen: '[', rowClose: ']', rowSep: ',\n', valueSep: ',', tail: rows ? '\n]}\n' : ']}\n', keys: null, json: true };
+    }
+    case 'ndjson':
+      return { head: '', rowOpen: '{', rowClose: '}\n', rowSep: '', valueSep: ',', tail: '', keys: t.columns.map((c) => JSON.stringify(t.fields[c]) + ':'), json: true };
+  }
+}
+
+/** The plan for formatting `t` as `format`. */
+export function textPlan(t: FrameTable, format: TextFormat): TextPlan {
+  const l = layoutOf(t, format);
+  const ncols = t.columns.length;
+  const key = (c: number) => (l.keys ? l.keys[c] : '');
+  const open = l.rowOpen + key(0);
+  const between = l.rowClose + l.rowSep + open;
+  const gapText = t.columns.map((_, c) => (c < ncols - 1 ? l.valueSep + key(c + 1) : between));
+  const gapBytes = gapText.map(enc);
+  const gapAt = new Int32Array(ncols + 1);
+  for (let c = 0; c < ncols; c++) gapAt[c + 1] = gapAt[c] + gapBytes[c].length;
+  const rows = t.rowEnd > t.rowStart && ncols > 0;
+  let f32: Float32Array | null = null;
+  if (t.dtype === 'f32') f32 = t.data instanceof Float32Array ? t.data : Float32Array.from(t.data as ArrayLike<number>);
+  return {
+    f32,
+    bits: f32 && new Uint32Array(f32.buffer, f32.byteOffset, f32.length),
+    data: t.data as ArrayLike<number>,
+    put: putter(t.dtype, l.json),
+    json: l.json,
+    stride: t.fields.length,
+    cols: Int32Array.from(t.columns),
+    gaps: Buffer.concat(gapBytes),
+    gapAt,
+    head: enc(l.head + (rows ? open : '')),
+    cut: rows ? enc(between).length - enc(l.rowClose).length : 0,
+    tail: enc(l.tail),
+    rowBytes: gapAt[ncols] + ncols * MAX_VALUE + SCRIBBLE,
+    rowStart: t.rowStart,
+    rowEnd: rows ? t.rowEnd : t.rowStart,
+  };
+}
+
+interface Fill {
+  buf: Buffer;
+  dv: DataView;
+  pos: number;
+}
+
+function newFill(size: number): Fill {
+  const buf = Buffer.allocUnsafe(size);
+  return { buf, dv: new DataView(buf.buffer, buf.byteOffset, buf.length), pos: 0 };
+}
+
+let warmPlan: TextPlan | undefined;
+let timedPlan: TextPlan | undefined;
+
+/**
+ * Runs rowsF32 over a thousand values that take every path, once per thread. Without it the
+ * loop is compiled from the feedback of the first values only and thrown away (deoptimised)
+ * at the first value of another kind, or when it first returns: each round costs a compile
+ * and tens of ms in the interpreter, about 100 ms on a fresh process. Every path needs to run
+ * only once for its feedback.
+ *
+ * With `ms`, keeps formatting throw-away rounds until a round runs at compiled speed, for at
+ * most `ms` or until `stop()` says real work is waiting; returns whether the loop is compiled.
+ * A thread with nothing else to do (a worker waiting for its frame) uses this to have the
+ * compile done before the frame arrives.
+ */
+export function warmUp(ms = 0, stop: () => boolean = () => false): boolean {
+  if (!warmPlan) {
+    const v = new Float32Array(WARM_VALUES);
+    let seed = 1;
+    const next = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32;
+    const odd = [NaN, Infinity, -Infinity, -0, 0, 0.5, 2 ** 40, 1e-30, 1e30, 1e-40, 123456792, 0.1, 7, -3, 1.5e-7, 16777216];
+    for (let i = 0; i < v.length; i++) v[i] = i % 8 === 7 ? odd[(i >> 3) % odd.length] : (next() - 0.5) * 10 ** Math.floor(next() * 14 - 6);
+    const table = { name: '', dtype: 'f32', sequence: 0, frames: 0, fields: ['a', 'b'], rowStart: 0, rowEnd: v.length / 2, columns: [1, 0] } as const;
+    warmPlan = textPlan({ ...table, data: v }, 'ndjson');
+    for (const c of planChunks(warmPlan, warmPlan.rowStart, warmPlan.rowEnd, 256)) void c;
+    timedPlan = textPlan({ ...table, data: v.map((x, i) => (i % 8 === 7 ? next() * 100 : x)) }, 'csv');
+  }
+  const until = performance.now() + ms;
+  for (let now = performance.now(); now < until && !stop(); ) {
+    for (const c of planChunks(timedPlan!, 0, WARM_VALUES / 2, 1 << 16)) void c;
+    const took = performance.now() - now;
+    now += took;
+    // Compiled, the loop takes well under 0.1 µs a value; interpreted, about 1 µs.
+    if (took < WARM_VALUES * 1.5e-4) return true;
+  }
+  return false;
+}
+const WARM_VALUES = 1024;
+const STEP_ROWS = 1024;
+
+/** Buffers of about `chunkBytes` holding agents [r0, r1), each followed by its gap; `head` first when given. */
+export function* planChunks(p: TextPlan, r0: number, r1: number, chunkBytes = CHUNK, head?: Uint8Array): Generator<Uint8Array> {
+  if (p.f32 && !warmPlan && r1 - r0 > WARM_VALUES) warmUp();
+  // A whole agent always fits between `limit` and the end of a buffer: the row loops check
+  // nothing per value.
+  const size = Math.max(chunkBytes, 2 * (p.rowBytes + SLACK) + (head?.length ?? 0));
+  const limit = size - p.rowBytes - SLACK;
+  let fill = newFill(size);
+  if (head) fill.pos = copyBytes(fill.buf, 0, head);
+  for (let r = r0; r < r1; ) {
+    // Short calls: once the optimised loop is ready the next call runs it; a long first call
+    // would wait for a second compile, on-stack replacement.
+    const r2 = Math.min(r1, r + STEP_ROWS);
+    r = p.f32 ? rowsF32(fill, limit, r, r2, p) : rowsAny(fill, limit, r, r2, p);
+    if (fill.pos > limit) {
+      yield fill.buf.subarray(0, fill.pos);
+      fill = newFill(size);
+    }
+  }
+  if (fill.pos) yield fill.buf.subarray(0, fill.pos);
+}
+
+/** The whole text of a plan: head, agents, tail. */
+function* wholeChunks(p: TextPlan, chunkBytes: number): Generator<Uint8Array> {
+  let last: Uint8Array | null = null;
+  for (const c of planChunks(p, p.rowStart, p.rowEnd, chunkBytes, p.head)) {
+    if (last) yield last;
+    last = c;
+  }
+  yield* finish(last, p);
+}
+
+/** The last buffer with the final agent's boundary cut back to its row close, and the tail. */
+export function* finish(last: Uint8Array | null, p: TextPlan): Generator<Uint8Array> {
+  if (last && last.length > p.cut) yield last.subarray(0, last.length - p.cut);
+  if (p.tail.length) yield p.tail;
+}
 
 function copyBytes(buf: Uint8Array, pos: number, b: Uint8Array): number {
   for (let i = 0; i < b.length; i++) buf[pos++] = b[i];
   return pos;
 }
 
-/** Piece boundaries of a text format: what comes before everything, around each agent, between values. */
-interface Layout {
-  head: string;
-  rowOpen: string;
-  rowClose: string;
-  /** Between two agents. */
-  rowSep: string;
-  valueSep: string;
-  tail: string;
-  /** Written before each value (NDJSON's "field":), or null. */
-  keys: readonly string[] | null;
-  json: boolean;
-}
-
-/** The engine of the text formats: fills byte buffers of about `chunkBytes` and yields each when full. */
-function* textChunks(t: FrameTable, l: Layout, chunkBytes: number): Generator<Uint8Array> {
-  const put = putter(t.dtype, l.json);
-  const d = t.data as ArrayLike<number>;
-  const stride = t.fields.length;
-  const cols = t.columns;
-  const ncols = cols.length;
-  const enc = (s: string) => Buffer.from(s, 'utf8');
-  const [head, rowOpen, rowClose, rowSep, valueSep, tail] = [l.head, l.rowOpen, l.rowClose, l.rowSep, l.valueSep, l.tail].map(enc);
-  const keys = l.keys ? l.keys.map(enc) : null;
-  const piece = Math.max(head.length, tail.length) + SLACK;
-  // A whole agent always fits between `limit` and the end of a buffer, so the per-value loop
-  // (fillRows) needs no bounds checks and no yield.
-  const row = rowOpen.length + rowClose.length + rowSep.length + ncols * (MAX_VALUE + valueSep.length + (keys ?? []).reduce((m, k) => Math.max(m, k.length), 0));
-  const size = Math.max(chunkBytes, 2 * (row + piece));
-  const limit = size - row - piece;
-  const fill: Fill = { buf: Buffer.allocUnsafe(size), pos: 0 };
-  fill.pos = copyBytes(fill.buf, 0, head);
-  for (let r = t.rowStart; r < t.rowEnd; ) {
-    r = fillRows(fill, limit, r, t.rowEnd, t.rowStart, d, stride, cols, put, rowOpen, rowClose, rowSep, valueSep, keys);
-    if (fill.pos > limit) {
-      yield fill.buf.subarray(0, fill.pos);
-      fill.buf = Buffer.allocUnsafe(size);
-      fill.pos = 0;
-    }
-  }
-  fill.pos = copyBytes(fill.buf, fill.pos, tail);
-  if (fill.pos) yield fill.buf.subarray(0, fill.pos);
-}
-
-interface Fill {
-  buf: Uint8Array;
-  pos: number;
-}
-
-/** The longest value any element type prints as, JSON quotes included. */
-const MAX_VALUE = 26;
-
 /** Agents from r on, until the buffer passes `limit` or the rows end; returns the next agent. */
-function fillRows(
-  fill: Fill, limit: number, r: number, rowEnd: number, rowStart: number, d: ArrayLike<number>, stride: number,
-  cols: readonly number[], put: Put, rowOpen: Uint8Array, rowClose: Uint8Array, rowSep: Uint8Array,
-  valueSep: Uint8Array, keys: Uint8Array[] | null,
-): number {
-  const buf = fill.buf;
-  let pos = fill.pos;
+function rowsAny(fill: Fill, limit: number, r: number, rowEnd: number, p: TextPlan): number {
+  const { buf } = fill;
+  const { data, put, stride, cols, gaps, gapAt } = p;
   const ncols = cols.length;
-  const sep1 = valueSep.length === 1 && keys === null ? valueSep[0] : -1;
-  const f32 = put === putFloat32;
+  let pos = fill.pos;
   for (; r < rowEnd && pos <= limit; r++) {
     const base = r * stride;
-    if (r !== rowStart) pos = copyBytes(buf, pos, rowSep);
-    pos = copyBytes(buf, pos, rowOpen);
-    for (let j = 0; j < ncols; j++) {
-      if (sep1 >= 0) {
-        if (j !== 0) buf[pos++] = sep1;
-      } else {
-        if (j !== 0) pos = copyBytes(buf, pos, valueSep);
-        if (keys !== null) pos = copyBytes(buf, pos, keys[j]);
-      }
-      const x = d[base + cols[j]];
-      if (f32) {
-        // Small positive integers (ramps, counters, grids) skip the general float32 path.
-        const i = x | 0;
-        pos = i === x && i > 0 && i < INT24 ? putUint(buf, pos, i) : putFloat32(buf, pos, x);
-      } else pos = put(buf, pos, x);
+    for (let c = 0; c < ncols; c++) {
+      pos = put(buf, pos, data[base + cols[c]]);
+      for (let g = gapAt[c], end = gapAt[c + 1]; g < end; g++) buf[pos++] = gaps[g];
     }
-    pos = copyBytes(buf, pos, rowClose);
+  }
+  fill.pos = pos;
+  return r;
+}
+
+/** rowsAny for float32, with the fast printer written out in the loop (a call costs a third more). */
+function rowsF32(fill: Fill, limit: number, r: number, rowEnd: number, p: TextPlan): number {
+  const { buf, dv } = fill;
+  const d = p.f32!;
+  const u = p.bits!;
+  const { stride, cols, gaps, gapAt, json } = p;
+  const ncols = cols.length;
+  let pos = fill.pos;
+  for (; r < rowEnd && pos <= limit; r++) {
+    const base = r * stride;
+    for (let c = 0; c < ncols; c++) {
+      const idx = base + cols[c];
+      const x = d[idx];
+      const bits = u[idx];
+      let end = -1;
+      fast: {
+        if ((x | 0) === x) break fast; // integers, ±0
+        const e = (bits >>> 23) & 0xff;
+        const mant = bits & 0x7fffff;
+        if (e === 255 || mant === 0) break fast; // NaN, ±Infinity, powers of two
+        const m = e === 0 ? mant : mant | 0x800000;
+        const half = HALF_UNIT[e];
+        const s = m * UNIT[e];
+        const lo = (2 * m - 1) * half;
+        const hi = (2 * m + 1) * half;
+        // The candidates are the integers A+1 .. b.
+        const A = lo | 0;
+        const b = hi | 0;
+        const fl = lo - A;
+        const fh = hi - b;
+        if (fl < NEAR || fl > 1 - NEAR || fh < NEAR || fh > 1 - NEAR) break fast;
+        // A multiple of 10^k lies among them when A mod 10^k + (b - A) reaches 10^k.
+        const w = b - A;
+        const a1 = (A / 10) | 0;
+        const a2 = (A / 100) | 0;
+        const a3 = (A / 1000) | 0;
+        const a4 = (A / 10000) | 0;
+        let j = +(A - a1 * 10 + w >= 10) + +(A - a2 * 100 + w >= 100) + +(A - a3 * 1000 + w >= 1000);
+        let t: number;
+        if (A - a4 * 10000 + w >= 10000) {
+          j = 4;
+          while (j < 9 && Math.floor(b / POW10[j + 1]) > Math.floor(A / POW10[j + 1])) j++;
+          t = s / POW10[j];
+        } else t = s * INV10[j];
+        if (Math.abs(t - Math.floor(t) - 0.5) < NEAR) break fast;
+        // M: the chosen candidate, with j trailing zeros; Dp: its digits, nine of them.
+        const M = ((t + 0.5) | 0) * POW10I[j];
+        const nm = 9 + +(M >= 1000000000) - +(M < 100000000);
+        const Dp = (M * TO_9_DIGITS[nm - 8]) | 0;
+        const nd = nm - j; // significant digits
+        const pt = nm - SCALE_EXP[e]; // digits before the decimal point
+        const d1 = (Dp / 100000000) | 0;
+        const rest = Dp - d1 * 100000000;
+        const d2 = (rest / 10000) | 0;
+        const d2s = DIGITS4[d2];
+        const d3s = DIGITS4[rest - d2 * 10000];
+        let q = pos;
+        buf[q] = 45; // '-', kept only for negative values
+        q += bits >>> 31;
+        if (pt > 0 && pt < nd) {
+          // ddd.ddd: all nine digits, then the fraction moved one byte right for the point.
+          buf[q] = 48 + d1;
+          dv.setUint32(q + 1, d2s, true);
+          dv.setUint32(q + 5, d3s, true);
+          const at = q + pt;
+          const f0 = dv.getUint32(at, true);
+          const f1 = dv.getUint32(at + 4, true);
+          dv.setUint32(at + 1, f0, true);
+          dv.setUint32(at + 5, f1, true);
+          buf[at] = 46;
+          end = q + nd + 1;
+        } else if (pt <= 0 && pt > -6) {
+          // 0.000ddd
+          dv.setUint32(q, 0x30302e30, true);
+          dv.setUint32(q + 4, 0x30303030, true);
+          const at = q + 2 - pt;
+          buf[at] = 48 + d1;
+          dv.setUint32(at + 1, d2s, true);
+          dv.setUint32(at + 5, d3s, true);
+          end = at + nd;
+        } else if (pt >= nd && pt <= 21) {
+          // ddd000
+          buf[q] = 48 + d1;
+          dv.setUint32(q + 1, d2s, true);
+          dv.setUint32(q + 5, d3s, true);
+          dv.setUint32(q + 9, 0x30303030, true);
+          dv.setUint32(q + 13, 0x30303030, true);
+          dv.setUint32(q + 17, 0x30303030, true);
+          end = q + pt;
+        } else {
+          // d.ddde±x (Number#toString's choice below 1e-6 and from 1e21)
+          buf[q] = 48 + d1;
+          buf[q + 1] = 46;
+          dv.setUint32(q + 2, d2s, true);
+          dv.setUint32(q + 6, d3s, true);
+          let at = nd > 1 ? q + nd + 1 : q + 1;
+          buf[at] = 101;
+          buf[at + 1] = pt > 0 ? 43 : 45;
+          const x10 = pt > 0 ? pt - 1 : 1 - pt;
+          if (x10 >= 10) {
+            const hi = (x10 / 10) | 0;
+            buf[at + 2] = 48 + hi;
+            buf[at + 3] = 48 + x10 - hi * 10;
+            at += 4;
+          } else {
+            buf[at + 2] = 48 + x10;
+            at += 3;
+          }
+          end = at;
+        }
+      }
+      pos = end >= 0 ? end : putFloat32Any(buf, pos, x, json);
+      for (let g = gapAt[c], ge = gapAt[c + 1]; g < ge; g++) buf[pos++] = gaps[g];
+    }
   }
   fill.pos = pos;
   return r;
@@ -409,8 +700,7 @@ function fillRows(
 
 /** CSV (RFC 4180: CRLF line ends, header row of field names), as byte chunks of about 1 MiB. */
 export function csvChunks(t: FrameTable, chunkBytes = CHUNK): Generator<Uint8Array> {
-  const head = t.columns.map((c) => csvField(t.fields[c])).join(',') + '\r\n';
-  return textChunks(t, { head, rowOpen: '', rowClose: '\r\n', rowSep: '', valueSep: ',', tail: '', keys: null, json: false }, chunkBytes);
+  return wholeChunks(textPlan(t, 'csv'), chunkBytes);
 }
 
 /**
@@ -418,16 +708,12 @@ export function csvChunks(t: FrameTable, chunkBytes = CHUNK): Generator<Uint8Arr
  * agent, each on its own line; ends with a newline.
  */
 export function jsonChunks(t: FrameTable, chunkBytes = CHUNK): Generator<Uint8Array> {
-  const meta = { name: t.name, dtype: t.dtype, sequence: t.sequence, frames: t.frames, fields: t.columns.map((c) => t.fields[c]) };
-  const rows = t.rowEnd > t.rowStart;
-  const head = JSON.stringify(meta).slice(0, -1) + ',"data":[' + (rows ? '\n' : '');
-  return textChunks(t, { head, rowOpen: '[', rowClose: ']', rowSep: ',\n', valueSep: ',', tail: rows ? '\n]}\n' : ']}\n', keys: null, json: true }, chunkBytes);
+  return wholeChunks(textPlan(t, 'json'), chunkBytes);
 }
 
 /** NDJSON: one object per agent, keyed by field name, in agent order. */
 export function ndjsonChunks(t: FrameTable, chunkBytes = CHUNK): Generator<Uint8Array> {
-  const keys = t.columns.map((c) => JSON.stringify(t.fields[c]) + ':');
-  return textChunks(t, { head: '', rowOpen: '{', rowClose: '}\n', rowSep: '', valueSep: ',', tail: '', keys, json: true }, chunkBytes);
+  return wholeChunks(textPlan(t, 'ndjson'), chunkBytes);
 }
 
 function joinChunks(chunks: Iterable<Uint8Array>): string {

@@ -188,6 +188,7 @@ export class RawSegment {
       torn: false,
       waiters: 0,
       formatVersion: null,
+      slots: 1,
       raw: { offset: this.offset, mutex: this.mutex, mutexOffset: this.mutexOffset, synced: this.mutex !== null },
     };
   }

@@ -1,5 +1,5 @@
 import { statSync, readdirSync } from 'node:fs';
-import { FrameFlag, ReadMode, native, type NativeSegmentHandle } from './binding.js';
+import { FrameFlag, ReadMode, WAIT_ON_THREAD, native, type NativeSegmentHandle } from './binding.js';
 import { type Dtype, type DtypeName, type TypedArray, dtypeByCode, parseDtype } from './dtypes.js';
 import { ShmswarmError, isShmswarmError } from './errors.js';
 import { checkSegmentName, defaultFields, parseFields } from './names.js';
@@ -7,11 +7,22 @@ import { checkSegmentName, defaultFields, parseFields } from './names.js';
 /** Where POSIX shared-memory names live on Linux. */
 export const SHM_DIR = '/dev/shm';
 
-/** Largest matrix a segment may hold (include/shmswarm.h SHMSWARM_MAX_DATA). */
+/** Largest matrix a segment may hold, all slots together (include/shmswarm.h SHMSWARM_MAX_DATA). */
 const MAX_DATA_BYTES = 2 ** 40;
+/** Most frame buffers a segment may have (SHMSWARM_SLOTS_MAX). */
+export const MAX_SLOTS = 16;
 const DEFAULT_TIMEOUT_MS = 1000;
 /** waitForFrame polls this long for a frame already being written before using a worker. */
 const WAIT_POLL_MS = 0.05;
+/**
+ * The scheduler slice waitForFrame's `lowLatency` asks for: with the default slice (about 3 ms)
+ * a woken waiter waits for the task running on its CPU, often the writer, to yield first.
+ */
+const LOW_LATENCY_SLICE_NS = 100_000;
+/** Per thread: each worker_threads Worker loads its own copy of this module. */
+let wakeSlice: 'default' | 'short' | 'unsupported' = 'default';
+/** The longest single native wait behind waitForFrame (see #waitInChunks). */
+const WAIT_CHUNK_MS = 500;
 /** How long open() waits for a segment that is still being created. */
 const DEFAULT_INIT_WAIT_MS = 250;
 
@@ -27,6 +38,13 @@ export interface CreateOptions {
   mode?: number;
   /** Replace an existing shmswarm segment whose writer is not alive. */
   replace?: boolean;
+  /**
+   * Frame buffers, 1-16 (default 1: format 1). With k ≥ 2 (format 2) frame n goes to slot n % k,
+   * so a writer publishing back to back does not overwrite the frame a lock-free reader is
+   * copying unless it laps it by k - 1 frames: readers rarely need the lock and the writer rarely
+   * waits for them. Costs k × the matrix memory; plain WA-1 readers (Julia) see a cols × rows × k array.
+   */
+  slots?: number;
 }
 
 export interface OpenOptions {
@@ -68,7 +86,10 @@ export interface SegmentInfo {
   torn: boolean;
   /** Processes blocked in waitForFrame. */
   waiters: number;
+  /** 1 for format 1, 2 for a segment with slots; null for plain WA-1 and raw. */
   formatVersion: number | null;
+  /** Frame buffers (1 unless created with `slots`). */
+  slots: number;
   /** Raw mode only: where the matrix sits and which foreign mutex (if any) guards each copy. */
   raw?: { offset: number; mutex: string | null; mutexOffset: number; synced: boolean };
 }
@@ -152,6 +173,8 @@ export class Segment {
   readonly cols: number;
   readonly dtype: DtypeName;
   readonly fields: readonly string[];
+  /** Frame buffers: 1, or 2-16 for a format 2 segment (see CreateOptions.slots). */
+  readonly slots: number;
   readonly readonly: boolean;
   /** Name warnings (e.g. too long for macOS) for the caller to show. */
   readonly warnings: readonly string[];
@@ -164,7 +187,9 @@ export class Segment {
   #creatorPid: number | null;
   #ino: number;
   #totalSize: number;
-  #view: TypedArray | null = null;
+  #version: number;
+  /** One typed array per slot, over the mapping. */
+  #views: TypedArray[] | null = null;
   #info = new Float64Array(6);
   /** writeFrame/readFrame bound to #handle: the 4 KB hot path skips a per-call unwrap. */
   #bound: ReturnType<NativeSegmentHandle['bound']>;
@@ -189,6 +214,8 @@ export class Segment {
     this.#creatorPid = lay.kind === 'shmswarm' ? lay.creatorPid : null;
     this.#ino = handle.stat().ino;
     this.#totalSize = lay.totalSize;
+    this.slots = lay.slots;
+    this.#version = lay.version;
   }
 
   /** Create a new segment; EEXIST if the name is taken (unless `replace` and its writer is dead). */
@@ -205,7 +232,10 @@ export class Segment {
     if (rows * cols * dtype.bytes > MAX_DATA_BYTES)
       throw new RangeError(`${rows} × ${cols} ${dtype.name} is larger than the ${MAX_DATA_BYTES} bytes a segment may hold`);
     const mode = o.mode === undefined ? 0o600 : checkInteger(o.mode, 'mode', 0, 0o777);
-    const make = () => native().SegmentHandle.create(name, rows, cols, dtype.code, fields ? fields.join(',') : null, mode);
+    const slots = o.slots === undefined ? 1 : checkInteger(o.slots, 'slots', 1, MAX_SLOTS);
+    if (slots > 1 && rows * cols * dtype.bytes * slots > MAX_DATA_BYTES)
+      throw new RangeError(`${slots} slots of ${rows} × ${cols} ${dtype.name} are larger than the ${MAX_DATA_BYTES} bytes a segment may hold`);
+    const make = () => native().SegmentHandle.create(name, rows, cols, dtype.code, fields ? fields.join(',') : null, mode, slots);
     let handle: NativeSegmentHandle;
     try {
       handle = make();
@@ -329,7 +359,8 @@ export class Segment {
       writerAlive: s.writerAlive,
       torn: (s.flags & FrameFlag.TORN) !== 0,
       waiters: s.waiters,
-      formatVersion: sync ? native().formatVersion : null,
+      formatVersion: sync ? this.#version : null,
+      slots: this.slots,
     };
   }
 
@@ -343,13 +374,23 @@ export class Segment {
    * shared memory itself; for read-only handles a private copy-on-write mapping that shows the
    * live data until this process stores into it. Reads through it are not consistent frames:
    * use readFrame for that. Emptied by close().
+   *
+   * With slots > 1 it is the slot of the latest published frame at the time of the call: a
+   * later frame goes to another slot, so fetch the view again for each frame.
    */
   view(): TypedArray {
-    if (!this.#view) {
+    const views = this.#slotViews();
+    if (views.length === 1) return views[0];
+    return views[Math.floor(this.#live().sequence() / 2) % views.length];
+  }
+
+  #slotViews(): TypedArray[] {
+    if (!this.#views) {
       const ab = this.#live().view(!this.readonly);
-      this.#view = new this.#dtype.array(ab, 0, this.#elements);
+      const bytes = this.#elements * this.#dtype.bytes;
+      this.#views = Array.from({ length: this.slots }, (_, i) => new this.#dtype.array(ab, i * bytes, this.#elements));
     }
-    return this.#view;
+    return this.#views;
   }
 
   /** Publish a whole frame: a typed array of the segment's type, or any array of numbers. */
@@ -377,14 +418,17 @@ export class Segment {
    * In-place publishing without an extra copy: takes the lock, marks the frame as being written
    * and returns the shared view to fill; endFrame() publishes it. Keep the section short:
    * readers fall back to waiting while it is open.
+   *
+   * With slots > 1 the array is the slot the new frame goes to, and it still holds the frame
+   * published `slots` frames earlier, not the previous one: write the whole frame.
    */
   beginFrame(): TypedArray {
     const h = this.#live();
     if (this.readonly) throw new TypeError(`segment ${this.name} was opened read-only`);
-    const view = this.view();
-    h.beginFrame();
+    const views = this.#slotViews();
+    const slot = h.beginFrame();
     this.#inFrame = true;
-    return view;
+    return views[slot];
   }
 
   endFrame(): void {
@@ -453,11 +497,29 @@ export class Segment {
 
   /**
    * Resolves with the new sequence once a frame newer than `afterSequence` is published
-   * (futex wait on a worker thread); rejects with code ETIMEDOUT, or ECANCELED on close().
+   * (a futex wait in io_uring, completed on this thread's event loop; on a worker thread where
+   * io_uring cannot, or with SHMSWARM_WAIT=thread); rejects with code ETIMEDOUT, or ECANCELED
+   * on close().
+   *
+   * `lowLatency`: on first use, ask Linux (6.12+) for a 100 µs scheduler slice for the calling
+   * thread, so that the wake-up preempts whatever runs on its CPU (docs/PERFORMANCE.md measured
+   * about 10 µs less at the median). The slice stays with the thread, and threads it starts
+   * later inherit it, as they inherit a nice value; where the kernel has no per-thread slices the
+   * wait goes on without it.
    */
-  waitForFrame(afterSequence: number, options: { timeoutMs?: number } = {}): Promise<number> {
+  waitForFrame(afterSequence: number, options: { timeoutMs?: number; lowLatency?: boolean } = {}): Promise<number> {
     const h = this.#live();
     const timeoutMs = checkTimeout(options.timeoutMs ?? 10_000);
+    if (options.lowLatency !== undefined && typeof options.lowLatency !== 'boolean')
+      throw new TypeError('lowLatency must be a boolean');
+    if (options.lowLatency && wakeSlice === 'default') {
+      try {
+        native().setWakeSlice(LOW_LATENCY_SLICE_NS);
+        wakeSlice = 'short';
+      } catch {
+        wakeSlice = 'unsupported';
+      }
+    }
     // Already newer: no round trip through a worker thread (two thread wake-ups, tens of µs to
     // a few ms on a busy machine). An odd sequence is a frame being written; the one before it
     // is published. When that one is the caller's, the next is one copy away: a short bounded
@@ -474,7 +536,22 @@ export class Segment {
       const stable = seq % 2 === 0 ? seq : seq - 1;
       if (stable !== seen) return Promise.resolve(stable);
     }
-    return h.waitAsync(afterSequence, timeoutMs);
+    return Segment.#waitInChunks(h, afterSequence, timeoutMs);
+  }
+
+  // A wait on a worker thread cannot be told that its worker_threads Worker is being terminated
+  // (Node runs cleanup hooks only after pending thread work has finished), so terminate() would
+  // wait out the whole timeout: long waits go in chunks, each a fresh wait with the same rules.
+  static async #waitInChunks(h: NativeSegmentHandle, afterSequence: number, timeoutMs: number): Promise<number> {
+    const deadline = performance.now() + timeoutMs;
+    for (;;) {
+      const left = Math.max(0, deadline - performance.now());
+      try {
+        return await h.waitAsync(afterSequence, Math.min(left, WAIT_CHUNK_MS), WAIT_ON_THREAD);
+      } catch (e) {
+        if (!isShmswarmError(e, 'ETIMEDOUT') || left <= WAIT_CHUNK_MS) throw e;
+      }
+    }
   }
 
   /**
@@ -520,7 +597,7 @@ export class Segment {
     if (!this.#handle) return;
     const h = this.#handle;
     this.#handle = null;
-    this.#view = null;
+    this.#views = null;
     h.close();
   }
 
@@ -554,6 +631,8 @@ export interface SegmentSummary {
   cols?: number;
   dtype?: DtypeName;
   fields?: string[];
+  /** Frame buffers (shmswarm segments). */
+  slots?: number;
   frames?: number;
   sequence?: number;
   lastWriteTime?: number | null;
@@ -576,7 +655,7 @@ function summarize(name: string): SegmentSummary {
     try {
       const i = seg.info();
       return {
-        name, kind: seg.kind, bytes: i.bytes, rows: i.rows, cols: i.cols, dtype: i.dtype, fields: i.fields,
+        name, kind: seg.kind, bytes: i.bytes, rows: i.rows, cols: i.cols, dtype: i.dtype, fields: i.fields, slots: i.slots,
         frames: i.frames, sequence: i.sequence, lastWriteTime: i.lastWriteTime, writerPid: i.writerPid, writerAlive: i.writerAlive,
       };
     } finally {

@@ -22,12 +22,14 @@ export interface SnippetTarget {
   fields: readonly string[];
   /** Byte offset of the matrix; 64 for segments, the --offset of a raw object. */
   dataOffset?: number;
+  /** Frame buffers of a format 2 segment (frame n in slot n % slots); 1 when absent. */
+  slots?: number;
 }
 
 /** Byte offset of the sequence counter, or null when the object has none (WA-1, raw). */
 export function sequenceOffset(t: SnippetTarget): number | null {
   if (t.kind !== 'shmswarm') return null;
-  const dataBytes = t.rows * t.cols * parseDtype(t.dtype).bytes;
+  const dataBytes = t.rows * t.cols * parseDtype(t.dtype).bytes * (t.slots ?? 1);
   return Math.ceil((DATA_OFFSET + dataBytes) / 64) * 64 + SEQ_IN_BLOCK;
 }
 
@@ -67,10 +69,30 @@ export function pythonSnippet(t: SnippetTarget): string {
     `# live[agent, field] follows the writer; copies of it may mix two frames`,
     `live = np.frombuffer(buf, dtype=DTYPE, count=ROWS * COLS, offset=${offsetOf(t)}).reshape(ROWS, COLS)`,
   ];
+  const k = t.slots ?? 1;
   if (seq === null) {
     lines.push(
       `# no sequence counter in this object: a copy is not synchronised with the writer`,
       `frame = live.copy()`,
+    );
+  } else if (k > 1) {
+    lines.splice(
+      lines.length - 2,
+      2,
+      `# ${k} slots: frame n (sequence 2n) is slots[n % ${k}]; the writer fills another slot meanwhile`,
+      `slots = np.frombuffer(buf, dtype=DTYPE, count=${k} * ROWS * COLS, offset=${offsetOf(t)}).reshape(${k}, ROWS, COLS)`,
+      `seq = np.frombuffer(buf, dtype=np.uint64, count=1, offset=${seq})  # odd: frame (seq + 1) / 2 is being written`,
+      ``,
+      `def read_frame(tries=1000):`,
+      `    """A whole copy of the latest published frame and its sequence number."""`,
+      `    for _ in range(tries):`,
+      `        n = int(seq[0]) >> 1                  # latest whole frame, also while the next is written`,
+      `        frame = slots[n % ${k}].copy()`,
+      `        if int(seq[0]) <= 2 * (n + ${k}) - 2:  # the writer had not started overwriting slot n % ${k}`,
+      `            return frame, 2 * n`,
+      `    raise RuntimeError(${JSON.stringify(`the writer kept overwriting ${t.name}; try again`)})`,
+      ``,
+      `frame, sequence = read_frame()`,
     );
   } else {
     lines.push(
@@ -103,8 +125,17 @@ export function juliaSnippet(t: SnippetTarget): string {
   const path = SHM_DIR + t.name;
   const T = parseDtype(t.dtype).julia;
   const fields = `(${t.fields.map((f) => ':' + JSON.stringify(f).slice(1, -1).replace(/[^A-Za-z0-9_]/g, '_')).join(', ')}${t.fields.length === 1 ? ',' : ''})`;
-  const mmapLine = `Mmap.mmap(open(${jl(path)}), Matrix{${T}}, (${t.cols}, ${t.rows}), ${offsetOf(t)})`;
-  const lines = [`# ${describe(t)}`, `# column-major: A[field, agent] is a ${t.cols}×${t.rows} Matrix{${T}}`];
+  const k = t.slots ?? 1;
+  const mmapLine =
+    k > 1
+      ? `Mmap.mmap(open(${jl(path)}), Array{${T},3}, (${t.cols}, ${t.rows}, ${k}), ${offsetOf(t)})`
+      : `Mmap.mmap(open(${jl(path)}), Matrix{${T}}, (${t.cols}, ${t.rows}), ${offsetOf(t)})`;
+  const lines = [
+    `# ${describe(t)}`,
+    k > 1
+      ? `# column-major, ${k} slots: A[field, agent, n % ${k} + 1] is frame n; A is a ${t.cols}×${t.rows}×${k} Array{${T},3}`
+      : `# column-major: A[field, agent] is a ${t.cols}×${t.rows} Matrix{${T}}`,
+  ];
   if (t.kind === 'raw') {
     lines.push(`using Mmap`, `const A = ${mmapLine}  # live, read-only`);
   } else {
@@ -117,6 +148,24 @@ export function juliaSnippet(t: SnippetTarget): string {
   lines.push(`const FIELDS = ${fields}`);
   if (seq === null) {
     lines.push(`# no sequence counter in this object: a copy is not synchronised with the writer`, `frame = copy(A)`);
+  } else if (k > 1) {
+    lines.push(
+      `const SEQ = Mmap.mmap(open(${jl(path)}), Vector{UInt64}, 1, ${seq})  # odd: frame (seq + 1) ÷ 2 is being written`,
+      ``,
+      `"A whole copy of the latest published frame and its sequence number (Julia ≥ 1.10)."`,
+      `function read_frame(; tries = 1000)`,
+      `    p = pointer(SEQ)`,
+      `    for _ in 1:tries`,
+      `        n = unsafe_load(p, :acquire) >> 1   # latest whole frame, also while the next is written`,
+      `        frame = A[:, :, n % ${k} + 1]`,
+      `        Threads.atomic_fence()`,
+      `        unsafe_load(p, :acquire) <= 2 * (n + ${k}) - 2 && return frame, 2 * n`,
+      `    end`,
+      `    error(${jl(`the writer kept overwriting ${t.name}; try again`)})`,
+      `end`,
+      ``,
+      `frame, sequence = read_frame()`,
+    );
   } else {
     lines.push(
       `const SEQ = Mmap.mmap(open(${jl(path)}), Vector{UInt64}, 1, ${seq})  # even: stable, odd: being written`,

@@ -105,3 +105,23 @@ test('C producer: SIGTERM runs exit(), which closes and unlinks the segment it c
   assert.equal(r.code, 0, r.stderr);
   assert.ok(!existsSync('/dev/shm' + name));
 });
+
+test('C producer --slots 3 → Node and the C consumer: whole ramp frames from a format 2 segment', async (t) => {
+  const name = uniqueName(t, 'c2node3');
+  await startProducer(t, name, ['--slots', '3']);
+  const seg = Segment.open(name, { readonly: true });
+  t.after(() => seg.close());
+  assert.equal(seg.slots, 3);
+  assert.equal(seg.info().formatVersion, 2);
+  const into = new Float32Array(AGENTS * COLS);
+  let lastSeq = 0;
+  for (let i = 0; i < 2000; i++) {
+    const f = seg.readFrame({ into, lockFree: true });
+    assert.notEqual(rampK(f.data), null, `read ${i} (sequence ${f.sequence}) is not a whole ramp frame`);
+    assert.ok(f.sequence >= lastSeq && f.sequence % 2 === 0);
+    lastSeq = f.sequence;
+  }
+  const { consumer } = buildExamples();
+  const r = await waitExit(spawn(consumer, [name, '--frames', '100', '--check-ramp', '--timeout-ms', '5000'], { stdio: ['ignore', 'pipe', 'pipe'] }), 30_000);
+  assert.equal(r.code, 0, r.stderr);
+});

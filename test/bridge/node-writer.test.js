@@ -172,3 +172,41 @@ except shmswarm.ShmswarmError as e:
   const after = py(0.2);
   assert.equal(after.stdout.trim(), '[-1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0]', after.stderr);
 });
+
+test('Node writer with 3 slots → Python reader: whole frames from the right slot, also while a frame is being written', async (t) => {
+  const missing = pythonMissing();
+  if (missing) return t.skip(missing);
+  const name = uniqueName(t, 'py3slots');
+  // Another process publishes ramp frames back to back into a 3-slot segment.
+  const writer = spawnNode(`
+    const seg = Segment.create(${JSON.stringify(name)}, { rows: ${ROWS}, fields: ${JSON.stringify(FIELDS)}, slots: 3 });
+    const buf = new Float32Array(seg.length);
+    let k = 0;
+    const batch = () => { for (let j = 0; j < 50; j++) { k++; for (let i = 0; i < buf.length; i++) buf[i] = k + i; seg.writeFrame(buf); } setImmediate(batch); };
+    batch();
+    console.log('writing');
+  `);
+  t.after(() => writer.kill('SIGKILL'));
+  await waitForLine(writer, /^writing$/);
+  const out = await pythonRampCheck(name, 300);
+  assert.deepEqual(out.shape, [ROWS, 4]);
+  assert.deepEqual(out.fields, FIELDS);
+  assert.equal(out.bad, 0);
+  t.diagnostic(`300 Python reads saw ${out.distinct} distinct frames`);
+  const exit = waitExit(writer);
+  writer.kill('SIGKILL');
+  await exit;
+  // Frozen mid-frame (begin, never end): Python reads the previous whole frame at once.
+  const seg = Segment.open(name);
+  t.after(() => seg.close());
+  seg.writeFrame(new Float32Array(seg.length).fill(7));
+  seg.beginFrame().fill(8);
+  const r = spawnSync('python3', ['-c', `${PY_PRELUDE}
+seg = shmswarm.open(${JSON.stringify(name)})
+frame, seq = seg.read(timeout=0.2, with_sequence=True)
+print(seg.slots, seq, frame.shape, bool((frame == 7).all()))
+`], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout.trim(), `3 ${seg.sequence() - 1} (${ROWS}, 4) True`);
+  seg.endFrame();
+});

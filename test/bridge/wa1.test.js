@@ -152,14 +152,8 @@ function headerVariants(good) {
   ];
 }
 
-test('the Python reader validates headers exactly like the C validator (shmswarm_validate)', (t) => {
-  const missing = pythonMissing();
-  if (missing) return t.skip(missing);
-  const name = uniqueName(t, 'validate');
-  const seg = Segment.create(name, { rows: 5, fields: ['x', 'y', 'z'] });
-  const good = readFileSync('/dev/shm' + name);
-  seg.close();
-  const variants = headerVariants(good);
+/** Validate each variant with C (Node) and with the Python reader; they must agree. Returns C's answers. */
+function pythonAgreesWithC(t, variants) {
   const dir = mkdtempSync(join(tmpdir(), 'shmswarm-validate-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const expected = variants.map(([label, bytes], i) => {
@@ -186,8 +180,63 @@ print(json.dumps(out))
   assert.equal(r.status, 0, r.stderr);
   const got = JSON.parse(r.stdout).map((c, i) => [variants[i][0], c]);
   assert.deepEqual(got, expected);
+  return expected;
+}
+
+test('the Python reader validates headers exactly like the C validator (shmswarm_validate)', (t) => {
+  const missing = pythonMissing();
+  if (missing) return t.skip(missing);
+  const name = uniqueName(t, 'validate');
+  const seg = Segment.create(name, { rows: 5, fields: ['x', 'y', 'z'] });
+  const good = readFileSync('/dev/shm' + name);
+  seg.close();
+  const expected = pythonAgreesWithC(t, headerVariants(good));
   // The cases cover every format error code.
   const codes = new Set(expected.map(([, c]) => c));
   for (const c of ['shmswarm', 'wa1', 'EUNINIT', 'ETRUNCATED', 'EBYTEORDER', 'EBADMAGIC', 'ECORRUPT', 'EVERSION', 'ELAYOUT', 'ECHECKSUM'])
     assert.ok(codes.has(c), `no case gives ${c}: ${JSON.stringify(expected)}`);
+});
+
+test('the Python reader validates version 2 (slots) headers exactly like the C validator', (t) => {
+  const missing = pythonMissing();
+  if (missing) return t.skip(missing);
+  const name = uniqueName(t, 'validate2');
+  const seg = Segment.create(name, { rows: 5, fields: ['x', 'y', 'z'], slots: 3 });
+  seg.writeFrame(new Float32Array(15).fill(1));
+  const good = readFileSync('/dev/shm' + name);
+  seg.close();
+  const D = 5 * 3 * 4;
+  const block = Math.ceil((64 + 3 * D) / 64) * 64;
+  const mut = (label, f) => {
+    const b = Buffer.from(good);
+    const r = f(b);
+    return [label, Buffer.isBuffer(r) ? r : b];
+  };
+  const expected = pythonAgreesWithC(t, [
+    ['good', good],
+    mut('slots 2, dims[2] 3', (b) => b.writeUInt32LE(2, block + 100)),
+    mut('slots 1', (b) => b.writeUInt32LE(1, block + 100)),
+    mut('slots 17', (b) => b.writeUInt32LE(17, block + 100)),
+    mut('slots max', (b) => b.writeUInt32LE(0xffffffff, block + 100)),
+    mut('dims[2] 4: block looked for elsewhere, plain WA-1', (b) => b.writeBigInt64LE(4n, 32)),
+    mut('dims[2] huge: k × D overflows', (b) => b.writeBigInt64LE(2n ** 62n, 32)),
+    mut('version 1 with ndims 3', (b) => b.writeUInt32LE(1, block + 8)),
+    mut('version 3', (b) => b.writeUInt32LE(3, block + 8)),
+    mut('ndims 2: a plain WA-1 matrix of one slot', (b) => b.writeUInt16LE(2, 6)),
+    mut('block rows = every slot', (b) => b.writeBigUInt64LE(15n, block + 16)),
+    mut('block data_bytes = every slot', (b) => b.writeBigUInt64LE(BigInt(3 * D), block + 40)),
+    mut('last slot cut short', (b) => b.subarray(0, 64 + 3 * D - 1)),
+    mut('cut before the block magic: a plain 3-D WA-1 array', (b) => b.subarray(0, block)),
+    mut('created time changed', (b) => b.writeBigInt64LE(1n, block + 64)),
+    mut('checksum changed', (b) => b.writeUInt32LE((b.readUInt32LE(block + 60) ^ 1) >>> 0, block + 60)),
+  ]);
+  const codes = Object.fromEntries(expected);
+  assert.equal(codes.good, 'shmswarm');
+  assert.equal(codes['slots 2, dims[2] 3'], 'ECORRUPT');
+  assert.equal(codes['slots 17'], 'ECORRUPT');
+  assert.equal(codes['dims[2] huge: k × D overflows'], 'ECORRUPT');
+  assert.equal(codes['version 1 with ndims 3'], 'EVERSION');
+  assert.equal(codes['last slot cut short'], 'ETRUNCATED');
+  assert.equal(codes['cut before the block magic: a plain 3-D WA-1 array'], 'wa1');
+  assert.equal(codes['created time changed'], 'ECHECKSUM');
 });

@@ -283,3 +283,71 @@ test('the default lock-free read ignores a held mutex; --lock waits for it and t
   assert.equal(locked.stdout, '');
   assert.match(firstLine(locked.stderr), new RegExp(`^shmswarm: .*is a process stuck holding the lock of ${name}\\?$`));
 });
+
+/** runCli for outputs of tens of MB. */
+function runBig(args) {
+  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' }, timeout: 60_000, maxBuffer: 1 << 30 });
+  return { status: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr, error: r.error };
+}
+
+/** A rows × fields f32 segment of random values (NaN, ±Infinity, -0 among them), one frame published. */
+function randomSegment(t, rows, fields) {
+  const name = uniqueName(t, 'big');
+  const seg = Segment.create(name, { rows, fields });
+  t.after(() => seg.close());
+  let state = 3;
+  const data = Float32Array.from({ length: rows * seg.cols }, () => (state = (Math.imul(state, 1103515245) + 12345) >>> 0) / 2 ** 32 * 200 - 100);
+  [NaN, Infinity, -Infinity, -0, 0, 1e-40, 3e38].forEach((v, i) => (data[i * 9973] = v));
+  seg.writeFrame(data);
+  return { name, seg, data };
+}
+
+test('a big frame (split across threads) dumps exactly the serial formatter\'s bytes, to stdout and to files', async (t) => {
+  const { frameTable, formatCsv, formatJson, formatNdjson } = await import('../../dist/core/index.js');
+  const { PARALLEL_MIN_VALUES } = await import('../../dist/core/format-parallel.js');
+  const rows = Math.ceil(PARALLEL_MIN_VALUES / 6) + 3;
+  const fields = 'x,y,z,vx,vy,vz';
+  const { name, seg, data } = randomSegment(t, rows, fields);
+  const meta = { name, dtype: 'f32', sequence: seg.info().sequence, frames: 1, fields: fields.split(',') };
+  const whole = frameTable(meta, data);
+  const r = runBig(['dump', name, '--csv']);
+  assert.equal(r.status, 0, r.stderr || String(r.error));
+  assert.equal(r.stderr, '');
+  assert.ok(r.stdout === formatCsv(whole), 'CSV to stdout');
+  const dir = tempDir(t);
+  for (const [ext, serial] of [['json', formatJson], ['ndjson', formatNdjson]]) {
+    const file = join(dir, `frame.${ext}`);
+    const w = runBig(['dump', name, '-o', file]);
+    assert.equal(w.status, 0, w.stderr);
+    assert.ok(readFileSync(file, 'utf8') === serial(whole), `${ext} to a file`);
+  }
+  // All the fields, reordered.
+  const s = runBig(['dump', name, '--csv', '--fields', 'vz,x,y,z,vy,vx']);
+  assert.equal(s.status, 0, s.stderr);
+  assert.ok(s.stdout === formatCsv(frameTable(meta, data, [0, rows], [5, 0, 1, 2, 4, 3])), 'reordered CSV');
+  assert.deepEqual(readdirSync(dir).sort(), ['frame.json', 'frame.ndjson']);
+});
+
+test('a big raw matrix (copied into shared memory before splitting) dumps the serial bytes', async (t) => {
+  const { frameTable, formatCsv } = await import('../../dist/core/index.js');
+  const { PARALLEL_MIN_VALUES } = await import('../../dist/core/format-parallel.js');
+  const name = uniqueName(t, 'rawbig');
+  const rows = Math.ceil(PARALLEL_MIN_VALUES / 4) + 1;
+  const m = Float32Array.from({ length: rows * 4 }, (_, i) => Math.fround(Math.sin(i) * 1000));
+  writeFileSync('/dev/shm' + name, Buffer.concat([Buffer.alloc(64), Buffer.from(m.buffer)]));
+  const r = runBig(['dump', name, '--raw', '--shape', `${rows}x4`, '--offset', '64', '--csv']);
+  assert.equal(r.status, 0, r.stderr);
+  assert.ok(r.stdout === formatCsv(frameTable({ name, dtype: 'f32', sequence: 0, frames: 0, fields: ['c0', 'c1', 'c2', 'c3'] }, m)));
+});
+
+test('a closed pipe ends quietly when the frame is split across threads', async (t) => {
+  const { PARALLEL_MIN_VALUES } = await import('../../dist/core/format-parallel.js');
+  const { name } = randomSegment(t, Math.ceil(PARALLEL_MIN_VALUES / 4), 'a,b,c,d');
+  const r = spawnSync('sh', ['-c', `"${process.execPath}" "${BIN}" dump ${name} --csv | head -c 100 > /dev/null`], { encoding: 'utf8', timeout: 60_000 });
+  assert.equal(r.status, 0);
+  assert.doesNotMatch(r.stderr, /EPIPE|Error|at /);
+  const j = spawnSync('sh', ['-c', `"${process.execPath}" "${BIN}" dump ${name} --ndjson | head -n 3`], { encoding: 'utf8', timeout: 60_000 });
+  assert.equal(j.status, 0);
+  assert.equal(j.stdout.split('\n').length, 4);
+  assert.doesNotMatch(j.stderr, /EPIPE|Error|at /);
+});

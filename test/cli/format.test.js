@@ -166,3 +166,110 @@ test('snippets: offsets follow include/shmswarm.h; no counter for WA-1 or raw ob
   const py = spawnSync('python3', ['-c', `import ast; ast.parse(${JSON.stringify(pythonSnippet({ ...seg, name: '/it\'s "x"' }))})`], { encoding: 'utf8' });
   assert.equal(py.status, 0, py.stderr);
 });
+
+test('formatFloat32 matches the reference in every binade, at powers of ten and on values like simulation state', () => {
+  const buf = new Float32Array(1);
+  const bits = new Uint32Array(buf.buffer);
+  const check = (b) => {
+    bits[0] = b >>> 0;
+    const x = buf[0];
+    if (!Number.isFinite(x) || x === 0) return; // the reference spells -0 as 0; -0 is checked above
+    const s = formatFloat32(x);
+    const ref = shortestFloat32Slow(x);
+    if ((bits[0] & 0x7fffff) === 0 && s !== ref) {
+      // Below a power of two the interval is lopsided: the shortest decimal that reads back may be
+      // on the far side, where toPrecision's nearest-first search does not look (2^87 reads back
+      // from 1.5474251e+26; the reference needs 1.54742505e+26). Shorter, and still exact.
+      assert.ok(Object.is(Math.fround(Number(s)), x) && s.replace(/e.*/, '').length <= ref.replace(/e.*/, '').length, `${x}: ${s} vs ${ref}`);
+      return;
+    }
+    assert.equal(s, ref, `bits 0x${bits[0].toString(16)}`);
+  };
+  // Every exponent (subnormals too), both signs, mantissas at and next to the ends of the binade.
+  for (let e = 0; e < 255; e++)
+    for (const m of [0, 1, 2, 3, 0x400000, 0x7ffffd, 0x7ffffe, 0x7fffff, 0x123456, 0x555555]) {
+      check((e << 23) | m);
+      check(0x80000000 | (e << 23) | m);
+    }
+  // Around every power of ten a float32 can hold: where the digit count and the decimal point move.
+  for (let k = -45; k <= 38; k++) {
+    buf[0] = Math.fround(Number(`1e${k}`));
+    const b0 = bits[0];
+    for (let d = -40; d <= 40; d++) check(b0 + d);
+  }
+  let state = 99;
+  const next = () => (state = (Math.imul(state, 1103515245) + 12345) >>> 0) / 2 ** 32;
+  for (let i = 0; i < 30_000; i++) {
+    const x = Math.fround(next() * 200 - 100);
+    assert.equal(formatFloat32(x), shortestFloat32Slow(x), String(x));
+    const y = Math.fround((next() - 0.5) * 10 ** (next() * 24 - 12));
+    assert.equal(formatFloat32(y), shortestFloat32Slow(y), String(y));
+  }
+});
+
+test('CSV, JSON and NDJSON of random float32 frames equal String() of each value, chunked or not', () => {
+  let state = 5;
+  const next = () => (state = (Math.imul(state, 1103515245) + 12345) >>> 0) / 2 ** 32;
+  const data = Float32Array.from({ length: 3 * 2000 }, (_, i) => (i % 97 === 0 ? [NaN, -0, Infinity, -Infinity, 0][i % 5] : (next() - 0.5) * 10 ** (next() * 20 - 10)));
+  const t = frameTable({ ...meta, fields: ['a', 'b', 'c'] }, data);
+  const str = (x) => (Object.is(x, -0) ? '-0' : shortestFloat32Slow(x));
+  const rows = Array.from({ length: 2000 }, (_, r) => [0, 1, 2].map((c) => data[3 * r + c]));
+  assert.equal(formatCsv(t), 'a,b,c\r\n' + rows.map((r) => r.map(str).join(',') + '\r\n').join(''));
+  const js = (x) => (Number.isFinite(x) ? str(x) : `"${x}"`);
+  assert.equal(formatNdjson(t), rows.map((r) => `{"a":${js(r[0])},"b":${js(r[1])},"c":${js(r[2])}}\n`).join(''));
+  for (const gen of [csvChunks, jsonChunks, ndjsonChunks]) assert.ok(Buffer.concat([...gen(t, 300)]).equals(Buffer.concat([...gen(t)])), gen.name);
+});
+
+test('the parallel formatter writes the serial bytes for every dtype, row range, field choice and block size', async () => {
+  const { TextFormatter } = await import('../../dist/core/format-parallel.js');
+  const { DTYPE_NAMES, parseDtype } = await import('../../dist/core/index.js');
+  let state = 17;
+  const next = () => (state = (Math.imul(state, 1103515245) + 12345) >>> 0);
+  const specials = [NaN, Infinity, -Infinity, -0, 0, 1.5, -2, 16777216, 1e-45, 3.4028234663852886e38];
+  for (const dtype of DTYPE_NAMES) {
+    const d = parseDtype(dtype);
+    const rows = 1003; // not a multiple of any block size below
+    const cols = 5;
+    const data = new d.array(rows * cols);
+    const bytes = new Uint8Array(data.buffer);
+    for (let i = 0; i < bytes.length; i++) bytes[i] = next() >>> 24;
+    if (dtype === 'f32' || dtype === 'f64') for (let i = 0; i < data.length; i += 7) data[i] = specials[(i / 7) % specials.length];
+    const fields = ['x', 'y', 'z', 'vx', 'vy'];
+    for (const [range, columns] of [[[0, rows], [0, 1, 2, 3, 4]], [[1, 998], [4, 0, 2]], [[500, 501], [1]], [[7, 7], [0, 1]]]) {
+      const t = frameTable({ ...meta, dtype, fields }, data, range, columns);
+      for (const [format, serial] of [['csv', formatCsv], ['json', formatJson], ['ndjson', formatNdjson]]) {
+        const want = serial(t);
+        for (const blockValues of [1, 37, 600, 1 << 17]) {
+          const f = new TextFormatter(format, 2, { blockValues });
+          const parts = [];
+          for await (const c of f.chunks(t)) parts.push(Buffer.from(c));
+          f.close();
+          assert.equal(Buffer.concat(parts).toString('utf8'), want, `${dtype} ${format} rows ${range} cols ${columns} blocks of ${blockValues}`);
+        }
+      }
+    }
+  }
+});
+
+test('the parallel formatter stops its workers when the caller stops early, and refuses a frame it cannot share', async () => {
+  const { TextFormatter } = await import('../../dist/core/format-parallel.js');
+  const t = frameTable({ ...meta, fields: ['a', 'b'] }, Float32Array.from({ length: 200_000 }, (_, i) => i / 7));
+  const f = new TextFormatter('csv', 2, { blockValues: 1000 });
+  let n = 0;
+  for await (const c of f.chunks(t)) {
+    assert.ok(c.length > 0);
+    if (++n === 2) break;
+  }
+  f.close(); // idempotent after the iteration closed it
+  // The same formatter shape again, read to the end: the bytes are whole.
+  const g = new TextFormatter('ndjson', 2, { blockValues: 1000 });
+  const parts = [];
+  for await (const c of g.chunks(t)) parts.push(Buffer.from(c));
+  assert.equal(Buffer.concat(parts).toString('utf8'), formatNdjson(t));
+  // A frame that cannot be shared with a worker fails loudly, not with wrong output.
+  const h = new TextFormatter('csv', 2, { blockValues: 1000 });
+  await assert.rejects(async () => {
+    for await (const c of h.chunks({ ...t, data: Array.from(t.data) })) void c;
+  }, /typed array/);
+  h.close();
+});

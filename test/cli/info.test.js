@@ -126,3 +126,23 @@ test('info --help shows examples', () => {
   assert.equal(r.status, 0);
   assert.match(r.stdout, /Examples:[\s\S]*shmswarm info \/swarm --python/);
 });
+
+test('info --python and --julia on a segment with 3 slots: the slot of the latest frame, the right counter offset', (t) => {
+  const name = uniqueName(t);
+  const seg = Segment.create(name, { rows: 5, fields: 'x,y,z', slots: 3 });
+  t.after(() => seg.close());
+  for (let k = 1; k <= 4; k++) seg.writeFrame(Array.from({ length: 15 }, (_, i) => k * 100 + i));
+  seg.beginFrame().fill(-1); // frame 5 in progress, in slot 2: readers still get frame 4
+  const r = runCli(['info', name, '--python']);
+  assert.equal(r.status, 0, r.stderr);
+  const py = spawnSync('python3', ['-c', `${r.stdout}\nimport json\nprint(json.dumps([sequence, frame.tolist()]))`], { encoding: 'utf8' });
+  assert.equal(py.status, 0, py.stderr);
+  const [sequence, data] = JSON.parse(py.stdout.trim().split('\n').pop());
+  assert.equal(sequence, 8);
+  assert.deepEqual(data, Array.from({ length: 5 }, (_, r) => [400 + 3 * r, 401 + 3 * r, 402 + 3 * r]));
+  const jl = runCli(['info', name, '--julia']);
+  const seqOffset = Math.ceil((64 + 3 * 5 * 3 * 4) / 64) * 64 + 128;
+  assert.match(jl.stdout, new RegExp(`Vector\\{UInt64\\}, 1, ${seqOffset}\\)`));
+  assert.match(jl.stdout, /Array\{Float32,3\}, \(3, 5, 3\), 64\)/);
+  seg.endFrame();
+});

@@ -125,6 +125,62 @@ test('hostile objects in /dev/shm are refused by Segment.open with a clear code 
   }
 });
 
+// Version 2 (slots): rows 4 × 'x,y,z' f32 × 3 slots: D = 48, slots at 64..208, block at 256.
+const D2 = 48;
+const BLOCK2 = 256;
+const CASES2 = [
+  ['the good one', (b) => b, 'shmswarm'],
+  ['slots 2 (dims[2] says 3)', (b) => put(b, BLOCK2 + 100, 4, 2), 'ECORRUPT'],
+  ['slots 0', (b) => put(b, BLOCK2 + 100, 4, 0), 'ECORRUPT'],
+  ['slots 1', (b) => put(b, BLOCK2 + 100, 4, 1), 'ECORRUPT'],
+  ['slots 17', (b) => put(b, BLOCK2 + 100, 4, 17), 'ECORRUPT'],
+  ['slots max', (b) => put(b, BLOCK2 + 100, 4, 0xffffffff), 'ECORRUPT'],
+  ['dims[2] 2 (the block would start at 192: a plain WA-1 array)', (b) => put(b, 32, 8, 2), 'wa1'],
+  ['dims[2] 0', (b) => put(b, 32, 8, 0), 'ECORRUPT'],
+  ['dims[2] max', (b) => put(b, 32, 8, I64_MAX), 'ECORRUPT'],
+  ['dims[2] × D overflows 2^64', (b) => put(b, 32, 8, 2n ** 60n), 'ECORRUPT'],
+  ['dims[2] 2^40 / 48 (fits the limit, not the object)', (b) => put(b, 32, 8, 2n ** 40n / 48n), 'ETRUNCATED'],
+  ['last slot cut short', (b) => b.slice(0, 64 + 3 * D2 - 1), 'ETRUNCATED'],
+  ['cut inside the block', (b) => b.slice(0, BLOCK2 + 104), 'ETRUNCATED'],
+  ['version 1 with ndims 3', (b) => put(b, BLOCK2 + 8, 4, 1), 'EVERSION'],
+  ['version 3', (b) => put(b, BLOCK2 + 8, 4, 3), 'EVERSION'],
+  ['ndims 2 (a plain WA-1 matrix: the block is not where ndims 2 puts it)', (b) => put(b, 6, 2, 2), 'wa1'],
+  ['block rows = all slots', (b) => put(b, BLOCK2 + 16, 8, 12), 'ECORRUPT'],
+  ['block data_bytes = all slots', (b) => put(b, BLOCK2 + 40, 8, 3 * D2), 'ECORRUPT'],
+  ['block offset', (b) => put(b, BLOCK2 + 48, 8, 128), 'ECORRUPT'],
+  ['total size', (b) => put(b, BLOCK2 + 80, 8, BLOCK2 + 512), 'ECORRUPT'],
+  ['created time (checksummed)', (b) => put(b, BLOCK2 + 64, 8, 0), 'ECHECKSUM'],
+  ['init state zero', (b) => put(b, BLOCK2 + 96, 4, 0), 'EUNINIT'],
+];
+
+test('hostile version 2 (slots) headers are refused by Segment.open with a clear code', (t) => {
+  const base = sample(t, { rows: 4, fields: 'x,y,z', dtype: 'f32', slots: 3 });
+  assert.equal(base.length, BLOCK2 + 512 + 64);
+  assert.equal(Segment.validateHeader(base).blockOffset, BLOCK2);
+  for (const [label, mutate, expected] of CASES2) {
+    const name = uniqueName(t, 'hostile2');
+    writeFileSync('/dev/shm' + name, mutate(base.slice()));
+    let seg = null;
+    let err = null;
+    try {
+      seg = Segment.open(name, { readonly: true, initWaitMs: 0 });
+    } catch (e) {
+      err = e;
+    }
+    if (expected === 'shmswarm' || expected === 'wa1') {
+      assert.ok(seg, `${label}: opens (${err?.message})`);
+      assert.equal(seg.kind, expected, label);
+      if (expected === 'shmswarm') assert.equal(seg.slots, 3);
+      else assert.equal(seg.readFrame().unsynced, true);
+      seg.close();
+      continue;
+    }
+    assert.ok(err instanceof ShmswarmError, `${label}: refused, got ${err ?? 'a segment'}`);
+    assert.equal(err.code, expected, `${label}: ${err.message}`);
+    assert.ok(err.message.startsWith(`${name}: `), err.message);
+  }
+});
+
 test('random bytes are refused, whatever the seed', (t) => {
   const rnd = prng(0x5eed);
   for (let i = 0; i < 20; i++) {
@@ -142,10 +198,13 @@ function assertConsistent(L, size, why) {
   assert.ok(L.dataOffset >= 64 && L.dataOffset % 64 === 0, `${why}: data offset ${L.dataOffset}`);
   assert.ok(L.dataBytes >= 1, why);
   assert.ok(L.dataOffset + L.dataBytes <= size, `${why}: data ends past ${size}`);
+  assert.ok(Number.isInteger(L.slots) && L.slots >= 1 && L.slots <= 16, `${why}: slots ${L.slots}`);
+  assert.ok(L.dataOffset + L.slots * L.dataBytes <= size, `${why}: the last slot ends past ${size}`);
+  assert.equal(L.version === 2, L.slots > 1, `${why}: version ${L.version} with ${L.slots} slots`);
   assert.ok(L.totalSize <= size, `${why}: total ${L.totalSize} > ${size}`);
   assert.equal(L.rows * L.cols * [0, 1, 1, 2, 2, 4, 4, 8, 8, 4, 8][L.dtype], L.dataBytes, why);
   if (L.kind === 'shmswarm') {
-    assert.ok(L.blockOffset >= L.dataOffset + L.dataBytes && L.blockOffset % 64 === 0, why);
+    assert.ok(L.blockOffset >= L.dataOffset + L.slots * L.dataBytes && L.blockOffset % 64 === 0, why);
     assert.ok(L.blockOffset + 512 <= size, why);
     assert.ok(L.fieldsOffset + L.fieldsLength <= size, why);
   }
@@ -188,17 +247,20 @@ test('validateHeader fuzz: bit flips, extreme values at every field, truncation 
     sample(t, { rows: 1, cols: 1, dtype: 'u8' }),
     sample(t, { rows: 1000, fields: ['x', 'y', 'vx', 'vy'], dtype: 'f64' }),
     sample(t, { rows: 7, cols: 3, dtype: 'i64' }),
+    sample(t, { rows: 4, fields: 'x,y,z', dtype: 'f32', slots: 3 }),
+    sample(t, { rows: 3, cols: 5, dtype: 'f64', slots: 16 }),
   ];
   const interesting = [0n, 1n, 2n, 63n, 64n, 65n, 512n, 2n ** 31n, 2n ** 32n - 1n, 2n ** 32n, 2n ** 40n, 2n ** 63n - 1n, 2n ** 63n, 2n ** 64n - 1n];
   let cases = 0;
   let accepted = 0;
   for (const base of bases) {
     for (const L0 of [Segment.validateHeader(base)]) assertConsistent(L0, base.length, 'base');
-    const boff = Segment.validateHeader(base).blockOffset;
+    const { blockOffset: boff, slots } = Segment.validateHeader(base);
     const fieldOffsets = [0, 4, 6, 8, 16, 24, 32, 40, 48, 56];
+    if (slots > 1) fieldOffsets.push(boff + 100, boff + 100, boff + 100); // slots, more often
     for (let o = 0; o < 128; o += 4) fieldOffsets.push(boff + o);
     // every single-bit flip of the immutable, checksummed part must be refused (block magic excepted)
-    for (let byte = boff + 8; byte < boff + 100; byte++) {
+    for (let byte = boff + 8; byte < boff + (slots > 1 ? 104 : 100); byte++) {
       for (let bit = 0; bit < 8; bit++) {
         const b = base.slice();
         b[byte] ^= 1 << bit;
@@ -263,6 +325,7 @@ for (const [label, shrinkTo] of [['to 0 bytes', 0], ['to 100 bytes', 100]]) {
         await tryIt('info', () => r.info());
         await tryIt('sequence', () => r.sequence());
         await tryIt('waitForFrame', () => r.waitForFrame(2, { timeoutMs: 10 }));
+        await tryIt('waitForFrameWritable', () => w.waitForFrame(2, { timeoutMs: 10 }));
         await tryIt('writeFrame', () => w.writeFrame(new Float32Array(4000)));
         await tryIt('lock', () => w.lock());
         await tryIt('reopen', () => Segment.open(${JSON.stringify(name)}, { readonly: true, initWaitMs: 0 }));
@@ -280,7 +343,7 @@ for (const [label, shrinkTo] of [['to 0 bytes', 0], ['to 100 bytes', 100]]) {
     assert.equal(r.code, 0, r.stderr);
     const out = JSON.parse(r.stdout.trim().split('\n').pop());
     t.diagnostic(JSON.stringify(out));
-    for (const k of ['readFrame', 'readFrameLocked', 'readFrameAsync', 'info', 'sequence', 'waitForFrame', 'writeFrame', 'lock'])
+    for (const k of ['readFrame', 'readFrameLocked', 'readFrameAsync', 'info', 'sequence', 'waitForFrame', 'waitForFrameWritable', 'writeFrame', 'lock'])
       assert.ok(['EBUS', 'ETRUNCATED'].includes(out[k]), `${k}: ${out[k]}`);
     assert.equal(out.reopen, shrinkTo === 0 ? 'EUNINIT' : 'ETRUNCATED');
   });

@@ -256,6 +256,142 @@ static void test_symlink_and_exclusive(void) {
   report(failed, "symlinks refused; create is exclusive and never removes what it did not make");
 }
 
+/* ---- format 2: several slots ---- */
+static shmswarm_segment *make_slots(int rows, int cols, uint32_t slots) {
+  shmswarm_segment *s = NULL;
+  shmswarm_create_options o = {0};
+  o.slots = slots;
+  shm_unlink(name);
+  int rc = shmswarm_create_ex(name, (uint64_t)rows, (uint32_t)cols, SHMSWARM_F32, NULL, 0600, &o, &s);
+  if (rc) {
+    printf("# create_ex: %s (%s)\n", shmswarm_strerror(rc), shmswarm_last_detail());
+    exit(1);
+  }
+  return s;
+}
+
+static void child_die_mid_frame_slots(void) {
+  shmswarm_segment *s;
+  if (shmswarm_open(name, 1, &s)) _exit(3);
+  float *m;
+  if (shmswarm_begin_frame(s, (void **)&m)) _exit(4);
+  for (int i = 0; i < 32; i++) m[i] = -1.0f; /* a whole "bad" frame, but never published */
+  _exit(0); /* holding the lock, sequence odd */
+}
+
+static void test_slots_layout_and_protocol(void) {
+  int failed = 0;
+  shmswarm_segment *s = make_slots(8, 4, 3), *r = NULL;
+  const shmswarm_layout *L = shmswarm_get_layout(s);
+  int16_t nd;
+  int64_t dims[3];
+  memcpy(&nd, s->base + 6, 2);
+  memcpy(dims, s->base + 16, 24);
+  CHECK(nd == 3 && dims[0] == 4 && dims[1] == 8 && dims[2] == 3);
+  CHECK(L->version == 2 && L->slots == 3 && L->rows == 8 && L->data_bytes == 128);
+  CHECK(L->block_offset == 64 + 3 * 128 && L->total_size == L->block_offset + 512);
+  CHECK(shmswarm_slots(s) == 3 && s->blk->version == 2 && s->blk->slots == 3);
+  float f[32], g[32];
+  for (int n = 1; n <= 7; n++) {
+    for (int i = 0; i < 32; i++) f[i] = (float)n;
+    CHECK(shmswarm_write_frame(s, f, sizeof f) == 0);
+    float *slot = (float *)((uint8_t *)shmswarm_data(s) + (n % 3) * 128);
+    CHECK(slot[0] == (float)n && slot[31] == (float)n); /* frame n in slot n % 3 */
+  }
+  CHECK(*(float *)shmswarm_frame_data(s) == 7.0f);
+  CHECK(shmswarm_open(name, 0, &r) == 0);
+  shmswarm_frame_info info;
+  CHECK(shmswarm_read_frame_ex(r, g, sizeof g, SHMSWARM_READ_NOLOCK, UINT64_MAX, &info) == 0);
+  CHECK(info.sequence == 14 && g[0] == 7.0f && g[31] == 7.0f && !(info.flags & SHMSWARM_FRAME_LOCKED));
+  CHECK(shmswarm_read_frame_ex(r, g, sizeof g, SHMSWARM_READ_NOLOCK, 14, &info) == 0);
+  CHECK(info.flags & SHMSWARM_FRAME_UNCHANGED);
+  /* A writer dies inside frame 8: lock-free readers still get frame 7, without any lock. */
+  CHECK(WEXITSTATUS(run_child(child_die_mid_frame_slots)) == 0);
+  CHECK(s->blk->seq == 15);
+  CHECK(shmswarm_read_frame_ex(r, g, sizeof g, SHMSWARM_READ_NOLOCK, UINT64_MAX, &info) == 0);
+  CHECK(info.sequence == 14 && g[0] == 7.0f && g[31] == 7.0f && info.flags == 0);
+  /* The next locker repairs exactly as format 1: seq even, TORN, the torn frame is the latest. */
+  CHECK(shmswarm_read_frame_ex(r, g, sizeof g, SHMSWARM_READ_LOCK, UINT64_MAX, &info) == 0);
+  CHECK(info.sequence == 16 && (info.flags & SHMSWARM_FRAME_TORN) && (info.flags & SHMSWARM_FRAME_RECOVERED));
+  CHECK(g[0] == -1.0f);
+  CHECK(shmswarm_read_frame_ex(r, g, sizeof g, SHMSWARM_READ_NOLOCK, UINT64_MAX, &info) == 0);
+  CHECK(info.sequence == 16 && (info.flags & SHMSWARM_FRAME_TORN) && g[0] == -1.0f);
+  for (int i = 0; i < 32; i++) f[i] = 9.0f;
+  CHECK(shmswarm_write_frame(s, f, sizeof f) == 0); /* frame 9, slot 0 */
+  CHECK(shmswarm_read_frame_ex(r, g, sizeof g, SHMSWARM_READ_AUTO, UINT64_MAX, &info) == 0);
+  CHECK(info.sequence == 18 && !(info.flags & SHMSWARM_FRAME_TORN) && g[0] == 9.0f);
+  shmswarm_close(r);
+  shmswarm_close(s);
+  shm_unlink(name);
+  shmswarm_create_options o = {17};
+  CHECK(shmswarm_create_ex(name, 2, 2, SHMSWARM_F32, NULL, 0600, &o, &s) == -EINVAL);
+  o.slots = 16;
+  CHECK(shmswarm_create_ex(name, 1ull << 36, 2, SHMSWARM_F32, NULL, 0600, &o, &s) == -EFBIG);
+  CHECK(shm_open(name, O_RDONLY, 0) < 0 && errno == ENOENT);
+  report(failed, "slots: layout, frame n in slot n % k, a dead writer blocks no lock-free reader, repair");
+}
+
+static void put64(uint8_t *b, size_t off, uint64_t v) { memcpy(b + off, &v, 8); }
+static void put32(uint8_t *b, size_t off, uint32_t v) { memcpy(b + off, &v, 4); }
+
+static void test_slots_validate(void) {
+  int failed = 0;
+  shmswarm_segment *s = make_slots(5, 3, 4);
+  size_t size = s->map_size;
+  uint64_t B = s->lay.block_offset, D = s->lay.data_bytes;
+  uint8_t *image = (uint8_t *)malloc(size);
+  memcpy(image, s->base, size);
+  shmswarm_close(s);
+  shmswarm_layout lay;
+  CHECK(shmswarm_validate(image, size, &lay) == 0 && lay.slots == 4 && lay.rows == 5);
+  for (size_t k = 0; k <= size; k++) {
+    uint8_t *b = (uint8_t *)malloc(k ? k : 1);
+    memcpy(b, image, k);
+    int rc = shmswarm_validate(b, k, &lay);
+    if (k == size) CHECK(rc == 0 && lay.kind == SHMSWARM_KIND_SHMSWARM);
+    else if (rc == 0) CHECK(lay.kind == SHMSWARM_KIND_WA1 && lay.rows == 20 && k < B + 8); /* a plain 3-D array */
+    else if (k >= 64 + 4 * D) CHECK(rc != SHMSWARM_ECORRUPT);
+    free(b);
+  }
+  uint8_t *b = (uint8_t *)malloc(size);
+  struct { size_t off; int width; uint64_t v; int want; const char *what; } cases[] = {
+    {B + 100, 4, 3, SHMSWARM_ECORRUPT, "slots disagree with dims[2]"},
+    {B + 100, 4, 1, SHMSWARM_ECORRUPT, "1 slot in version 2"},
+    {B + 100, 4, 17, SHMSWARM_ECORRUPT, "17 slots"},
+    {B + 100, 4, 0xffffffff, SHMSWARM_ECORRUPT, "slots max"},
+    {32, 8, 3, 0, "dims[2] 3 (the block would be elsewhere: a plain 3-D WA-1 array)"},
+    {32, 8, 1ull << 62, SHMSWARM_ECORRUPT, "dims[2] x D overflows"},
+    {6, 2, 2, 0, "ndims 2 (the block would be elsewhere: a plain WA-1 matrix)"},
+    {B + 8, 4, 1, SHMSWARM_EVERSION, "version 1 with ndims 3"},
+    {B + 8, 4, 3, SHMSWARM_EVERSION, "version 3"},
+    {B + 16, 8, 20, SHMSWARM_ECORRUPT, "block rows = all slots"},
+    {B + 40, 8, 4 * 60, SHMSWARM_ECORRUPT, "block data_bytes = all slots"},
+    {B + 64, 8, 1, SHMSWARM_ECHECKSUM, "created_ns"},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    memcpy(b, image, size);
+    if (cases[i].width == 8) put64(b, cases[i].off, cases[i].v);
+    else if (cases[i].width == 4) put32(b, cases[i].off, (uint32_t)cases[i].v);
+    else { uint16_t v = (uint16_t)cases[i].v; memcpy(b + cases[i].off, &v, 2); }
+    int rc = shmswarm_validate(b, size, &lay);
+    if (rc != cases[i].want || (rc == 0 && lay.kind != SHMSWARM_KIND_WA1)) {
+      printf("#   %s: got %s (%s)\n", cases[i].what, shmswarm_errname(rc) ? shmswarm_errname(rc) : "0", shmswarm_last_detail());
+      failed = 1;
+    }
+  }
+  /* The last slot cut short: the object ends inside the data. */
+  CHECK(shmswarm_validate(image, 64 + 4 * D - 1, &lay) == SHMSWARM_ETRUNCATED);
+  for (size_t o = 0; o < size; o++) {
+    memcpy(b, image, size);
+    b[o] ^= 0x41;
+    int rc = shmswarm_validate(b, size, &lay);
+    if (rc == 0) CHECK(lay.total_size <= size && lay.data_offset + lay.slots * lay.data_bytes <= size);
+  }
+  free(b);
+  free(image);
+  report(failed, "slots: hostile version 2 headers refused, exact-size buffers");
+}
+
 int main(void) {
   snprintf(name, sizeof name, "/shmswarm-core-test-%d", (int)getpid());
   test_round_trip();
@@ -267,6 +403,8 @@ int main(void) {
   test_shrunk();
   test_foreign_owner();
   test_symlink_and_exclusive();
+  test_slots_layout_and_protocol();
+  test_slots_validate();
   printf("1..%d\n", counter);
   shm_unlink(name);
   return failures ? 1 : 0;

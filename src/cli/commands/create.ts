@@ -1,7 +1,7 @@
 import { Command, Option } from 'commander';
 import { usageError } from '../errors.js';
 import { progress, warn } from '../output.js';
-import { parseCols, parseDtypeOption, parseFieldList, parseMode, parsePositiveInt } from '../parse.js';
+import { parseCols, parseDtypeOption, parseFieldList, parseMode, parsePositiveInt, parseSlots } from '../parse.js';
 
 interface CreateFlags {
   agents?: number;
@@ -10,12 +10,13 @@ interface CreateFlags {
   cols?: number;
   dtype: string;
   mode: number;
+  slots?: number;
   force?: boolean;
   json?: boolean;
 }
 
 /** The core's create options from the flags; usage errors for missing or contradicting ones. */
-export function createOptions(o: CreateFlags): { rows: number; cols: number; fields?: string[]; dtype: string; mode: number; replace: boolean } {
+export function createOptions(o: CreateFlags): { rows: number; cols: number; fields?: string[]; dtype: string; mode: number; slots?: number; replace: boolean } {
   if (o.agents !== undefined && o.rows !== undefined && o.agents !== o.rows)
     throw usageError(`--agents ${o.agents} and --rows ${o.rows} disagree; --rows is another name for --agents`);
   const rows = o.agents ?? o.rows;
@@ -23,7 +24,7 @@ export function createOptions(o: CreateFlags): { rows: number; cols: number; fie
   if (!o.fields && o.cols === undefined) throw usageError('give the fields (--fields x,y,vx,vy) or their number (--cols <k>)');
   if (o.fields && o.cols !== undefined && o.fields.length !== o.cols)
     throw usageError(`--fields names ${o.fields.length} fields but --cols is ${o.cols}`);
-  return { rows, cols: o.cols ?? o.fields!.length, fields: o.fields, dtype: o.dtype, mode: o.mode, replace: o.force === true };
+  return { rows, cols: o.cols ?? o.fields!.length, fields: o.fields, dtype: o.dtype, mode: o.mode, slots: o.slots, replace: o.force === true };
 }
 
 export function makeCreateCommand(): Command {
@@ -36,6 +37,7 @@ export function makeCreateCommand(): Command {
     .option('--cols <k>', 'number of fields when they have no names (c0, c1, ...)', parseCols)
     .option('--dtype <type>', 'element type: f32 f64 i8 u8 i16 u16 i32 u32 i64 u64', parseDtypeOption, 'f32')
     .option('--mode <octal>', 'permission bits, applied whatever the umask', parseMode, 0o600)
+    .option('--slots <k>', 'frame buffers, 1-16 (default 1): with k >= 2 a writer publishing back to back rarely waits for readers; costs k x the memory', parseSlots)
     .option('--force', 'replace an existing shmswarm segment whose writer is no longer alive')
     .option('--json', 'print the new segment\'s info as JSON on stdout')
     .addHelpText(
@@ -46,6 +48,7 @@ Prints what it created on stderr; stdout stays empty unless --json.
 Examples:
   $ shmswarm create /swarm --agents 1000 --fields x,y,vx,vy
   $ shmswarm create /grid --rows 512 --cols 512 --dtype f64 --mode 640
+  $ shmswarm create /fast --agents 1000000 --fields x,y,z,vx,vy,vz --slots 3
   $ shmswarm create /swarm --agents 1000 --fields x,y,z --force    replace one whose writer died`,
     )
     .action(async (name: string, o: CreateFlags) => {
@@ -58,7 +61,8 @@ Examples:
         if (o.json) process.stdout.write(JSON.stringify(info, null, 2) + '\n');
         const { formatBytes } = await import('../../core/format.js');
         const names = info.fieldsNamed ? ` (${info.fields.join(',')})` : '';
-        progress(`created ${name}: ${info.rows} agents × ${info.cols} fields${names}, ${info.dtype}, ${formatBytes(info.bytes)}, mode ${info.mode.toString(8).padStart(4, '0')}`);
+        const slots = info.slots > 1 ? `, ${info.slots} slots` : '';
+        progress(`created ${name}: ${info.rows} agents × ${info.cols} fields${names}, ${info.dtype}${slots}, ${formatBytes(info.bytes)}, mode ${info.mode.toString(8).padStart(4, '0')}`);
       } finally {
         seg.close();
       }

@@ -2,6 +2,7 @@ import { closeSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs'
 import { basename, dirname, join } from 'node:path';
 import { Command, Option } from 'commander';
 import type { FrameTable } from '../../core/format.js';
+import type { TextFormatter } from '../../core/format-parallel.js';
 import { usageError } from '../errors.js';
 import { stdoutColor, warn } from '../output.js';
 import { addRawOptions, parseFieldList, parseMs, parseRowRange, rawOptions, type RawFlags, type RowRange } from '../parse.js';
@@ -81,21 +82,30 @@ async function runDump(name: string, o: DumpFlags): Promise<void> {
   if (format === 'npy' && toStdout && process.stdout.isTTY)
     throw usageError('refusing to write binary .npy to a terminal; give a file (--npy frame.npy) or redirect stdout');
 
-  const [{ openFrameSource }, { resolveRows, selectFields }, fmt] = await Promise.all([
+  const [{ openFrameSource }, { resolveRows, selectFields }, fmt, { textFormatter }] = await Promise.all([
     import('../../core/source.js'),
     import('../../core/rows.js'),
     import('../../core/format.js'),
+    import('../../core/format-parallel.js'),
   ]);
   const source = openFrameSource(name, { raw, timeoutMs: o.timeout });
   let table: FrameTable;
   let frame;
+  let text: TextFormatter | undefined;
   try {
     // Bad --rows/--fields fail before anything is copied.
     const rows = resolveRows(o.rows, source.rows, name);
     const columns = selectFields(o.fields, source.fields, name);
-    frame = await source.readFrameAsync({ lock: o.lock === true, timeoutMs: o.timeout });
+    if (format === 'csv' || format === 'json' || format === 'ndjson')
+      text = textFormatter(format, source, (rows[1] - rows[0]) * columns.length);
+    const reading = source.readFrameAsync({ lock: o.lock === true, timeoutMs: o.timeout, into: text?.into });
+    text?.warmUp();
+    frame = await reading;
     if (!frame) throw new Error(`no frame could be read from ${name}`);
     table = { name, dtype: source.dtype, sequence: frame.sequence, frames: frame.frames, fields: source.fields, data: frame.data, rowStart: rows[0], rowEnd: rows[1], columns };
+  } catch (e) {
+    text?.close();
+    throw e;
   } finally {
     source.close();
   }
@@ -111,11 +121,11 @@ async function runDump(name: string, o: DumpFlags): Promise<void> {
     table.rowEnd = TABLE_ROWS;
   }
 
-  let chunks: Iterable<string | Uint8Array>;
+  let chunks: Chunks;
   switch (format) {
-    case 'csv': chunks = fmt.csvChunks(table); break;
-    case 'json': chunks = fmt.jsonChunks(table); break;
-    case 'ndjson': chunks = fmt.ndjsonChunks(table); break;
+    case 'csv':
+    case 'json':
+    case 'ndjson': chunks = text!.chunks(table); break;
     case 'npy': chunks = [fmt.encodeNpy(table)]; break;
     case 'table': {
       const paint = toStdout ? (s: string) => stdoutColor().bold(s) : (s: string) => s;
@@ -124,42 +134,61 @@ async function runDump(name: string, o: DumpFlags): Promise<void> {
     }
   }
   const file = o.npy !== undefined && o.npy !== '-' ? o.npy : o.output;
-  if (file === undefined || file === '-') await writeStream(process.stdout, chunks);
-  else writeFileWhole(file, chunks);
+  try {
+    if (file === undefined || file === '-') await writeStream(process.stdout, chunks);
+    else await writeFileWhole(file, chunks);
+  } finally {
+    text?.close();
+  }
+}
+
+type Chunks = Iterable<string | Uint8Array> | AsyncIterable<string | Uint8Array>;
+
+function iterate(chunks: Chunks): Iterator<string | Uint8Array> | AsyncIterator<string | Uint8Array> {
+  return Symbol.asyncIterator in chunks ? chunks[Symbol.asyncIterator]() : chunks[Symbol.iterator]();
 }
 
 /** Write chunks with back-pressure; a closed pipe (dump | head) ends quietly. */
-function writeStream(stream: NodeJS.WritableStream, chunks: Iterable<string | Uint8Array>): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const it = chunks[Symbol.iterator]();
-    const done = (e?: NodeJS.ErrnoException) => {
-      stream.off('error', done);
-      if (e && e.code !== 'EPIPE') reject(e);
-      else resolve();
-    };
-    stream.on('error', done);
-    const pump = () => {
-      try {
-        for (;;) {
-          const n = it.next();
-          if (n.done) return done();
-          if (!stream.write(n.value)) return void stream.once('drain', pump);
-        }
-      } catch (e) {
-        done(e as NodeJS.ErrnoException);
-      }
-    };
-    pump();
-  });
+async function writeStream(stream: NodeJS.WritableStream, chunks: Chunks): Promise<void> {
+  const it = iterate(chunks);
+  let failure: NodeJS.ErrnoException | undefined;
+  let wake = () => {};
+  const onError = (e: NodeJS.ErrnoException) => {
+    failure ??= e;
+    wake();
+  };
+  stream.on('error', onError);
+  try {
+    for (;;) {
+      const n = await it.next();
+      if (n.done || failure) break;
+      if (!stream.write(n.value))
+        await new Promise<void>((resolve) => {
+          wake = () => {
+            stream.off('drain', wake);
+            resolve();
+          };
+          stream.on('drain', wake);
+        });
+      if (failure) break;
+    }
+  } finally {
+    stream.off('error', onError);
+    // Stops a parallel formatter's workers when the output went away first.
+    await it.return?.();
+  }
+  if (failure && failure.code !== 'EPIPE') throw failure;
 }
 
 /** Write to a temporary file beside `file`, then rename over it: readers see the old file or the whole new one. */
-export function writeFileWhole(file: string, chunks: Iterable<string | Uint8Array>): void {
+export async function writeFileWhole(file: string, chunks: Chunks): Promise<void> {
   const tmp = join(dirname(file), `.${basename(file)}.${process.pid}.tmp`);
   let fd: number | undefined;
+  const it = iterate(chunks);
   try {
     fd = openSync(tmp, 'wx');
-    for (const c of chunks) {
+    for (let n = await it.next(); !n.done; n = await it.next()) {
+      const c = n.value;
       if (typeof c === 'string') writeSync(fd, c);
       else for (let off = 0; off < c.length; ) off += writeSync(fd, c, off);
     }
@@ -167,6 +196,7 @@ export function writeFileWhole(file: string, chunks: Iterable<string | Uint8Arra
     fd = undefined;
     renameSync(tmp, file);
   } catch (e) {
+    await it.return?.();
     if (fd !== undefined) closeSync(fd);
     try {
       unlinkSync(tmp);

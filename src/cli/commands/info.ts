@@ -22,6 +22,7 @@ export async function collectInfo(name: string, o: InfoFlags): Promise<{ info: S
     const target: SnippetTarget = {
       name, kind: source.kind, rows: source.rows, cols: source.cols, dtype: source.dtype, fields: source.fields,
       dataOffset: raw ? raw.offset : undefined,
+      slots: info.slots,
     };
     return { info, target };
   } finally {
@@ -47,6 +48,7 @@ export function infoLines(i: SegmentInfo, c: ChalkInstance, bytes: (n: number) =
     ['kind', kind],
     ['shape', `${i.rows} agents × ${i.cols} fields`],
     ['dtype', `${i.dtype} (${i.elementBytes} bytes)`],
+    ...(i.slots > 1 ? [['slots', `${i.slots} frame buffers (a frame is ${i.dataBytes} bytes; readers copy the latest whole one)`] as [string, string]] : []),
     ['fields', i.fieldsNamed ? i.fields.join(', ') : `${i.fields.join(', ')} (unnamed)`],
     ['size', `${bytes(i.bytes)} (${i.bytes} bytes; matrix ${i.dataBytes} bytes)`],
     ['mode', `${(i.mode & 0o7777).toString(8).padStart(4, '0')}, owner uid ${i.uid}`],

@@ -22,7 +22,7 @@ export function listRows(list: readonly SegmentSummary[], all: boolean, bytes: (
     return [
       s.name,
       ...(all ? [s.kind] : []),
-      foreign ? '-' : `${s.rows}x${s.cols}`,
+      foreign ? '-' : `${s.rows}x${s.cols}${(s.slots ?? 1) > 1 ? ` (${s.slots} slots)` : ''}`,
       s.dtype ?? '-',
       s.bytes === null ? '?' : bytes(s.bytes),
       s.frames === undefined || s.kind === 'wa1' ? '-' : String(s.frames),

@@ -1,6 +1,6 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type { PatternName, RunResult } from '../../core/simulate/index.js';
-import { parseDims, parsePositiveInt, parseRate, parseSeconds } from '../parse.js';
+import { parseDims, parsePositiveInt, parseRate, parseSeconds, parseSlots } from '../parse.js';
 import { progress, warn } from '../output.js';
 
 const PATTERNS: readonly PatternName[] = ['boids', 'ramp', 'random'];
@@ -13,6 +13,7 @@ interface SimulateFlags {
   frames?: number;
   duration?: number;
   seed: number;
+  slots?: number;
   unlinkOnExit?: boolean;
 }
 
@@ -43,6 +44,7 @@ export function makeSimulateCommand(): Command {
     .option('--frames <n>', 'stop after n frames', parseFrameCount)
     .option('--duration <s>', 'stop after s seconds', parseSeconds)
     .option('--seed <n>', 'random seed: the same seed gives the same frames', parseSeed, 1)
+    .option('--slots <k>', 'frame buffers (1-16) for a segment this creates; an existing one must match', parseSlots)
     .option('--unlink-on-exit', 'remove the segment when simulate stops')
     .addHelpText(
       'after',
@@ -62,7 +64,7 @@ to stderr and exits 0; the segment is never left mid-frame.`,
         import('../../core/segment.js'),
         import('../../core/simulate/index.js'),
       ]);
-      const { segment, created, dims } = openSimulationTarget(name, { pattern: flags.pattern, agents: flags.agents, dims: flags.dims });
+      const { segment, created, dims } = openSimulationTarget(name, { pattern: flags.pattern, agents: flags.agents, dims: flags.dims, slots: flags.slots });
       for (const w of segment.warnings) warn(w);
       let writer;
       try {

@@ -24,6 +24,8 @@ export interface SimulationWant {
   /** Given explicitly: an existing segment must match; otherwise its own count is used. */
   agents?: number;
   dims?: 2 | 3;
+  /** Frame buffers for a segment this creates; given explicitly, an existing segment must match. */
+  slots?: number;
 }
 
 /**
@@ -32,7 +34,7 @@ export interface SimulationWant {
  * --agents or --dims pin the shape.
  */
 export function checkSimulationTarget(
-  info: Pick<SegmentInfo, 'name' | 'kind' | 'rows' | 'cols' | 'dtype' | 'fields' | 'writerPid' | 'writerAlive'>,
+  info: Pick<SegmentInfo, 'name' | 'kind' | 'rows' | 'cols' | 'dtype' | 'fields' | 'writerPid' | 'writerAlive'> & Partial<Pick<SegmentInfo, 'slots'>>,
   want: SimulationWant,
   selfPid = process.pid,
 ): { reason: string | null; dims: 2 | 3 | null } {
@@ -43,6 +45,8 @@ export function checkSimulationTarget(
   if (info.writerAlive && info.writerPid !== null && info.writerPid !== selfPid)
     return no(`has a live writer (pid ${info.writerPid}); stop it first or simulate into another name`);
   if (info.dtype !== 'f32') return no(`holds ${info.dtype}; simulate writes f32`);
+  if (want.slots !== undefined && (info.slots ?? 1) !== want.slots)
+    return no(`has ${info.slots ?? 1} slot${(info.slots ?? 1) === 1 ? '' : 's'}, not ${want.slots}; leave out --slots to use it as it is, or pick another name`);
   if (want.agents !== undefined && info.rows !== want.agents)
     return no(`has ${info.rows} agents, not ${want.agents}; leave out --agents to use ${info.rows}, or pick another name`);
   const wantFields = want.dims !== undefined ? simulationFields(want.dims) : null;
@@ -74,7 +78,7 @@ export function openSimulationTarget(name: string, want: SimulationWant, mode = 
       if (!isShmswarmError(e, 'ENOENT') || attempt > 2) throw e;
       const dims = want.dims ?? 2;
       try {
-        const created = Segment.create(name, { rows: want.agents ?? DEFAULT_AGENTS, fields: simulationFields(dims), dtype: 'f32', mode });
+        const created = Segment.create(name, { rows: want.agents ?? DEFAULT_AGENTS, fields: simulationFields(dims), dtype: 'f32', mode, slots: want.slots });
         return { segment: created, created: true, dims };
       } catch (e2) {
         // Someone created it between our open and create: look at theirs.

@@ -1,0 +1,642 @@
+#include "futex_ring.h"
+
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "errors.h"
+#include "segment_handle.h"
+#include "shmswarm.h"
+
+#if defined(__linux__) && defined(SHMSWARM_HAVE_UV) && defined(__has_include)
+#if __has_include(<linux/io_uring.h>)
+#define SHMSWARM_URING 1
+#endif
+#endif
+
+#ifdef SHMSWARM_URING
+#include <uv.h>
+#include <linux/futex.h>
+#include <linux/io_uring.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+// Headers before Linux 6.7 lack the futex opcode (an enum, so no #ifndef for it) and futex2 flags.
+constexpr uint8_t kOpFutexWait = 51;  // IORING_OP_FUTEX_WAIT
+#ifndef FUTEX2_SIZE_U32
+#define FUTEX2_SIZE_U32 0x02
+#endif
+#ifndef FUTEX_BITSET_MATCH_ANY
+#define FUTEX_BITSET_MATCH_ANY 0xffffffff
+#endif
+#ifndef __NR_io_uring_setup
+#define __NR_io_uring_setup 425
+#define __NR_io_uring_enter 426
+#define __NR_io_uring_register 427
+#endif
+#endif
+
+namespace shmswarm {
+
+#ifdef SHMSWARM_URING
+namespace {
+
+// The ring itself: raw syscalls and the shared queues, no Node types. Single-threaded (the
+// loop's thread); nothing here sleeps but WaitOne, kept for the set-up probe that completes inline.
+class Uring {
+ public:
+  ~Uring() { Close(); }
+
+  // 0, or -errno with *what naming the step that failed.
+  int Setup(unsigned entries, unsigned cq_entries, const char **what) {
+    io_uring_params p;
+    memset(&p, 0, sizeof p);
+    p.flags = IORING_SETUP_CQSIZE;
+    p.cq_entries = cq_entries;
+    *what = "io_uring_setup";
+    fd_ = (int)syscall(__NR_io_uring_setup, entries, &p);
+    if (fd_ < 0) return -errno;
+    // Without NODROP a full completion queue loses completions, and a lost futex completion is
+    // a wait that never ends.
+    if (!(p.features & IORING_FEAT_NODROP) || !(p.features & IORING_FEAT_SINGLE_MMAP)) {
+      *what = "io_uring_setup (features)";
+      return -ENOSYS;
+    }
+    ring_size_ = p.sq_off.array + p.sq_entries * sizeof(unsigned);
+    size_t cq_size = p.cq_off.cqes + p.cq_entries * sizeof(io_uring_cqe);
+    if (cq_size > ring_size_) ring_size_ = cq_size;
+    *what = "mmap";
+    ring_ = mmap(nullptr, ring_size_, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd_, IORING_OFF_SQ_RING);
+    if (ring_ == MAP_FAILED) {
+      ring_ = nullptr;
+      return -errno;
+    }
+    sqes_size_ = p.sq_entries * sizeof(io_uring_sqe);
+    sqes_ = (io_uring_sqe *)mmap(nullptr, sqes_size_, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd_, IORING_OFF_SQES);
+    if (sqes_ == MAP_FAILED) {
+      sqes_ = nullptr;
+      return -errno;
+    }
+    char *b = (char *)ring_;
+    sq_head_ = (unsigned *)(b + p.sq_off.head);
+    sq_tail_ = (unsigned *)(b + p.sq_off.tail);
+    sq_flags_ = (unsigned *)(b + p.sq_off.flags);
+    sq_array_ = (unsigned *)(b + p.sq_off.array);
+    sq_mask_ = *(unsigned *)(b + p.sq_off.ring_mask);
+    sq_entries_ = p.sq_entries;
+    cq_head_ = (unsigned *)(b + p.cq_off.head);
+    cq_tail_ = (unsigned *)(b + p.cq_off.tail);
+    cq_mask_ = *(unsigned *)(b + p.cq_off.ring_mask);
+    cqes_ = (io_uring_cqe *)(b + p.cq_off.cqes);
+    tail_ = *sq_tail_;
+    return 0;
+  }
+
+  int RegisterEventfd(int efd) {
+    return syscall(__NR_io_uring_register, fd_, IORING_REGISTER_EVENTFD, &efd, 1) < 0 ? -errno : 0;
+  }
+
+  // `n` consecutive zeroed SQEs that go to the kernel in one Submit (a wait and its linked
+  // timeout must), submitting what is queued first when the queue is short of room.
+  io_uring_sqe *Reserve(unsigned n) {
+    if (tail_ + n - Load(sq_head_) > sq_entries_) Submit();
+    if (tail_ + n - Load(sq_head_) > sq_entries_) return nullptr;
+    io_uring_sqe *first = nullptr;
+    for (unsigned i = 0; i < n; i++) {
+      unsigned idx = (tail_ + i) & sq_mask_;
+      memset(&sqes_[idx], 0, sizeof(io_uring_sqe));
+      sq_array_[idx] = idx;
+      if (!first) first = &sqes_[idx];
+    }
+    return first;
+  }
+  // The SQE after `sqe` in the ring (the second of a Reserve(2)).
+  io_uring_sqe *Next(io_uring_sqe *sqe) { return &sqes_[((unsigned)(sqe - sqes_) + 1) & sq_mask_]; }
+  void Commit(unsigned n) { tail_ += n; }
+
+  // Hands the committed SQEs to the kernel; 0 or -errno (then some may be left unconsumed).
+  int Submit() {
+    __atomic_store_n(sq_tail_, tail_, __ATOMIC_RELEASE);
+    for (;;) {
+      unsigned pending = tail_ - Load(sq_head_);
+      if (!pending) return 0;
+      long r = syscall(__NR_io_uring_enter, fd_, pending, 0, 0, nullptr, 0);
+      if (r < 0 && errno != EINTR) return -errno;
+    }
+  }
+  // Where the kernel stopped reading: SQEs from here on were not submitted.
+  unsigned Consumed() { return Load(sq_head_); }
+  // Takes back the SQEs the kernel has not read (it reads the queue only inside io_uring_enter).
+  void Discard() {
+    tail_ = Load(sq_head_);
+    __atomic_store_n(sq_tail_, tail_, __ATOMIC_RELEASE);
+  }
+  unsigned Tail() const { return tail_; }
+
+  // Pops one completion; false when there is none.
+  bool Pop(io_uring_cqe *out) {
+    unsigned head = *cq_head_;
+    if (head == __atomic_load_n(cq_tail_, __ATOMIC_ACQUIRE)) return false;
+    *out = cqes_[head & cq_mask_];
+    __atomic_store_n(cq_head_, head + 1, __ATOMIC_RELEASE);
+    return true;
+  }
+
+  // Completions that did not fit the queue wait in the kernel until asked for.
+  bool Overflowed() { return Load(sq_flags_) & IORING_SQ_CQ_OVERFLOW; }
+  void FlushOverflow() { syscall(__NR_io_uring_enter, fd_, 0, 0, IORING_ENTER_GETEVENTS, nullptr, 0); }
+
+  // Waits for one completion: only for the set-up probe, whose wait completes inline.
+  int WaitOne(io_uring_cqe *out) {
+    while (!Pop(out)) {
+      if (syscall(__NR_io_uring_enter, fd_, 0, 1, IORING_ENTER_GETEVENTS, nullptr, 0) < 0 && errno != EINTR)
+        return -errno;
+    }
+    return 0;
+  }
+
+  // Closing the ring makes the kernel cancel whatever is still queued in it.
+  void Close() {
+    if (sqes_) munmap(sqes_, sqes_size_);
+    if (ring_) munmap(ring_, ring_size_);
+    if (fd_ >= 0) close(fd_);
+    sqes_ = nullptr;
+    ring_ = nullptr;
+    fd_ = -1;
+  }
+
+ private:
+  static unsigned Load(unsigned *p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
+
+  int fd_ = -1;
+  void *ring_ = nullptr;
+  size_t ring_size_ = 0;
+  io_uring_sqe *sqes_ = nullptr;
+  size_t sqes_size_ = 0;
+  unsigned *sq_head_, *sq_tail_, *sq_flags_, *sq_array_, sq_mask_ = 0, sq_entries_ = 0;
+  unsigned *cq_head_, *cq_tail_, cq_mask_ = 0;
+  io_uring_cqe *cqes_ = nullptr;
+  unsigned tail_ = 0;  // ours: SQEs prepared; *sq_tail_ is what the kernel may consume
+};
+
+// user_data of the completions nobody waits for; a wait's own is its id (from 1).
+constexpr uint64_t kTimeoutTag = ~0ull;
+constexpr uint64_t kCancelTag = ~0ull - 1;
+// Waits in flight are bounded by memory, not by the queue: the completion queue is large so
+// that a wake-up of many waits at once rarely overflows it (and overflow is flushed anyway).
+constexpr unsigned kSqEntries = 64;
+constexpr unsigned kCqEntries = 4096;
+
+int64_t MonotonicNs() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+}  // namespace
+
+struct WaitRequest {
+  uint64_t id;
+  SegmentHandle *handle;
+  Napi::Promise::Deferred deferred;
+  uint64_t seen;
+  int64_t deadline;  // CLOCK_MONOTONIC ns, the linked timeout's absolute time
+  uint32_t *word;    // the segment's notify word
+  __kernel_timespec ts;  // read by the kernel when the linked timeout is submitted
+  bool armed = false;    // a FUTEX_WAIT for it is in the kernel
+  bool cancelled = false;
+  unsigned sqpos = 0;    // its SQE's place in the submission queue
+  bool registered = true;  // counted in the segment's waiters (shmswarm_wait_begin)
+};
+
+static void Unregister(WaitRequest *q) {
+  if (q->registered) shmswarm_wait_end(q->handle->segment());
+  q->registered = false;
+}
+#endif
+
+// One per environment: the ring (once it has been tried) and the counters.
+class EnvRing {
+ public:
+  enum State { kUnused, kReady, kUnavailable };
+
+  static EnvRing &Of(Napi::Env env) {
+    AddonData &d = Data(env);
+    if (!d.ring) d.ring = new EnvRing(env);
+    return *d.ring;
+  }
+
+  State state = kUnused;
+  std::string reason;
+  double ringWaits = 0, threadWaits = 0;
+
+  void ThreadWaitBegin(SegmentHandle *h) {
+    threadWaits++;
+    threadWaiting_[h]++;
+    HookExit();
+  }
+
+  void ThreadWaitEnd(SegmentHandle *h) {
+    auto it = threadWaiting_.find(h);
+    if (it != threadWaiting_.end() && --it->second == 0) threadWaiting_.erase(it);
+  }
+
+  void CancelThreadWaits() {
+    for (auto &kv : threadWaiting_) kv.first->CancelWaits();
+  }
+
+  // process.exit() runs no cleanup hook on the main thread: on its 'exit' event, worker threads
+  // are told to stop (libuv joins them before the process ends) and ring waits unregister, so
+  // the segment's waiter count does not outlive this process.
+  void HookExit() {
+    if (exitHooked_) return;
+    exitHooked_ = true;
+    Napi::Object process = env_.Global().Get("process").As<Napi::Object>();
+    Napi::Function onExit = Napi::Function::New(env_, [](const Napi::CallbackInfo &info) {
+      AddonData *d = info.Env().GetInstanceData<AddonData>();
+      if (!d || !d->ring) return;
+      d->ring->CancelThreadWaits();
+#ifdef SHMSWARM_URING
+      d->ring->UnregisterRingWaits();
+#endif
+    }, "shmswarmOnExit");
+    process.Get("once").As<Napi::Function>().Call(process, {Napi::String::New(env_, "exit"), onExit});
+  }
+
+#ifdef SHMSWARM_URING
+  bool Ready() {
+    if (state == kUnused) state = Start() ? kReady : kUnavailable;
+    return state == kReady;
+  }
+
+  bool Wait(SegmentHandle *h, uint64_t seen, int64_t timeout_ns, Napi::Value *promise) {
+    uint32_t *word = nullptr;
+    if (shmswarm_wait_begin(h->segment(), &word) < 0) return false;
+    WaitRequest *q;
+    try {
+      HookExit();
+      q = new WaitRequest{next_id_++, h, Napi::Promise::Deferred::New(env_), seen,
+                          MonotonicNs() + timeout_ns, word, {}, false, false, 0, true};
+      *promise = q->deferred.Promise();
+      h->Ref();
+    } catch (...) {
+      shmswarm_wait_end(h->segment());
+      throw;
+    }
+    h->BeginWork();
+    if (waits_.empty()) uv_ref((uv_handle_t *)poll_);
+    waits_.emplace(q->id, q);
+    ringWaits++;
+    Step(q);
+    Submit();
+    return true;
+  }
+
+  void UnregisterRingWaits() {
+    for (auto &kv : waits_) Unregister(kv.second);
+  }
+
+  void Cancel(SegmentHandle *h) {
+    bool any = false;
+    for (auto &kv : waits_) {
+      WaitRequest *q = kv.second;
+      if (q->handle != h || !q->armed || q->cancelled) continue;
+      io_uring_sqe *s = ring_.Reserve(1);
+      if (!s) continue;  // the wait's own timeout still ends it
+      s->opcode = IORING_OP_ASYNC_CANCEL;
+      s->fd = -1;
+      s->addr = q->id;
+      s->user_data = kCancelTag;
+      ring_.Commit(1);
+      q->cancelled = true;
+      any = true;
+    }
+    if (any) Submit();
+  }
+#endif
+
+ private:
+  explicit EnvRing(Napi::Env env) : env_(env) {
+    napi_add_async_cleanup_hook(env, &EnvRing::Cleanup, this, &hook_);
+  }
+
+  static void Cleanup(napi_async_cleanup_hook_handle hook, void *arg) {
+    auto *self = static_cast<EnvRing *>(arg);
+    self->CancelThreadWaits();
+    // Thread waits still finishing must not find this object (the instance data outlives us:
+    // its own cleanup was registered first, when the addon loaded, so it runs after this one).
+    if (AddonData *d = self->env_.GetInstanceData<AddonData>()) d->ring = nullptr;
+#ifdef SHMSWARM_URING
+    if (self->poll_) {
+      self->Teardown();
+      return;  // OnClosed finishes
+    }
+#endif
+    napi_remove_async_cleanup_hook(hook);
+    delete self;
+  }
+
+#ifdef SHMSWARM_URING
+  bool Start() {
+    const char *what = "";
+    int rc = ring_.Setup(kSqEntries, kCqEntries, &what);
+    if (rc == 0) rc = Probe(&what);
+    if (rc == 0) {
+      what = "eventfd";
+      efd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+      if (efd_ < 0) rc = -errno;
+    }
+    if (rc == 0) {
+      what = "IORING_REGISTER_EVENTFD";
+      rc = ring_.RegisterEventfd(efd_);
+    }
+    uv_loop_t *loop = nullptr;
+    if (rc == 0 && napi_get_uv_event_loop(env_, &loop) != napi_ok) what = "napi_get_uv_event_loop", rc = -EINVAL;
+    if (rc == 0) {
+      poll_ = new uv_poll_t;
+      poll_->data = this;
+      what = "uv_poll_init";
+      rc = uv_poll_init(loop, poll_, efd_);
+      if (rc == 0) {
+        what = "uv_poll_start";
+        rc = uv_poll_start(poll_, UV_READABLE, &EnvRing::OnPoll);
+        uv_unref((uv_handle_t *)poll_);  // only pending waits keep the loop alive
+        if (rc != 0) {
+          uv_close((uv_handle_t *)poll_, [](uv_handle_t *p) { delete (uv_poll_t *)p; });
+          poll_ = nullptr;
+        }
+      } else {
+        delete poll_;
+        poll_ = nullptr;
+      }
+    }
+    if (rc == 0) {
+      async_ = new Napi::AsyncContext(env_, "shmswarm.waitForFrame");
+      return true;
+    }
+    reason = std::string(what) + ": " + (shmswarm_errname(rc) ? shmswarm_errname(rc) : strerror(-rc));
+    ring_.Close();
+    if (efd_ >= 0) close(efd_);
+    efd_ = -1;
+    return false;
+  }
+
+  // The kernel has IORING_OP_FUTEX_WAIT (6.7+) if a wait for a value the word does not hold
+  // fails with EAGAIN; an older kernel answers EINVAL (unknown opcode), and a kernel without
+  // futexes EOPNOTSUPP. Completes inline: nothing sleeps.
+  int Probe(const char **what) {
+    static uint32_t word = 0;
+    *what = "IORING_OP_FUTEX_WAIT";
+    io_uring_sqe *s = ring_.Reserve(1);
+    if (!s) return -EBUSY;
+    s->opcode = kOpFutexWait;
+    s->fd = FUTEX2_SIZE_U32;
+    s->addr = (uintptr_t)&word;
+    s->addr2 = 1;
+    s->addr3 = FUTEX_BITSET_MATCH_ANY;
+    s->user_data = kCancelTag;
+    ring_.Commit(1);
+    int rc = ring_.Submit();
+    if (rc < 0) return rc;
+    io_uring_cqe c;
+    if ((rc = ring_.WaitOne(&c)) < 0) return rc;
+    if (c.res == -EAGAIN) return 0;
+    return c.res < 0 ? c.res : -EPROTO;
+  }
+
+  void Submit() {
+    int rc = ring_.Submit();
+    if (rc == 0) return;
+    // The kernel refused the rest of the queue: take it back and fail the waits in it, so no
+    // SQE outlives its wait (and, through it, the mapping of its futex word).
+    unsigned head = ring_.Consumed();
+    ring_.Discard();
+    Failure f;
+    f.code = rc;
+    f.syscall = "io_uring_enter";
+    std::vector<WaitRequest *> failed;
+    for (auto &kv : waits_) {
+      WaitRequest *q = kv.second;
+      if (q->armed && (int)(q->sqpos - head) >= 0) failed.push_back(q);
+    }
+    for (WaitRequest *q : failed) Finish(q, &f, 0);
+  }
+
+  // One round of docs/FORMAT.md §11 for q: resolve, reject, or queue its FUTEX_WAIT.
+  void Step(WaitRequest *q) {
+    shmswarm_segment *seg = q->handle->segment();
+    uint32_t expected = 0;
+    uint64_t seq = 0;
+    int rc = shmswarm_wait_check(seg, q->seen, &expected, &seq);
+    if (rc == 0) return Finish(q, nullptr, seq);
+    if (rc < 0) {
+      Failure f = Failure::Capture(rc);
+      return Finish(q, &f, 0);
+    }
+    Failure f;
+    f.syscall = "wait";
+    if (*q->handle->cancelFlag()) {
+      f.code = -ECANCELED;
+      f.detail = "cancelled";
+      return Finish(q, &f, 0);
+    }
+    int64_t now = MonotonicNs();
+    if (now >= q->deadline) {
+      f.code = -ETIMEDOUT;
+      f.detail = "no new frame before the timeout";
+      return Finish(q, &f, 0);
+    }
+    io_uring_sqe *s = ring_.Reserve(2);
+    if (!s) {
+      f.code = -EBUSY;
+      f.syscall = "io_uring_enter";
+      return Finish(q, &f, 0);
+    }
+    // io_uring/futex.c: fd carries the futex2 flags (size only: shared, the wakers are other
+    // processes' classic FUTEX_WAKE), addr2 the expected value, addr3 the bitset; len and
+    // futex_flags must be zero. The timeout is absolute, so re-arming keeps the deadline.
+    s->opcode = kOpFutexWait;
+    s->flags = IOSQE_IO_LINK;
+    s->fd = FUTEX2_SIZE_U32;
+    s->addr = (uintptr_t)q->word;
+    s->addr2 = expected;
+    s->addr3 = FUTEX_BITSET_MATCH_ANY;
+    s->user_data = q->id;
+    io_uring_sqe *t = ring_.Next(s);
+    q->ts.tv_sec = q->deadline / 1000000000;
+    q->ts.tv_nsec = q->deadline % 1000000000;
+    t->opcode = IORING_OP_LINK_TIMEOUT;
+    t->fd = -1;
+    t->addr = (uintptr_t)&q->ts;
+    t->len = 1;
+    t->timeout_flags = IORING_TIMEOUT_ABS;
+    t->user_data = kTimeoutTag;
+    q->sqpos = ring_.Tail();
+    ring_.Commit(2);
+    q->armed = true;
+    q->cancelled = false;
+  }
+
+  // Settles q (error f, or the sequence) and lets go of its handle.
+  void Finish(WaitRequest *q, const Failure *f, uint64_t seq) {
+    waits_.erase(q->id);
+    if (waits_.empty() && poll_) uv_unref((uv_handle_t *)poll_);
+    SegmentHandle *h = q->handle;
+    Unregister(q);
+    std::unique_ptr<WaitRequest> owned(q);
+    struct Release {  // also when settling throws
+      SegmentHandle *h;
+      ~Release() {
+        h->EndWork();  // may unmap: the kernel has let go of the word (its completion is in)
+        try {
+          h->Unref();
+        } catch (const Napi::Error &) {
+        }
+      }
+    } release{h};
+    if (f) q->deferred.Reject(MakeError(env_, *f, h->name()).Value());
+    else q->deferred.Resolve(Napi::Number::New(env_, (double)seq));
+  }
+
+  static void OnPoll(uv_poll_t *p, int status, int events) {
+    auto *self = static_cast<EnvRing *>(p->data);
+    uint64_t n;
+    // Cleared before reaping: a completion posted meanwhile signals it again.
+    while (read(self->efd_, &n, sizeof n) < 0 && errno == EINTR) {
+    }
+    Napi::Env env = self->env_;
+    try {
+      Napi::HandleScope scope(env);
+      // The callback scope runs the microtasks (the awaiting code) when the batch is done.
+      Napi::CallbackScope callback(env, *self->async_);
+      self->Reap();
+    } catch (const Napi::Error &e) {
+      napi_fatal_exception(env, e.Value());  // as an exception in any callback from the loop
+    }
+  }
+
+  void Reap() {
+    for (;;) {
+      io_uring_cqe c;
+      bool any = false;
+      while (ring_.Pop(&c)) {
+        any = true;
+        if (c.user_data == kTimeoutTag || c.user_data == kCancelTag) continue;
+        auto it = waits_.find(c.user_data);
+        if (it == waits_.end()) continue;
+        WaitRequest *q = it->second;
+        q->armed = false;
+        // 0: woken; -EAGAIN: the word had changed; -ECANCELED: the linked timeout or close().
+        // Anything else is the kernel refusing the wait (EFAULT: the word is not mapped).
+        if (c.res < 0 && c.res != -EAGAIN && c.res != -ECANCELED && c.res != -EINTR) {
+          Failure f;
+          f.code = c.res;
+          f.syscall = "IORING_OP_FUTEX_WAIT";
+          // The mapping outlives the wait, so a fault is the object shrinking under it: the
+          // same EBUS as the worker thread's guarded wait.
+          if (c.res == -EFAULT) {
+            f.code = SHMSWARM_EBUS;
+            f.detail = "while waiting";
+          }
+          Finish(q, &f, 0);
+        } else {
+          Step(q);
+        }
+      }
+      Submit();
+      if (ring_.Overflowed()) {
+        ring_.FlushOverflow();
+        continue;
+      }
+      if (!any) break;
+    }
+  }
+
+  // Environment teardown: no JS runs any more. Waits are dropped unsettled.
+  void Teardown() {
+    for (auto &kv : waits_) {
+      WaitRequest *q = kv.second;
+      Unregister(q);
+      q->handle->EndWork();
+      try {
+        q->handle->Unref();
+      } catch (const Napi::Error &) {
+      }
+      delete q;
+    }
+    waits_.clear();
+    ring_.Close();
+    delete async_;
+    async_ = nullptr;
+    uv_close((uv_handle_t *)poll_, &EnvRing::OnClosed);
+    close(efd_);  // safe right after uv_close (libuv docs, uv_poll_t)
+    efd_ = -1;
+  }
+
+  static void OnClosed(uv_handle_t *p) {
+    auto *self = static_cast<EnvRing *>(p->data);
+    delete (uv_poll_t *)p;
+    self->poll_ = nullptr;
+    napi_remove_async_cleanup_hook(self->hook_);
+    delete self;
+  }
+
+  Uring ring_;
+  int efd_ = -1;
+  uv_poll_t *poll_ = nullptr;
+  Napi::AsyncContext *async_ = nullptr;
+  uint64_t next_id_ = 1;
+  std::unordered_map<uint64_t, WaitRequest *> waits_;
+#endif
+
+  Napi::Env env_;
+  napi_async_cleanup_hook_handle hook_ = nullptr;
+  std::unordered_map<SegmentHandle *, int> threadWaiting_;  // handles with waits on worker threads
+  bool exitHooked_ = false;
+};
+
+bool RingWaitAsync(Napi::Env env, SegmentHandle *h, uint64_t seen, int64_t timeout_ns, Napi::Value *promise) {
+#ifdef SHMSWARM_URING
+  EnvRing &r = EnvRing::Of(env);
+  return r.Ready() && r.Wait(h, seen, timeout_ns, promise);
+#else
+  EnvRing &r = EnvRing::Of(env);
+  if (r.state == EnvRing::kUnused) r.state = EnvRing::kUnavailable, r.reason = "no io_uring on this platform";
+  return false;
+#endif
+}
+
+void RingCancel(Napi::Env env, SegmentHandle *h) {
+#ifdef SHMSWARM_URING
+  AddonData &d = Data(env);
+  if (d.ring && d.ring->state == EnvRing::kReady) d.ring->Cancel(h);
+#endif
+}
+
+void ThreadWaitBegin(Napi::Env env, SegmentHandle *h) { EnvRing::Of(env).ThreadWaitBegin(h); }
+
+void ThreadWaitEnd(Napi::Env env, SegmentHandle *h) noexcept {
+  AddonData *d = nullptr;
+  if (napi_get_instance_data(env, (void **)&d) != napi_ok || !d || !d->ring) return;
+  d->ring->ThreadWaitEnd(h);
+}
+
+Napi::Value WaitStats(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  EnvRing &r = EnvRing::Of(env);
+  static const char *states[] = {"unused", "ready", "unavailable"};
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("ring", r.ringWaits);
+  o.Set("thread", r.threadWaits);
+  o.Set("ringState", states[r.state]);
+  o.Set("reason", r.reason.empty() ? env.Null() : Napi::String::New(env, r.reason));
+  return o;
+}
+
+}  // namespace shmswarm

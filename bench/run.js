@@ -263,6 +263,7 @@ async function sectionInterference() {
   const { Segment } = await import('../dist/core/index.js');
   const seconds = quick ? 1 : 2;
   const out = [];
+  const watcherCost = [];
   for (const s of SIZES) {
     for (const slots of SLOT_COUNTS) {
       const rows = [];
@@ -280,6 +281,26 @@ async function sectionInterference() {
         names.delete(name);
         rows.push({ size: s.label, slots, config: cfg.label, writer: wr, readers: rr });
       }
+      // Three watchers' cost, the 5 % target, is below the noise of one 2 s comparison on this kind
+      // of host (two identical solo runs above often differ by 10 %): also measure it as the median
+      // of interleaved 1 s pairs, the writer alone then with three watchers.
+      const pairs = { alone: [], watched: [] };
+      for (let pair = 0; pair < (quick ? 2 : 4); pair++) {
+        log(`interference ${s.label}, ${slots} slot${slots > 1 ? 's' : ''}: watcher cost, pair ${pair + 1}`);
+        for (const watched of [false, true]) {
+          const name = newName('intf');
+          const seg = Segment.create(name, { rows: s.rows, cols: s.cols, slots });
+          const readers = watched ? [0, 1, 2].map(() => role('reader', { name, kind: 'watch', hz: 10 })) : [];
+          await Promise.all(readers.map((r) => r.ready()));
+          const wr = await role('writer', { name, seconds: 1 }).result();
+          await Promise.all(readers.map((r) => r.result()));
+          seg.close();
+          Segment.unlink(name);
+          names.delete(name);
+          pairs[watched ? 'watched' : 'alone'].push(wr.fps);
+        }
+      }
+      watcherCost.push({ size: s.label, slots, aloneFps: pairs.alone, watchedFps: pairs.watched, cost: 1 - median(pairs.watched) / median(pairs.alone) });
       // The writer alone, before and after the others: the mean is the reference (load drifts).
       const alone = rows.filter((r) => r.readers.length === 0);
       const solo = alone.reduce((a, r) => a + r.writer.fps, 0) / alone.length;
@@ -314,7 +335,11 @@ async function sectionInterference() {
       r.worstGapMs === null ? '-' : `${r.worstGapMs.toFixed(2)} ms`, `${r.limitMs.toFixed(1)} ms`, r.torn,
       r.readers.length ? (r.progress ? 'yes' : 'NO') : '-']));
   process.stdout.write(control.map((c) => `control: ${c.processes} busy C loops on ${results.machine.nproc} vCPUs, no shared memory: worst gap ${c.worstGapMs.toFixed(2)} ms (${c.gapsMs.map((g) => g.toFixed(1)).join(' / ')})`).join('\n') + '\n');
+  table('5b. Three 10 Hz watchers\' cost to the writer: medians of interleaved 1 s runs, alone / with the watchers',
+    ['size', 'slots', 'writer alone, frames/s', 'with 3 watchers', 'cost'],
+    watcherCost.map((w) => [w.size, w.slots, w.aloneFps.map(num).join(' / '), w.watchedFps.map(num).join(' / '), `${(w.cost * 100).toFixed(1)} %`]));
   results.interference = out;
+  results.watcherCost = watcherCost;
 }
 
 // ---------------------------------------------------------------- 6: alternatives
@@ -327,16 +352,16 @@ async function sectionAlternatives() {
     const rounds = [];
     for (let round = 0; round < (quick ? 1 : 2); round++) rounds.push(await alternativesRound(s, bytes, seconds));
     const row = { size: s.label, bytes };
-    for (const k of ['shmswarm', 'shmswarm3', 'raw', 'json', 'python'])
+    for (const k of ['shmswarm', 'shmswarm3', 'c3', 'raw', 'json', 'python'])
       row[k] = rounds.map((r) => r[k]).reduce((a, b) => ((b.fps || 0) > (a.fps || 0) ? b : a));
     out.push(row);
   }
   results.alternatives = out;
   table('6. End to end: whole frames per second from a writer process to a consumer process (each frame copied once)',
-    ['size', 'shmswarm', '3 slots', 'raw bytes, Unix socket', 'JSON, Unix socket', 'Python shared_memory + numpy', '3 slots / raw', '3 slots / JSON', '3 slots / Python', '1 slot / raw', '1 slot / Python', 'torn: shmswarm', 'Python'],
-    out.map((r) => [r.size, num(r.shmswarm.fps), num(r.shmswarm3.fps), num(r.raw.fps), num(r.json.fps), num(r.python.fps),
+    ['size', 'shmswarm', '3 slots', 'C, 3 slots', 'raw bytes, Unix socket', 'JSON, Unix socket', 'Python shared_memory + numpy', '3 slots / raw', '3 slots / JSON', '3 slots / Python', '1 slot / raw', '1 slot / Python', 'torn: shmswarm', 'Python'],
+    out.map((r) => [r.size, num(r.shmswarm.fps), num(r.shmswarm3.fps), num(r.c3.fps), num(r.raw.fps), num(r.json.fps), num(r.python.fps),
       x(r.shmswarm3.fps / r.raw.fps), x(r.shmswarm3.fps / r.json.fps), x(r.shmswarm3.fps / r.python.fps),
-      x(r.shmswarm.fps / r.raw.fps), x(r.shmswarm.fps / r.python.fps), r.shmswarm.torn + r.shmswarm3.torn, r.python.torn]));
+      x(r.shmswarm.fps / r.raw.fps), x(r.shmswarm.fps / r.python.fps), r.shmswarm.torn + r.shmswarm3.torn + r.c3.torn, r.python.torn]));
 }
 
 async function alternativesRound(s, bytes, seconds) {
@@ -351,6 +376,20 @@ async function alternativesRound(s, bytes, seconds) {
     const w = role('writer', { name, seconds });
     await w.result();
     row[slots === 1 ? 'shmswarm' : `shmswarm${slots}`] = await c.result();
+    seg.close();
+    Segment.unlink(name);
+    names.delete(name);
+  }
+  {
+    // The same pair in C (shmswarm_write_frame / shmswarm_wait + read): the protocol's own limit.
+    log(`alternatives ${s.label}: shmswarm in C, 3 slots`);
+    const name = newName('altc');
+    const seg = Segment.create(name, { rows: s.rows, cols: s.cols, slots: 3 });
+    const c = start(CBIN, ['e2e-consumer', name]);
+    await c.ready();
+    const w = start(CBIN, ['e2e-writer', name, String(seconds)]);
+    await w.result();
+    row.c3 = await c.result();
     seg.close();
     Segment.unlink(name);
     names.delete(name);
@@ -544,10 +583,16 @@ function targets() {
     const judged = Math.max(...i.map(slotsOf));
     const tag = judged > 1 ? `, ${judged} slots` : '';
     for (const size of ['4 KB', '240 KB', '24 MB']) {
-      const cost = (n) => i.find((q) => q.size === size && slotsOf(q) === n && q.config.startsWith('3 watchers'));
-      const r = cost(judged);
-      const single = judged > 1 && cost(1) ? `; 1 slot: ${((1 - cost(1).ratio) * 100).toFixed(1)} %` : '';
-      add(`3 watchers cost the writer ≤ 5 %, ${size}${tag}`, `${((1 - r.ratio) * 100).toFixed(1)} % (per CPU-s ${((1 - r.ratioCpu) * 100).toFixed(1)} %)${single}`, r.ratio >= 0.95);
+      const paired = (n) => results.watcherCost?.find((q) => q.size === size && q.slots === n);
+      if (paired(judged)) {
+        const single = judged > 1 && paired(1) ? `; 1 slot: ${(paired(1).cost * 100).toFixed(1)} %` : '';
+        add(`3 watchers cost the writer ≤ 5 %, ${size}${tag}`, `${(paired(judged).cost * 100).toFixed(1)} % (medians of paired runs)${single}`, paired(judged).cost <= 0.05);
+      } else {
+        const cost = (n) => i.find((q) => q.size === size && slotsOf(q) === n && q.config.startsWith('3 watchers'));
+        const r = cost(judged);
+        const single = judged > 1 && cost(1) ? `; 1 slot: ${((1 - cost(1).ratio) * 100).toFixed(1)} %` : '';
+        add(`3 watchers cost the writer ≤ 5 %, ${size}${tag}`, `${((1 - r.ratio) * 100).toFixed(1)} % (per CPU-s ${((1 - r.ratioCpu) * 100).toFixed(1)} %)${single}`, r.ratio >= 0.95);
+      }
       // Watchers look every 100 ms by design: for them progress is a new frame at every look.
       const worstOf = (n) => {
         const rs = i.filter((q) => q.size === size && slotsOf(q) === n && q.readers.length);
@@ -560,7 +605,7 @@ function targets() {
       add(`every reader a whole frame every ${g.rs[0].limitMs.toFixed(0)} ms, ${size}${tag}`,
         `continuous/locking: worst gap ${g.worst.toFixed(1)} ms; watcher looks without a new frame: ${g.empty}${single1}`, g.rs.every((q) => q.progress));
     }
-    const alt = (results.alternatives ?? []).reduce((a, q) => a + q.shmswarm.torn + (q.shmswarm3?.torn ?? 0), 0);
+    const alt = (results.alternatives ?? []).reduce((a, q) => a + q.shmswarm.torn + (q.shmswarm3?.torn ?? 0) + (q.c3?.torn ?? 0), 0);
     const torn = i.reduce((a, q) => a + q.torn, 0) + alt;
     add('torn frames accepted by shmswarm readers', String(torn), torn === 0);
   }

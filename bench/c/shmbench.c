@@ -4,6 +4,8 @@
  *   shmbench wake-writer <name> <gap_us> <max_s> publish stamped frames until killed or max_s
  *   shmbench wake-reader <name> <samples>      futex wake latency samples (ns), one JSON line
  *   shmbench jitter <count>                    how late a 1 ms sleep wakes up: the machine's own noise
+ *   shmbench e2e-writer <name> <seconds>       publish back to back, frame n holding n % 4 + 1 (f32)
+ *   shmbench e2e-consumer <name>               shmswarm_wait + one copy per new frame: item 6 in C
  *   shmbench spin-gaps <ms>                    a busy loop for <ms>: the longest it went without
  *                                              running (run several at once: the scheduler's floor)
  *   shmbench wake-reader-loop <name> <samples> the same through a worker thread and an eventfd
@@ -308,6 +310,71 @@ static int cmd_jitter(int argc, char **argv) {
   return 0;
 }
 
+/* Item 6's shmswarm pair in C: what the protocol allows end to end, without Node. */
+static int cmd_e2e_writer(int argc, char **argv) {
+  if (argc < 4) return 2;
+  shmswarm_segment *s;
+  int rc = shmswarm_open(argv[2], 1, &s);
+  if (rc) die("open", rc);
+  size_t bytes = shmswarm_get_layout(s)->data_bytes, n = bytes / 4;
+  float *src[4];
+  for (int k = 0; k < 4; k++) {
+    src[k] = (float *)aligned_alloc(64, (bytes + 63) / 64 * 64);
+    for (size_t i = 0; i < n; i++) src[k][i] = (float)(k + 1);
+  }
+  shmswarm_state st;
+  shmswarm_get_state(s, &st);
+  uint64_t frame = st.frames;
+  int64_t end = now_ns() + (int64_t)(atof(argv[3]) * 1e9);
+  long count = 0;
+  while (now_ns() < end) {
+    for (int k = 0; k < 16; k++, count++) {
+      frame++;
+      if ((rc = shmswarm_write_frame(s, src[frame % 4], bytes)) != 0) die("write", rc);
+    }
+  }
+  printf("{\"frames\":%ld}\n", count);
+  shmswarm_close(s);
+  return 0;
+}
+
+static int cmd_e2e_consumer(int argc, char **argv) {
+  if (argc < 3) return 2;
+  shmswarm_segment *s;
+  int rc = shmswarm_open(argv[2], 0, &s);
+  if (rc) die("open", rc);
+  size_t bytes = shmswarm_get_layout(s)->data_bytes, n = bytes / 4;
+  float *buf = (float *)aligned_alloc(64, (bytes + 63) / 64 * 64);
+  shmswarm_state st;
+  shmswarm_get_state(s, &st);
+  uint64_t last = st.sequence;
+  long count = 0, torn = 0;
+  int64_t first = 0, prev = 0;
+  printf("ready\n");
+  fflush(stdout);
+  for (;;) {
+    uint64_t seq;
+    rc = shmswarm_wait(s, last, first ? 400000000LL : 30000000000LL, &seq);
+    if (rc == -ETIMEDOUT) break;
+    if (rc) die("wait", rc);
+    shmswarm_frame_info info;
+    if ((rc = shmswarm_read_frame_ex(s, buf, bytes, SHMSWARM_READ_AUTO, last, &info)) != 0) die("read", rc);
+    if (info.flags & SHMSWARM_FRAME_UNCHANGED) continue;
+    last = info.sequence;
+    float want = (float)(info.frames % 4 + 1);
+    int whole = buf[n - 1] == want;
+    for (size_t i = 0; whole && i < n; i += 16) whole = buf[i] == want;
+    if (whole) count++;
+    else torn++;
+    prev = now_ns();
+    if (!first) first = prev;
+  }
+  double secs = (prev - first) / 1e9;
+  printf("{\"frames\":%ld,\"torn\":%ld,\"seconds\":%.6f,\"fps\":%.3f}\n", count, torn, secs, secs > 0 ? (count - 1) / secs : 0);
+  shmswarm_close(s);
+  return 0;
+}
+
 /* No shared memory at all: how long a process that always wants the CPU goes without it. */
 static int cmd_spin_gaps(int argc, char **argv) {
   if (argc < 3) return 2;
@@ -328,6 +395,8 @@ int main(int argc, char **argv) {
   else if (argc >= 2 && strcmp(argv[1], "wake-reader-loop") == 0) r = cmd_wake_reader_loop(argc, argv);
   else if (argc >= 2 && strcmp(argv[1], "jitter") == 0) r = cmd_jitter(argc, argv);
   else if (argc >= 2 && strcmp(argv[1], "spin-gaps") == 0) r = cmd_spin_gaps(argc, argv);
+  else if (argc >= 2 && strcmp(argv[1], "e2e-writer") == 0) r = cmd_e2e_writer(argc, argv);
+  else if (argc >= 2 && strcmp(argv[1], "e2e-consumer") == 0) r = cmd_e2e_consumer(argc, argv);
   if (r == 2) fprintf(stderr, "usage: shmbench copy ROWS COLS BATCH_MS | wake-writer NAME GAP_US MAX_S | wake-reader[-loop] NAME SAMPLES\n");
   return r;
 }

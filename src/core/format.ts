@@ -265,27 +265,35 @@ function putFloat32(buf: Uint8Array, pos: number, x: number): number {
 const SCALE_EXP = new Int32Array(256);
 const UNIT = new Float64Array(256);
 const HALF_UNIT = new Float64Array(256);
-for (let e = 0; e < 255; e++) {
-  const q = (e === 0 ? 1 : e) - 150;
-  const lowest = e === 0 ? 2 ** -149 : 2 ** (e - 127);
-  // Number(bigint) rounds correctly: each entry is within 2^-52 of the exact value.
-  const scaled = (n: number) => (n >= 0 ? Number(10n ** BigInt(n)) * lowest : lowest / Number(10n ** BigInt(-n)));
-  let n = Math.floor(8 - Math.log10(lowest));
-  while (scaled(n) >= 1e9) n--;
-  while (scaled(n) < 1e8) n++;
-  SCALE_EXP[e] = n;
-  UNIT[e] = n >= 0 ? Number(10n ** BigInt(n)) * 2 ** q : 2 ** q / Number(10n ** BigInt(-n));
-  HALF_UNIT[e] = UNIT[e] / 2;
+/** "0000" to "9999", four ASCII bytes each, for DataView#setUint32(pos, v, true). */
+const DIGITS4 = new Uint32Array(10000);
+let tablesReady = false;
+
+// Filled on first use, not at import: building them costs milliseconds (BigInt powers, 10,000
+// strings) that every command importing this module for a table (`info`) would pay at start-up.
+function prepareTables(): void {
+  tablesReady = true;
+  for (let i = 0; i < 10000; i++) {
+    const s = String(i).padStart(4, '0');
+    DIGITS4[i] = (s.charCodeAt(0) | (s.charCodeAt(1) << 8) | (s.charCodeAt(2) << 16) | (s.charCodeAt(3) << 24)) >>> 0;
+  }
+  for (let e = 0; e < 255; e++) {
+    const q = (e === 0 ? 1 : e) - 150;
+    const lowest = e === 0 ? 2 ** -149 : 2 ** (e - 127);
+    // Number(bigint) rounds correctly: each entry is within 2^-52 of the exact value.
+    const scaled = (n: number) => (n >= 0 ? Number(10n ** BigInt(n)) * lowest : lowest / Number(10n ** BigInt(-n)));
+    let n = Math.floor(8 - Math.log10(lowest));
+    while (scaled(n) >= 1e9) n--;
+    while (scaled(n) < 1e8) n++;
+    SCALE_EXP[e] = n;
+    UNIT[e] = n >= 0 ? Number(10n ** BigInt(n)) * 2 ** q : 2 ** q / Number(10n ** BigInt(-n));
+    HALF_UNIT[e] = UNIT[e] / 2;
+  }
 }
 const POW10I = Int32Array.from({ length: 10 }, (_, i) => 10 ** i);
 const INV10 = Float64Array.from([1, 0.1, 0.01, 0.001]);
 /** Brings an 8-, 9- or 10-digit M to 9 digits (M is a multiple of 10 when it has 10: the product is exact). */
 const TO_9_DIGITS = Float64Array.from([10, 1, 0.1]);
-/** "0000" to "9999", four ASCII bytes each, for DataView#setUint32(pos, v, true). */
-const DIGITS4 = Uint32Array.from({ length: 10000 }, (_, i) => {
-  const s = String(i).padStart(4, '0');
-  return (s.charCodeAt(0) | (s.charCodeAt(1) << 8) | (s.charCodeAt(2) << 16) | (s.charCodeAt(3) << 24)) >>> 0;
-});
 const NEAR = 2e-6;
 /** How far past its end the fast printer may scribble. */
 const SCRIBBLE = 24;
@@ -581,6 +589,7 @@ function rowsAny(fill: Fill, limit: number, r: number, rowEnd: number, p: TextPl
 
 /** rowsAny for float32, with the fast printer written out in the loop (a call costs a third more). */
 function rowsF32(fill: Fill, limit: number, r: number, rowEnd: number, p: TextPlan): number {
+  if (!tablesReady) prepareTables();
   const { buf, dv } = fill;
   const d = p.f32!;
   const u = p.bits!;

@@ -536,15 +536,17 @@ export class Segment {
       const stable = seq % 2 === 0 ? seq : seq - 1;
       if (stable !== seen) return Promise.resolve(stable);
     }
-    return Segment.#waitInChunks(h, afterSequence, timeoutMs);
+    return this.#waitInChunks(h, afterSequence, timeoutMs);
   }
 
   // A wait on a worker thread cannot be told that its worker_threads Worker is being terminated
   // (Node runs cleanup hooks only after pending thread work has finished), so terminate() would
   // wait out the whole timeout: long waits go in chunks, each a fresh wait with the same rules.
-  static async #waitInChunks(h: NativeSegmentHandle, afterSequence: number, timeoutMs: number): Promise<number> {
+  async #waitInChunks(h: NativeSegmentHandle, afterSequence: number, timeoutMs: number): Promise<number> {
     const deadline = performance.now() + timeoutMs;
     for (;;) {
+      // close() between two chunks cancels the wait as it would cancel a pending one.
+      if (this.closed) throw new ShmswarmError(`${this.name}: closed while waiting for a frame`, 'ECANCELED', { segment: this.name });
       const left = Math.max(0, deadline - performance.now());
       try {
         return await h.waitAsync(afterSequence, Math.min(left, WAIT_CHUNK_MS), WAIT_ON_THREAD);

@@ -455,3 +455,19 @@ test('a wait pending while the object shrinks rejects with EBUS on both paths, a
     t.diagnostic(`${path}: ${outcome}`);
   }
 });
+
+test('a wait longer than one native chunk (500 ms) still resolves on a frame, and close() still cancels it', async (t) => {
+  const name = uniqueName(t, 'chunks');
+  const seg = Segment.create(name, { rows: 1, cols: 1 });
+  t.after(() => seg.close());
+  const seq = seg.sequence();
+  const got = seg.waitForFrame(seq, { timeoutMs: 20_000 });
+  await sleep(1200); // past two chunks
+  seg.writeFrame(new Float32Array(1));
+  assert.equal(await got, seq + 2);
+  const other = Segment.open(name);
+  const pending = other.waitForFrame(other.sequence(), { timeoutMs: 20_000 });
+  await sleep(700); // into the second chunk
+  other.close();
+  await assert.rejects(pending, { code: 'ECANCELED' });
+});

@@ -367,33 +367,26 @@ async function sectionAlternatives() {
 async function alternativesRound(s, bytes, seconds) {
   const { Segment } = await import('../dist/core/index.js');
   const row = {};
-  for (const slots of SLOT_COUNTS) {
-    log(`alternatives ${s.label}: shmswarm, ${slots} slot${slots > 1 ? 's' : ''}`);
+  // A consumer started first, then a writer publishing back to back into a fresh segment.
+  const pair = async (label, slots, consumer, writer) => {
+    log(`alternatives ${s.label}: ${label}`);
     const name = newName('alt');
     const seg = Segment.create(name, { rows: s.rows, cols: s.cols, slots });
-    const c = role('shm-consumer', { name });
+    const c = consumer(name);
     await c.ready();
-    const w = role('writer', { name, seconds });
-    await w.result();
-    row[slots === 1 ? 'shmswarm' : `shmswarm${slots}`] = await c.result();
+    await writer(name).result();
+    const r = await c.result();
     seg.close();
     Segment.unlink(name);
     names.delete(name);
-  }
-  {
-    // The same pair in C (shmswarm_write_frame / shmswarm_wait + read): the protocol's own limit.
-    log(`alternatives ${s.label}: shmswarm in C, 3 slots`);
-    const name = newName('altc');
-    const seg = Segment.create(name, { rows: s.rows, cols: s.cols, slots: 3 });
-    const c = start(CBIN, ['e2e-consumer', name]);
-    await c.ready();
-    const w = start(CBIN, ['e2e-writer', name, String(seconds)]);
-    await w.result();
-    row.c3 = await c.result();
-    seg.close();
-    Segment.unlink(name);
-    names.delete(name);
-  }
+    return r;
+  };
+  for (const slots of SLOT_COUNTS)
+    row[slots === 1 ? 'shmswarm' : `shmswarm${slots}`] = await pair(`shmswarm, ${slots} slot${slots > 1 ? 's' : ''}`, slots,
+      (name) => role('shm-consumer', { name }), (name) => role('writer', { name, seconds }));
+  // The same pair in C (shmswarm_write_frame / shmswarm_wait + read): the protocol's own limit.
+  row.c3 = await pair('shmswarm in C, 3 slots', 3,
+    (name) => start(CBIN, ['e2e-consumer', name]), (name) => start(CBIN, ['e2e-writer', name, String(seconds)]));
   for (const mode of ['raw', 'json']) {
     log(`alternatives ${s.label}: ${mode} over a Unix socket`);
     const path = join(tmpdir(), `shmswarm-bench-${process.pid}-${mode}.sock`);

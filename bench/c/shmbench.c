@@ -39,6 +39,23 @@ static void die(const char *what, int rc) {
   exit(1);
 }
 
+static shmswarm_segment *open_or_die(const char *name, int writable) {
+  shmswarm_segment *s;
+  int rc = shmswarm_open(name, writable, &s);
+  if (rc) die(name, rc);
+  return s;
+}
+
+/* The side segment of the wake-* modes: <name>-ring. */
+static shmswarm_segment *open_ring_or_die(const char *name, int writable) {
+  char ring_name[300];
+  snprintf(ring_name, sizeof ring_name, "%s-ring", name);
+  return open_or_die(ring_name, writable);
+}
+
+/* A 64-byte aligned buffer for one frame of `bytes`. */
+static void *frame_buffer(size_t bytes) { return aligned_alloc(64, (bytes + 63) / 64 * 64); }
+
 /* Keeps the compiler from dropping copies whose results are never read. */
 static volatile uint8_t sink;
 
@@ -144,12 +161,8 @@ static int cmd_wake_writer(int argc, char **argv) {
   int64_t gap = (int64_t)atol(argv[3]) * 1000;
   int64_t end = now_ns() + (int64_t)atol(argv[4]) * 1000000000;
   signal(SIGTERM, on_term);
-  shmswarm_segment *s, *rs;
-  int rc = shmswarm_open(argv[2], 1, &s);
-  if (rc) die("open", rc);
-  char ring_name[300];
-  snprintf(ring_name, sizeof ring_name, "%s-ring", argv[2]);
-  if ((rc = shmswarm_open(ring_name, 1, &rs)) != 0) die("open ring", rc);
+  shmswarm_segment *s = open_or_die(argv[2], 1), *rs = open_ring_or_die(argv[2], 1);
+  int rc;
   volatile int64_t *ring = (volatile int64_t *)shmswarm_data(rs);
   uint64_t slots = shmswarm_rows(rs);
   struct timespec next;
@@ -183,16 +196,12 @@ static int cmd_wake_writer(int argc, char **argv) {
 static int cmd_wake_reader(int argc, char **argv) {
   if (argc < 4) return 2;
   long want = atol(argv[3]);
-  shmswarm_segment *s, *rs;
-  int rc = shmswarm_open(argv[2], 0, &s);
-  if (rc) die("open", rc);
-  char ring_name[300];
-  snprintf(ring_name, sizeof ring_name, "%s-ring", argv[2]);
-  if ((rc = shmswarm_open(ring_name, 0, &rs)) != 0) die("open ring", rc);
+  shmswarm_segment *s = open_or_die(argv[2], 0), *rs = open_ring_or_die(argv[2], 0);
+  int rc;
   const volatile int64_t *ring = (const volatile int64_t *)shmswarm_data(rs);
   uint64_t slots = shmswarm_rows(rs);
   size_t bytes = shmswarm_get_layout(s)->data_bytes;
-  uint8_t *buf = (uint8_t *)aligned_alloc(64, (bytes + 63) / 64 * 64);
+  uint8_t *buf = (uint8_t *)frame_buffer(bytes);
   int64_t *lat = (int64_t *)malloc(sizeof(int64_t) * want);
   shmswarm_state st;
   shmswarm_get_state(s, &st);
@@ -247,16 +256,12 @@ static void *loop_worker(void *arg) {
 static int cmd_wake_reader_loop(int argc, char **argv) {
   if (argc < 4) return 2;
   long want = atol(argv[3]);
-  shmswarm_segment *rs;
-  int rc = shmswarm_open(argv[2], 0, &loop.s);
-  if (rc) die("open", rc);
-  char ring_name[300];
-  snprintf(ring_name, sizeof ring_name, "%s-ring", argv[2]);
-  if ((rc = shmswarm_open(ring_name, 0, &rs)) != 0) die("open ring", rc);
+  loop.s = open_or_die(argv[2], 0);
+  shmswarm_segment *rs = open_ring_or_die(argv[2], 0);
   const volatile int64_t *ring = (const volatile int64_t *)shmswarm_data(rs);
   uint64_t slots = shmswarm_rows(rs);
   size_t bytes = shmswarm_get_layout(loop.s)->data_bytes;
-  uint8_t *buf = (uint8_t *)aligned_alloc(64, (bytes + 63) / 64 * 64);
+  uint8_t *buf = (uint8_t *)frame_buffer(bytes);
   int64_t *lat = (int64_t *)malloc(sizeof(int64_t) * want);
   loop.efd = eventfd(0, EFD_CLOEXEC);
   int ep = epoll_create1(EPOLL_CLOEXEC);
@@ -284,7 +289,7 @@ static int cmd_wake_reader_loop(int argc, char **argv) {
     int64_t t = now_ns();
     lat[got++] = t - ring[(seq / 2) % slots];
     shmswarm_frame_info info;
-    rc = shmswarm_read_frame_ex(loop.s, buf, bytes, SHMSWARM_READ_AUTO, UINT64_MAX, &info);
+    int rc = shmswarm_read_frame_ex(loop.s, buf, bytes, SHMSWARM_READ_AUTO, UINT64_MAX, &info);
     if (rc) die("read", rc);
   }
   printf("{\"samples\":[");
@@ -313,13 +318,12 @@ static int cmd_jitter(int argc, char **argv) {
 /* Item 6's shmswarm pair in C: what the protocol allows end to end, without Node. */
 static int cmd_e2e_writer(int argc, char **argv) {
   if (argc < 4) return 2;
-  shmswarm_segment *s;
-  int rc = shmswarm_open(argv[2], 1, &s);
-  if (rc) die("open", rc);
+  shmswarm_segment *s = open_or_die(argv[2], 1);
+  int rc;
   size_t bytes = shmswarm_get_layout(s)->data_bytes, n = bytes / 4;
   float *src[4];
   for (int k = 0; k < 4; k++) {
-    src[k] = (float *)aligned_alloc(64, (bytes + 63) / 64 * 64);
+    src[k] = (float *)frame_buffer(bytes);
     for (size_t i = 0; i < n; i++) src[k][i] = (float)(k + 1);
   }
   shmswarm_state st;
@@ -340,11 +344,10 @@ static int cmd_e2e_writer(int argc, char **argv) {
 
 static int cmd_e2e_consumer(int argc, char **argv) {
   if (argc < 3) return 2;
-  shmswarm_segment *s;
-  int rc = shmswarm_open(argv[2], 0, &s);
-  if (rc) die("open", rc);
+  shmswarm_segment *s = open_or_die(argv[2], 0);
+  int rc;
   size_t bytes = shmswarm_get_layout(s)->data_bytes, n = bytes / 4;
-  float *buf = (float *)aligned_alloc(64, (bytes + 63) / 64 * 64);
+  float *buf = (float *)frame_buffer(bytes);
   shmswarm_state st;
   shmswarm_get_state(s, &st);
   uint64_t last = st.sequence;

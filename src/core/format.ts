@@ -298,17 +298,6 @@ const NEAR = 2e-6;
 /** How far past its end the fast printer may scribble. */
 const SCRIBBLE = 24;
 
-/** A float32 the general way, with JSON's quoted non-finite values when `json`. */
-function putFloat32Any(buf: Uint8Array, pos: number, x: number, json: boolean): number {
-  if (json && x - x !== 0) {
-    buf[pos] = 34;
-    pos = putFloat32(buf, pos + 1, x);
-    buf[pos] = 34;
-    return pos + 1;
-  }
-  return putFloat32(buf, pos, x);
-}
-
 /** A float64 as the shortest decimal that reads back to it (JS's String()), -0 kept. */
 function putFloat64(buf: Uint8Array, pos: number, x: number): number {
   if (Number.isInteger(x) && x < 2 ** 53 && x > -(2 ** 53)) {
@@ -359,7 +348,7 @@ export function formatFloat32(x: number): string {
     const f32 = new Float32Array(1);
     const none = new Uint8Array(0);
     const plan: TextPlan = {
-      f32, bits: new Uint32Array(f32.buffer), data: f32, put: putFloat32, json: false, stride: 1, cols: Int32Array.of(0),
+      f32, bits: new Uint32Array(f32.buffer), data: f32, put: putFloat32, stride: 1, cols: Int32Array.of(0),
       gaps: none, gapAt: new Int32Array(2), head: none, cut: 0, tail: none, rowBytes: MAX_VALUE + SCRIBBLE, rowStart: 0, rowEnd: 1,
     };
     one = { f32, plan, fill: newFill(64) };
@@ -409,7 +398,6 @@ export interface TextPlan {
   bits: Uint32Array | null;
   data: ArrayLike<number>;
   put: Put;
-  json: boolean;
   stride: number;
   cols: Int32Array;
   gaps: Uint8Array;
@@ -462,7 +450,6 @@ export function textPlan(t: FrameTable, format: TextFormat): TextPlan {
     bits: f32 && new Uint32Array(f32.buffer, f32.byteOffset, f32.length),
     data: t.data as ArrayLike<number>,
     put: putter(t.dtype, l.json),
-    json: l.json,
     stride: t.fields.length,
     cols: Int32Array.from(t.columns),
     gaps: Buffer.concat(gapBytes),
@@ -593,7 +580,7 @@ function rowsF32(fill: Fill, limit: number, r: number, rowEnd: number, p: TextPl
   const { buf, dv } = fill;
   const d = p.f32!;
   const u = p.bits!;
-  const { stride, cols, gaps, gapAt, json } = p;
+  const { stride, cols, gaps, gapAt, put } = p;
   const ncols = cols.length;
   let pos = fill.pos;
   for (; r < rowEnd && pos <= limit; r++) {
@@ -699,7 +686,7 @@ function rowsF32(fill: Fill, limit: number, r: number, rowEnd: number, p: TextPl
           end = at;
         }
       }
-      pos = end >= 0 ? end : putFloat32Any(buf, pos, x, json);
+      pos = end >= 0 ? end : put(buf, pos, x); // the general way, JSON quoting included
       for (let g = gapAt[c], ge = gapAt[c + 1]; g < ge; g++) buf[pos++] = gaps[g];
     }
   }

@@ -19,8 +19,8 @@ const WAIT_POLL_MS = 0.05;
  * a woken waiter waits for the task running on its CPU, often the writer, to yield first.
  */
 const LOW_LATENCY_SLICE_NS = 100_000;
-/** Per thread: each worker_threads Worker loads its own copy of this module. */
-let wakeSlice: 'default' | 'short' | 'unsupported' = 'default';
+/** Asked once per thread (each worker_threads Worker loads its own copy of this module). */
+let wakeSliceAsked = false;
 /** The longest single native wait behind waitForFrame (see #waitInChunks). */
 const WAIT_CHUNK_MS = 500;
 /** How long open() waits for a segment that is still being created. */
@@ -512,12 +512,12 @@ export class Segment {
     const timeoutMs = checkTimeout(options.timeoutMs ?? 10_000);
     if (options.lowLatency !== undefined && typeof options.lowLatency !== 'boolean')
       throw new TypeError('lowLatency must be a boolean');
-    if (options.lowLatency && wakeSlice === 'default') {
+    if (options.lowLatency && !wakeSliceAsked) {
+      wakeSliceAsked = true;
       try {
         native().setWakeSlice(LOW_LATENCY_SLICE_NS);
-        wakeSlice = 'short';
       } catch {
-        wakeSlice = 'unsupported';
+        // No per-thread slices here (kernel before 6.12, not Linux): wait without one.
       }
     }
     // Already newer: no round trip through a worker thread (two thread wake-ups, tens of µs to

@@ -1360,6 +1360,7 @@ static int shmswarm__read_slots(shmswarm_segment *s, void *dst, size_t bytes, ui
   shmswarm__block *blk = s->blk;
   uint64_t k = s->lay.slots;
   int moved = 0;
+  int64_t spin_end = 0;
   for (int attempt = 0; attempt < attempts;) {
     uint64_t s1 = SHMSWARM__LOAD(&blk->seq, acquire);
     uint64_t n = s1 >> 1;
@@ -1368,8 +1369,18 @@ static int shmswarm__read_slots(shmswarm_segment *s, void *dst, size_t bytes, ui
      * then stats_seq: below 2n + 1 means none of frame n + 1's was seen (fence to fence). */
     shmswarm__fill_info(blk, info);
     SHMSWARM__FENCE(acquire);
-    if (SHMSWARM__LOAD(&blk->stats_seq, relaxed) >= 2 * n + 1 || SHMSWARM__LOAD(&blk->seq, relaxed) >> 1 != n) {
+    int in_stats = SHMSWARM__LOAD(&blk->stats_seq, relaxed) >= 2 * n + 1;
+    if (in_stats || SHMSWARM__LOAD(&blk->seq, relaxed) >> 1 != n) {
       info->flags &= ~SHMSWARM_FRAME_TORN;
+      if (in_stats && SHMSWARM__LOAD(&blk->seq, relaxed) >> 1 == n) {
+        /* The writer is between its figures and its publish: a few stores, unless it was
+         * preempted there. Wait for it as version 1 waits for an odd sequence, by time. */
+        int64_t now = shmswarm__now(CLOCK_MONOTONIC);
+        if (!spin_end) spin_end = now + SHMSWARM__SPIN_NS;
+        if (now > spin_end) return 0;
+        for (int i = 0; i < 64; i++) SHMSWARM__PAUSE();
+        continue;
+      }
       if (++moved > 64) return 0; /* tiny frames published back to back: let the mutex decide */
       continue;
     }

@@ -899,11 +899,16 @@ int shmswarm_unlock(shmswarm_segment *s) {
 void shmswarm_set_timeout(shmswarm_segment *s, int64_t timeout_ns) { s->timeout_ns = timeout_ns; }
 
 /* ---- open, create, close ---- */
-static int shmswarm__map(shmswarm_segment *s, int fd, uint64_t size) {
+/* populate: only for an object we created and reserved. Pre-faulting an object we are merely
+ * opening would trust its size before its header is checked: a sparse object of any size (anyone
+ * may make one in /dev/shm) would have every page allocated by a mere `list` or `info`. */
+static int shmswarm__map(shmswarm_segment *s, int fd, uint64_t size, int populate) {
   int prot = s->shared_rw ? PROT_READ | PROT_WRITE : PROT_READ;
   int flags = MAP_SHARED;
 #ifdef MAP_POPULATE
-  flags |= MAP_POPULATE; /* pay the page faults here, not in the first frames */
+  if (populate) flags |= MAP_POPULATE; /* pay the page faults here, not in the first frames */
+#else
+  (void)populate;
 #endif
   if (size > SIZE_MAX) return shmswarm__fail(-EFBIG, "mmap", NULL);
   void *p = mmap(NULL, (size_t)size, prot, flags, fd, 0);
@@ -983,7 +988,7 @@ int shmswarm_open(const char *name, int writable, shmswarm_segment **out) {
     r = shmswarm_validate("", (uint64_t)st.st_size, NULL); /* the size alone decides */
     goto fail;
   }
-  if ((r = shmswarm__map(s, fd, (uint64_t)st.st_size)) != 0) goto fail;
+  if ((r = shmswarm__map(s, fd, (uint64_t)st.st_size, 0)) != 0) goto fail;
   {
     sigjmp_buf jb;
     SHMSWARM__GUARD_BEGIN(jb, r = shmswarm__fail(SHMSWARM_EBUS, "validate", "memory fault while reading the header");
@@ -1059,7 +1064,7 @@ int shmswarm_create_ex(const char *name, uint64_t rows, uint32_t cols, int dtype
   /* tmpfs over-commits: reserve every page now, or a full /dev/shm is a SIGBUS at first touch. */
   if ((r = posix_fallocate(fd, 0, (off_t)total)) != 0) { r = shmswarm__fail(-r, "posix_fallocate", NULL); goto fail; }
 #endif
-  if ((r = shmswarm__map(s, fd, total)) != 0) goto fail;
+  if ((r = shmswarm__map(s, fd, total, 1)) != 0) goto fail;
   {
     uint8_t *b = s->base;
     shmswarm__block *blk = (shmswarm__block *)(b + boff);

@@ -16,6 +16,37 @@ export function usageError(message: string): CliError {
   return new CliError(message, EXIT_USAGE);
 }
 
+/**
+ * A write that failed: `cause` is the system error, kept so main() can tell that a failure on
+ * stdout it has already reported is the same one a command rethrows.
+ */
+export class OutputError extends CliError {
+  constructor(target: string, override readonly cause: unknown) {
+    super(writeErrorMessage(target, cause));
+    this.name = 'OutputError';
+  }
+}
+
+/** "ENOSPC (no space left on device)" for a system error; the plain message otherwise. */
+export function errnoText(e: unknown): string {
+  const err = e as Partial<NodeJS.ErrnoException> | null;
+  let text = e instanceof Error ? e.message : String(e);
+  const code = typeof err?.code === 'string' ? err.code : undefined;
+  if (code) {
+    // Node's form is "CODE: description, syscall 'path'": keep only the description.
+    if (text.startsWith(`${code}: `)) text = text.slice(code.length + 2);
+    const at = err?.syscall ? text.indexOf(`, ${err.syscall}`) : -1;
+    if (at >= 0) text = text.slice(0, at);
+  }
+  text = text.replace(/\s+/g, ' ').trim();
+  return code ? `${code} (${text})` : text;
+}
+
+/** The one line for a failed write: "cannot write <target>: ENOSPC (no space left on device)". */
+export function writeErrorMessage(target: string, e: unknown): string {
+  return `cannot write ${target}: ${errnoText(e)}`;
+}
+
 /** One line (without the "shmswarm: " prefix) and an exit code for any error. */
 export function describeError(e: unknown): { message: string; exitCode: number } {
   if (e instanceof CliError) return { message: e.message, exitCode: e.exitCode };

@@ -1,6 +1,6 @@
 import { Command, CommanderError } from 'commander';
-import { describeError, EXIT_USAGE } from './errors.js';
-import { prepareColor, stderrColor } from './output.js';
+import { describeError, EXIT_RUNTIME, EXIT_USAGE, OutputError, writeErrorMessage } from './errors.js';
+import { outputFailureKind, prepareColor, stderrColor } from './output.js';
 
 type CommandFactory = () => Command;
 
@@ -55,16 +55,27 @@ export async function main(argv: string[] = process.argv): Promise<void> {
   // long-running commands stop as on SIGTERM (and clean up), the others just end.
   // (process.exit after a terminal hang-up (EIO) trips an assertion in Node's tty reset: only a
   // broken pipe exits here.)
+  // Any other failure (a full disk, /dev/full) lost data: one line, exit 1, the same stop. Only
+  // the first failure counts: later writes fail too, and a failing stderr cannot be told about.
   let outputGone = false;
-  const onOutputError = (e: NodeJS.ErrnoException) => {
-    if (e.code !== 'EPIPE' && e.code !== 'EIO' && !(outputGone && e.code === 'ERR_STREAM_DESTROYED')) throw e;
+  let lostOutput: unknown;
+  const onOutputError = (stream: 'stdout' | 'stderr') => (e: NodeJS.ErrnoException) => {
     if (outputGone) return;
     outputGone = true;
+    const kind = outputFailureKind(e);
+    if (kind === 'lost') {
+      lostOutput = e;
+      process.exitCode = EXIT_RUNTIME;
+      if (stream === 'stdout') {
+        process.stderr.write(`${stderrColor().red('shmswarm:')} ${writeErrorMessage('to stdout', e)}\n`);
+        if (argv.includes('--debug') && e.stack) process.stderr.write(`${e.stack}\n`);
+      }
+    }
     if (process.listenerCount('SIGTERM') > 0) process.emit('SIGTERM');
-    else if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    else if (kind === 'reader-gone') process.exit(process.exitCode ?? 0);
   };
-  process.stdout.on('error', onOutputError);
-  process.stderr.on('error', onOutputError);
+  process.stdout.on('error', onOutputError('stdout'));
+  process.stderr.on('error', onOutputError('stderr'));
   let program: Command;
   try {
     [program] = await Promise.all([makeProgram(argv), prepareColor()]);
@@ -77,10 +88,12 @@ export async function main(argv: string[] = process.argv): Promise<void> {
     await program.parseAsync(argv);
   } catch (e) {
     if (e instanceof CommanderError) {
-      // commander has printed its message already; help and version exit 0.
-      process.exitCode = e.exitCode === 0 ? 0 : EXIT_USAGE;
+      // commander has printed its message already; help and version exit 0 (unless printing them failed).
+      process.exitCode = e.exitCode === 0 ? (process.exitCode ?? 0) : EXIT_USAGE;
       return;
     }
+    // A command that stops on the stdout failure reported above: said once is enough.
+    if (e instanceof OutputError && lostOutput !== undefined && e.cause === lostOutput) return;
     const { message, exitCode } = describeError(e);
     process.stderr.write(`${stderrColor().red('shmswarm:')} ${message}\n`);
     if (argv.includes('--debug') && e instanceof Error && e.stack) process.stderr.write(`${e.stack}\n`);

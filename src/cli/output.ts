@@ -58,3 +58,14 @@ export function warn(message: string): void {
 export function progress(message: string): void {
   process.stderr.write(`${message}\n`);
 }
+
+/**
+ * What a failed write on stdout or stderr means. `reader-gone` (EPIPE): `| head` has what it
+ * wanted, nothing to report. `hung-up` (EIO): the terminal went away, nowhere to report. `lost`
+ * (ENOSPC, EFBIG, EDQUOT, ...): the data did not arrive, so it is an error and the exit is non-zero.
+ */
+export function outputFailureKind(e: { code?: unknown }): 'reader-gone' | 'hung-up' | 'lost' {
+  if (e.code === 'EPIPE') return 'reader-gone';
+  if (e.code === 'EIO') return 'hung-up';
+  return 'lost';
+}

@@ -41,9 +41,10 @@ export function parseSlots(value: string): number {
 }
 
 /** Seconds as typed ("10", "0.5"), > 0: --duration, --within. */
-export function parseSeconds(value: string): number {
+export function parseSeconds(value: string, max = 1e9): number {
   const n = Number(value);
-  if (value.trim() === '' || !Number.isFinite(n) || n <= 0 || n > 1e9) throw new InvalidArgumentError('It must be a number of seconds > 0.');
+  if (value.trim() === '' || !Number.isFinite(n) || n <= 0 || n > max)
+    throw new InvalidArgumentError(`It must be a number of seconds > 0${max < 1e9 ? ` and at most ${max}` : ''}.`);
   return n;
 }
 

@@ -85,7 +85,7 @@ export function parseRange(spec: string): RangeSpec {
   const field = parts.slice(0, -2).join(':');
   const min = parseBound(parts[parts.length - 2], -Infinity, 'min', spec);
   const max = parseBound(parts[parts.length - 1], Infinity, 'max', spec);
-  if (min > max) throw new RangeError(`range "${spec}": min ${fmt(min)} is larger than max ${fmt(max)}`);
+  if (min > max) throw new RangeError(`range "${spec}" (field "${field}"): min ${fmt(min)} is larger than max ${fmt(max)}`);
   return { field, min, max };
 }
 
@@ -272,7 +272,7 @@ export async function collectCheck(source: FrameSource, options: CheckOptions = 
   const ranges = (o.ranges ?? []).map((r) => (typeof r === 'string' ? parseRange(r) : r));
   const windowMs = o.windowMs ?? DEFAULT_WINDOW_MS;
   if (typeof windowMs !== 'number' || !(windowMs > 0) || windowMs > 1e9)
-    throw new RangeError(`window must be a number of ms > 0, got ${JSON.stringify(windowMs)}`);
+    throw new RangeError(`window must be a number of ms > 0 and at most 1e9, got ${JSON.stringify(windowMs)}`);
   const pollMs = o.pollMs ?? DEFAULT_POLL_MS;
   if (!(pollMs > 0)) throw new RangeError('pollMs must be > 0');
   if (o.minRate !== undefined && (typeof o.minRate !== 'number' || !(o.minRate >= 0) || !Number.isFinite(o.minRate)))

@@ -7,7 +7,7 @@ export type { CreateOptions, OpenOptions, SegmentInfo, Frame, ReadOptions, Segme
 export { ShmswarmError, isShmswarmError } from './errors.js';
 export { parseDtype, dtypeByCode, DTYPE_NAMES } from './dtypes.js';
 export type { Dtype, DtypeName, TypedArray } from './dtypes.js';
-export { checkSegmentName, parseFields, defaultFields, NAME_MAX_BYTES, PORTABLE_NAME_BYTES } from './names.js';
+export { checkSegmentName, printableName, parseFields, defaultFields, NAME_MAX_BYTES, PORTABLE_NAME_BYTES } from './names.js';
 export { FrameFlag, ReadMode } from './binding.js';
 export { openFrameSource } from './source.js';
 export type { FrameSource, SourceOptions } from './source.js';

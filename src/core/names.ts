@@ -3,13 +3,28 @@ export const NAME_MAX_BYTES = 255;
 /** macOS refuses names longer than this (PSHMNAMLEN). */
 export const PORTABLE_NAME_BYTES = 31;
 
+/** C0 and C1 control characters and DEL. */
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/g;
+
+/**
+ * A name as it may be shown to people: control characters as \xHH. Printed raw, a name could
+ * carry terminal escapes or a line break into a listing, an error line or a generated snippet.
+ */
+export function printableName(name: string): string {
+  return name.replace(CONTROL, (c) => '\\x' + c.charCodeAt(0).toString(16).padStart(2, '0'));
+}
+
 /**
  * Checks a POSIX shared-memory name before any syscall: "/" then 1–255 bytes with no "/",
- * not "." or "..", no NUL. Throws TypeError saying what is expected; returns warnings for names
- * that work here but not everywhere.
+ * not "." or "..", no control characters. Throws TypeError saying what is expected; returns
+ * warnings for names that work here but not everywhere.
  */
 export function checkSegmentName(name: unknown): { warnings: string[] } {
   if (typeof name !== 'string') throw new TypeError('segment name must be a string such as "/swarm"');
+  const shown = printableName(name);
+  // POSIX allows any byte but "/" and NUL; shmswarm prints names and writes them into code
+  // (info --python/--julia), so it takes only names that print as themselves.
+  if (shown !== name) throw new TypeError(`segment name "${shown}" contains control characters; use printable characters`);
   if (!name.startsWith('/')) {
     const hint = name && !name.includes('/') ? `; did you mean "/${name}"?` : '';
     throw new TypeError(`segment name "${name}" must start with "/"${hint}`);
@@ -18,7 +33,6 @@ export function checkSegmentName(name: unknown): { warnings: string[] } {
   if (rest.length === 0) throw new TypeError('segment name "/" is empty; use a name such as "/swarm"');
   if (rest.includes('/')) throw new TypeError(`segment name "${name}" may contain "/" only at the start`);
   if (rest === '.' || rest === '..') throw new TypeError(`segment name "${name}" is not allowed`);
-  if (rest.includes('\0')) throw new TypeError(`segment name must not contain NUL bytes`);
   const bytes = Buffer.byteLength(rest, 'utf8');
   if (bytes > NAME_MAX_BYTES)
     throw new TypeError(`segment name is ${bytes} bytes long; at most ${NAME_MAX_BYTES} bytes may follow "/"`);

@@ -64,6 +64,15 @@ export interface WatcherOptions {
 }
 
 /**
+ * The terminal's size for the full-screen view. Some terminals (serial consoles, containers,
+ * `stty rows 0 cols 0`) report 0 × 0, and a view fitted to that is blank: use 80 × 24 instead.
+ */
+export function screenSize(columns: number | undefined, rows: number | undefined): { columns: number; rows: number } {
+  const usable = (n: number | undefined): n is number => n !== undefined && Number.isFinite(n) && n >= 1;
+  return { columns: usable(columns) ? Math.floor(columns) : 80, rows: usable(rows) ? Math.floor(rows) : 24 };
+}
+
+/**
  * Follows one segment name: attaches when it appears, re-attaches when it is re-created, notes
  * a writer's death, a removal or a shrink, and reads frames lock-free only when the sequence
  * moved, so watching never slows the writer. poll() never throws for the segment's state; it

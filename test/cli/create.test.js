@@ -1,9 +1,11 @@
 // shmswarm create: the real binary, its output streams, exit codes and every refusal.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, statSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { closeSync, existsSync, openSync, statSync } from 'node:fs';
+import { constants } from 'node:os';
 import { Segment } from '../../dist/core/index.js';
-import { runCli, spawnNode, uniqueName, waitExit } from '../helpers.js';
+import { BIN, runCli, spawnCli, spawnNode, uniqueName, waitExit } from '../helpers.js';
 
 /** The first stderr line, and that it is the only message line (commander may add a help hint). */
 const firstLine = (s) => s.split('\n')[0];
@@ -122,4 +124,49 @@ test('create --help shows examples', () => {
   assert.equal(r.status, 0);
   assert.match(r.stdout, /Examples:\n\s+\$ shmswarm create \/swarm --agents 1000 --fields x,y,vx,vy/);
   assert.match(r.stdout, /--rows <n>/);
+});
+
+// Large enough that creating it (reserving and pre-faulting 1 GB) outlasts the moment the name
+// appears, so the signal lands mid-creation; if it lands just after, the outcome must be the same.
+const SLOW_CREATE = ['--agents', '128000000', '--cols', '2'];
+
+/** Resolve once /dev/shm/<name> exists (the native create has begun), or fail after `timeoutMs`. */
+async function appeared(name, child, timeoutMs = 10_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (!existsSync('/dev/shm' + name)) {
+    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`${name} never appeared (exit ${child.exitCode})`);
+    await new Promise((r) => setTimeout(r, 1));
+  }
+}
+
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+  test(`${signal} during create: one line, exit 128+${constants.signals[signal]}, and the name is gone`, async (t) => {
+    const name = uniqueName(t, `int${signal}`);
+    const child = spawnCli(['create', name, ...SLOW_CREATE]);
+    t.after(() => child.kill('SIGKILL'));
+    await appeared(name, child);
+    child.kill(signal);
+    const r = await waitExit(child, 60_000);
+    assert.equal(r.code, 128 + constants.signals[signal], r.stderr);
+    assert.equal(r.stderr, `shmswarm: interrupted; ${name} was not created\n`);
+    assert.equal(r.stdout, '');
+    assert.equal(existsSync('/dev/shm' + name), false, 'no half-created segment left behind');
+  });
+}
+
+test('create --json into a full device (/dev/full): one line, exit 1, and the segment is removed again', (t) => {
+  const name = uniqueName(t);
+  const full = openSync('/dev/full', 'w');
+  t.after(() => closeSync(full));
+  const r = spawnSync(process.execPath, [BIN, 'create', name, '--agents', '4', '--cols', '2', '--json'], {
+    stdio: ['ignore', full, 'pipe'],
+    encoding: 'utf8',
+    env: { ...process.env, NO_COLOR: '1' },
+    timeout: 30_000,
+  });
+  assert.equal(r.status, 1, r.stderr);
+  assert.equal(r.stderr, `shmswarm: cannot write to stdout: ENOSPC (no space left on device); ${name} was not created\n`);
+  assert.equal(existsSync('/dev/shm' + name), false, 'a retry must not meet "already exists"');
+  // ... and the retry works.
+  assert.equal(runCli(['create', name, '--agents', '4', '--cols', '2', '--json']).status, 0);
 });

@@ -80,3 +80,23 @@ test('demo on a terminal: the full-screen view, restored when it ends', async (t
   assert.ok(r.stdout.lastIndexOf('\x1b[?1049l') > r.stdout.lastIndexOf('\x1b[H'));
   assert.equal(existsSync(demoPath(pid)), false);
 });
+
+test('SIGTERM while demo creates its segment: one line, exit 143, nothing left, no child started', async (t) => {
+  // 1 GB (64M boids × x,y,vx,vy): creating it outlasts the moment the name appears.
+  const child = spawnCli(['demo', '--agents', '64000000', '--duration', '60']);
+  t.after(() => {
+    child.kill('SIGKILL');
+    rmSync(demoPath(child.pid), { force: true });
+  });
+  const deadline = Date.now() + 10_000;
+  while (!existsSync(demoPath(child.pid))) {
+    if (child.exitCode !== null || Date.now() > deadline) throw new Error('the demo segment never appeared');
+    await sleep(1);
+  }
+  child.kill('SIGTERM');
+  const r = await waitExit(child, 60_000);
+  assert.equal(r.code, 143, r.stderr);
+  assert.equal(r.stderr, `shmswarm: interrupted; /shmswarm-demo-${child.pid} was not created\n`);
+  assert.equal(r.stdout, '');
+  assert.equal(existsSync(demoPath(child.pid)), false);
+});

@@ -2,12 +2,13 @@
 // every refusal, through the real binary.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { chmodSync, closeSync, existsSync, lstatSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Segment } from '../../dist/core/index.js';
-import { BIN, runCli, uniqueName } from '../helpers.js';
+import { outputTarget } from '../../dist/cli/commands/dump.js';
+import { BIN, runCli, uniqueName, waitExit } from '../helpers.js';
 
 const firstLine = (s) => s.split('\n')[0];
 
@@ -350,4 +351,189 @@ test('a closed pipe ends quietly when the frame is split across threads', async 
   assert.equal(j.status, 0);
   assert.equal(j.stdout.split('\n').length, 4);
   assert.doesNotMatch(j.stderr, /EPIPE|Error|at /);
+});
+
+// -o FILE: a regular file is replaced whole (through symlinks); anything else is written where it is.
+
+const RAMP_CSV = 'x,y,vx\r\n2,3,4\r\n5,6,7\r\n8,9,10\r\n11,12,13\r\n';
+
+/** A character device made here (never a real /dev node: a rename over it would destroy it); null when mknod is refused. */
+function charDevice(t, dir, label, major, minor) {
+  const path = join(dir, label);
+  const r = spawnSync('mknod', [path, 'c', String(major), String(minor)], { encoding: 'utf8' });
+  if (r.status !== 0) {
+    t.skip(`mknod is not permitted here: ${r.stderr.trim()}`);
+    return null;
+  }
+  return path;
+}
+
+function fifo(dir, label) {
+  const path = join(dir, label);
+  const r = spawnSync('mkfifo', [path], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  return path;
+}
+
+test('outputTarget: regular files (through symlinks) are replaced beside the real file; devices and FIFOs are written in place', (t) => {
+  const dir = tempDir(t);
+  const real = join(dir, 'real.csv');
+  writeFileSync(real, 'old');
+  chmodSync(real, 0o640);
+  const st = statSync(real);
+  const keep = { mode: 0o640, uid: st.uid, gid: st.gid };
+  assert.deepEqual(outputTarget(real), { kind: 'replace', path: real, keep });
+  symlinkSync('real.csv', join(dir, 'link.csv'));
+  symlinkSync(join(dir, 'link.csv'), join(dir, 'link2.csv'));
+  assert.deepEqual(outputTarget(join(dir, 'link2.csv')), { kind: 'replace', path: real, keep });
+  mkdirSync(join(dir, 'sub'));
+  symlinkSync('../real.csv', join(dir, 'sub', 'up.csv'));
+  assert.deepEqual(outputTarget(join(dir, 'sub', 'up.csv')), { kind: 'replace', path: real, keep }, 'relative to the link\'s directory');
+
+  assert.deepEqual(outputTarget(join(dir, 'new.csv')), { kind: 'replace', path: join(dir, 'new.csv'), keep: null });
+  symlinkSync('nowhere.csv', join(dir, 'dangling.csv'));
+  assert.deepEqual(outputTarget(join(dir, 'dangling.csv')), { kind: 'replace', path: join(dir, 'nowhere.csv'), keep: null }, 'written through, as > does');
+  assert.deepEqual(outputTarget(join(dir, 'missing', 'x.csv')), { kind: 'replace', path: join(dir, 'missing', 'x.csv'), keep: null });
+
+  const p = fifo(dir, 'fifo');
+  assert.deepEqual(outputTarget(p), { kind: 'in-place', path: p });
+  symlinkSync(p, join(dir, 'to-fifo'));
+  assert.deepEqual(outputTarget(join(dir, 'to-fifo')), { kind: 'in-place', path: p });
+
+  for (const path of ['/dev/stdout', '/dev/fd/1', '/proc/self/fd/1', `/proc/${process.pid}/fd/1`]) assert.deepEqual(outputTarget(path), { kind: 'stdio', fd: 1 }, path);
+  assert.deepEqual(outputTarget('/dev/stderr'), { kind: 'stdio', fd: 2 });
+  symlinkSync('/dev/stdout', join(dir, 'out'));
+  assert.deepEqual(outputTarget(join(dir, 'out')), { kind: 'stdio', fd: 1 });
+
+  assert.throws(() => outputTarget(dir), { code: 'EISDIR' });
+  symlinkSync('loop-b', join(dir, 'loop-a'));
+  symlinkSync('loop-a', join(dir, 'loop-b'));
+  assert.throws(() => outputTarget(join(dir, 'loop-a')), { code: 'ELOOP' });
+  writeFileSync(join(dir, 'file'), '');
+  assert.throws(() => outputTarget(join(dir, 'file', 'x.csv')), { code: 'ENOTDIR' });
+
+  const dev = charDevice(t, dir, 'nulldev', 1, 3);
+  if (dev) assert.deepEqual(outputTarget(dev), { kind: 'in-place', path: dev });
+});
+
+test('-o through a symlink replaces the real file; the link survives and the mode is kept', (t) => {
+  const { name } = rampSegment(t);
+  const dir = tempDir(t);
+  mkdirSync(join(dir, 'data'));
+  const real = join(dir, 'data', 'real.csv');
+  writeFileSync(real, 'old');
+  chmodSync(real, 0o640);
+  symlinkSync(join('data', 'real.csv'), join(dir, 'link.csv'));
+  const r = runCli(['dump', name, '-o', join(dir, 'link.csv')]);
+  assert.equal(r.status, 0, r.stderr);
+  assert.ok(lstatSync(join(dir, 'link.csv')).isSymbolicLink());
+  assert.equal(readlinkSync(join(dir, 'link.csv')), join('data', 'real.csv'));
+  assert.equal(readFileSync(real, 'utf8'), RAMP_CSV);
+  assert.equal(statSync(real).mode & 0o7777, 0o640);
+  assert.deepEqual(readdirSync(dir).sort(), ['data', 'link.csv']);
+  assert.deepEqual(readdirSync(join(dir, 'data')), ['real.csv'], 'no temporary file left');
+
+  // A plain file keeps its mode too.
+  const plain = join(dir, 'plain.csv');
+  writeFileSync(plain, 'old');
+  chmodSync(plain, 0o600);
+  assert.equal(runCli(['dump', name, '-o', plain]).status, 0);
+  assert.equal(statSync(plain).mode & 0o7777, 0o600);
+  assert.equal(readFileSync(plain, 'utf8'), RAMP_CSV);
+});
+
+test('-o through a dangling symlink creates its target', (t) => {
+  const { name } = rampSegment(t);
+  const dir = tempDir(t);
+  symlinkSync('made.npy', join(dir, 'link.npy'));
+  const r = runCli(['dump', name, '--npy', join(dir, 'link.npy')]);
+  assert.equal(r.status, 0, r.stderr);
+  assert.ok(lstatSync(join(dir, 'link.npy')).isSymbolicLink());
+  assert.ok(statSync(join(dir, 'made.npy')).isFile());
+  assert.equal(readFileSync(join(dir, 'made.npy')).subarray(1, 6).toString(), 'NUMPY');
+  assert.deepEqual(readdirSync(dir).sort(), ['link.npy', 'made.npy']);
+});
+
+test('-o on a full character device: one line with ENOSPC, exit 1, the device is still a device', (t) => {
+  const { name } = rampSegment(t);
+  const dir = tempDir(t);
+  const full = charDevice(t, dir, 'fulldev', 1, 7);
+  if (!full) return;
+  for (const args of [['--csv', '-o', full], ['--npy', full]]) {
+    const r = runCli(['dump', name, ...args]);
+    assert.equal(r.status, 1, args.join(' '));
+    assert.equal(r.stdout, '');
+    assert.equal(r.stderr, `shmswarm: cannot write ${full}: ENOSPC (no space left on device)\n`);
+    assert.ok(lstatSync(full).isCharacterDevice(), 'not replaced by a regular file');
+  }
+  assert.deepEqual(readdirSync(dir), ['fulldev'], 'no temporary file left');
+  const nul = charDevice(t, dir, 'nulldev', 1, 3);
+  const r = runCli(['dump', name, '--csv', '-o', nul]);
+  assert.equal(r.status, 0, r.stderr);
+  assert.ok(lstatSync(nul).isCharacterDevice());
+});
+
+test('-o on a FIFO writes to its reader and leaves the FIFO in place', async (t) => {
+  const { name } = rampSegment(t);
+  const dir = tempDir(t);
+  const p = fifo(dir, 'frames');
+  const reader = spawn('cat', [p], { stdio: ['ignore', 'pipe', 'pipe'] });
+  t.after(() => reader.kill('SIGKILL'));
+  const read = waitExit(reader);
+  const writer = spawn(process.execPath, [BIN, 'dump', name, '--csv', '-o', p], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
+  const w = await waitExit(writer);
+  assert.equal(w.code, 0, w.stderr);
+  assert.equal(w.stderr, '');
+  const got = await read;
+  assert.equal(got.stdout, RAMP_CSV);
+  assert.ok(lstatSync(p).isFIFO());
+  assert.deepEqual(readdirSync(dir), ['frames']);
+});
+
+test('-o /dev/stdout writes to stdout (a socket, a pipe or a file opened for append) and replaces nothing', (t) => {
+  const { name } = rampSegment(t);
+  let r = runCli(['dump', name, '--csv', '-o', '/dev/stdout']);
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout, RAMP_CSV);
+  r = runCli(['dump', name, '--ndjson', '--rows', '0:1', '-o', '/dev/fd/1']);
+  assert.equal(r.stdout, '{"x":2,"y":3,"vx":4}\n');
+  const dir = tempDir(t);
+  const out = join(dir, 'out.csv');
+  writeFileSync(out, 'before\n');
+  const ino = statSync(out).ino;
+  symlinkSync('/dev/stdout', join(dir, 'me'));
+  const sh = spawnSync('sh', ['-c', `"${process.execPath}" "${BIN}" dump ${name} --csv -o "${join(dir, 'me')}" >> "${out}" && "${process.execPath}" "${BIN}" dump ${name} --csv -o /dev/stdout | cat >> "${out}"`], { encoding: 'utf8' });
+  assert.equal(sh.status, 0, sh.stderr);
+  assert.equal(readFileSync(out, 'utf8'), 'before\n' + RAMP_CSV + RAMP_CSV);
+  assert.equal(statSync(out).ino, ino, 'the file stdout was opened on is written, not replaced');
+  assert.ok(lstatSync(join(dir, 'me')).isSymbolicLink());
+});
+
+test('-o on a directory is a one-line error and changes nothing', (t) => {
+  const { name } = rampSegment(t);
+  const dir = tempDir(t);
+  const r = runCli(['dump', name, '-o', dir]);
+  assert.equal(r.status, 1);
+  assert.equal(r.stderr, `shmswarm: cannot write ${dir}: EISDIR (illegal operation on a directory)\n`);
+  assert.deepEqual(readdirSync(dir), []);
+});
+
+test('dump --lock repairs a frame left odd under a free lock, and says so without blaming a lock holder', (t) => {
+  const name = uniqueName(t, 'odd');
+  const seg = Segment.create(name, { rows: 4, fields: 'x,y,z' }); // data 64..112, block at 128
+  t.after(() => seg.close());
+  seg.writeFrame(Array.from({ length: 12 }, (_, i) => i));
+  const fd = openSync('/dev/shm' + name, 'r+');
+  const seq = Buffer.alloc(8);
+  seq.writeBigUInt64LE(3n); // frame 2 "being written", by nobody: the lock is free
+  writeSync(fd, seq, 0, 8, 128 + 128);
+  closeSync(fd);
+  const r = runCli(['dump', name, '--csv', '--lock']);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stderr, /a writer of \S+ died holding its lock or in the middle of a frame; the segment has been repaired/);
+  assert.doesNotMatch(r.stderr, /mutex .* was held/);
+  assert.equal(r.stdout.split('\r\n')[1], '0,1,2');
+  assert.equal(seg.sequence() % 2, 0, 'the sequence is even again');
+  const again = runCli(['dump', name, '--csv', '--lock']);
+  assert.doesNotMatch(again.stderr, /repaired/, 'repaired once');
 });

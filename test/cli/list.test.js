@@ -1,7 +1,7 @@
 // shmswarm list: segments with shape, dtype, size, frames and writer state; --all adds foreign objects.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { Segment } from '../../dist/core/index.js';
 import { runCli, spawnNode, uniqueName, waitExit } from '../helpers.js';
 
@@ -62,4 +62,24 @@ test('list --help shows examples', () => {
   const r = runCli(['list', '--help']);
   assert.equal(r.status, 0);
   assert.match(r.stdout, /Examples:[\s\S]*shmswarm list --all/);
+});
+
+test('an object whose name holds control characters is listed escaped, and refused by name', (t) => {
+  const base = uniqueName(t, 'ctl');
+  const name = `${base}\x1b[31m\nforged`;
+  writeFileSync('/dev/shm' + name, 'not a segment');
+  t.after(() => rmSync('/dev/shm' + name, { force: true }));
+  const shown = `${base}\\x1b[31m\\x0aforged`;
+  const people = runCli(['list', '--all']);
+  assert.equal(people.status, 0, people.stderr);
+  assert.ok(!/[\x00-\x08\x0b-\x1f\x7f]/.test(people.stdout), 'a control character reached stdout');
+  const row = people.stdout.split('\n').find((l) => l.startsWith(shown));
+  assert.ok(row, `no row for ${shown} in:\n${people.stdout}`);
+  assert.match(row, /foreign.*control characters/);
+  assert.ok(!people.stdout.split('\n').some((l) => l.startsWith('forged')), 'the name broke its row');
+  const json = JSON.parse(runCli(['list', '--all', '--json']).stdout);
+  assert.ok(json.some((s) => s.name === name && s.kind === 'foreign'), 'JSON keeps the real name');
+  const info = runCli(['info', name]);
+  assert.equal(info.status, 2, info.stderr);
+  assert.equal(info.stderr, `shmswarm: segment name "${shown}" contains control characters; use printable characters\n`);
 });

@@ -3,6 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, truncateSync } from 'node:fs';
+import { constants } from 'node:os';
 import { runCli, spawnCli, uniqueName, waitExit, sleep } from '../helpers.js';
 import { Segment } from '../../dist/core/index.js';
 import { rampFrameNumber } from '../../dist/core/simulate/index.js';
@@ -209,3 +210,42 @@ test('usage errors exit 2 before touching anything', (t) => {
   }
   assert.equal(existsSync('/dev/shm' + name), false);
 });
+
+test('--frames 1 ends as its frame is published, however slow the rate (no wait for one more period)', (t) => {
+  const name = uniqueName(t, 'slow1');
+  // A period of 100 s: waiting it out after the frame would blow the timeout.
+  const r = runCli(['simulate', name, '--agents', '10', '--rate', '0.01', '--frames', '1'], { timeout: 20_000 });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stderr, /done; wrote 1 frame in [\d.]+ s\n$/);
+  assert.equal(readLast(name).info.frames, 1);
+  const gone = uniqueName(t, 'slow2');
+  const r2 = runCli(['simulate', gone, '--agents', '10', '--rate', '0.001', '--frames', '1', '--unlink-on-exit'], { timeout: 20_000 });
+  assert.equal(r2.status, 0, r2.stderr);
+  assert.equal(existsSync('/dev/shm' + gone), false, '--unlink-on-exit still cleans up');
+});
+
+test('--frames 3 at a rate: done after exactly three frames, with the rate achieved', (t) => {
+  const name = uniqueName(t, 'three');
+  const r = runCli(['simulate', name, '--agents', '10', '--rate', '20', '--frames', '3'], { timeout: 20_000 });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stderr, /done; wrote 3 frames in [\d.]+ s \([\d.]+ frames\/s\)\n$/);
+  assert.equal(readLast(name).info.frames, 3);
+});
+
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  test(`${signal} while simulate creates its segment: one line, exit 128+${constants.signals[signal]}, nothing left`, async (t) => {
+    const name = uniqueName(t, `mk${signal}`);
+    // 1 GB (64M agents × x,y,vx,vy): creating it outlasts the moment the name appears.
+    const child = spawnSim(t, [name, '--agents', '64000000', '--pattern', 'ramp', '--rate', '1']);
+    const deadline = Date.now() + 10_000;
+    while (!existsSync('/dev/shm' + name)) {
+      if (child.exitCode !== null || Date.now() > deadline) throw new Error(`${name} never appeared`);
+      await sleep(1);
+    }
+    child.kill(signal);
+    const r = await waitExit(child, 60_000);
+    assert.equal(r.code, 128 + constants.signals[signal], r.stderr);
+    assert.equal(r.stderr, `shmswarm: interrupted; ${name} was not created\n`);
+    assert.equal(existsSync('/dev/shm' + name), false);
+  });
+}

@@ -240,3 +240,21 @@ test('the full-screen view under a real pseudo-terminal: header, table, braille 
   assert.ok(restored > 0, 'terminal restored');
   assert.ok(restored > out.lastIndexOf('\x1b[H'), 'restored after the last redraw');
 });
+
+test('a terminal that reports 0 × 0 gets the view at 80 × 24, not a blank screen', async (t) => {
+  const name = uniqueName(t, 'zero');
+  await startSim(t, name);
+  const cmd = `stty rows 0 cols 0; exec ${JSON.stringify(process.execPath)} ${JSON.stringify(BIN)} watch ${name} --once`;
+  const child = spawn('script', ['-qfec', cmd, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1', TERM: 'xterm' } });
+  t.after(() => child.kill('SIGKILL'));
+  const r = await waitExit(child);
+  assert.equal(r.code, 0, r.stdout.slice(-500));
+  assert.match(r.stdout, new RegExp(`shmswarm watch ${name}`));
+  assert.match(r.stdout, /shape 400 × 4 f32/);
+  assert.match(r.stdout, /field.*min.*mean.*max.*std/);
+  assert.match(r.stdout, /[\u2801-\u28ff]/, 'the plot');
+  assert.match(r.stdout, /x \S+ across, y \S+ up/, 'the plot caption fits too');
+  const lines = r.stdout.replace(/\r/g, '').trimEnd().split('\n');
+  assert.ok(lines.length <= 24, `${lines.length} lines`);
+  assert.ok(lines.every((l) => [...l].length <= 80), 'no line wider than 80 columns');
+});

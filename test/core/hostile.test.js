@@ -2,9 +2,10 @@
 // a fuzzed validator, and an object shrunk under a process that maps it.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync, truncateSync } from 'node:fs';
+import { readFileSync, writeFileSync, truncateSync, statSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { Segment, ShmswarmError } from '../../dist/core/index.js';
-import { uniqueName, spawnNode, waitExit, waitForLine } from '../helpers.js';
+import { uniqueName, spawnNode, waitExit, waitForLine, runCli } from '../helpers.js';
 import { mulberry32 } from '../../dist/core/simulate/prng.js';
 
 const FORMAT_CODES = new Set(['EBADMAGIC', 'EBYTEORDER', 'EVERSION', 'ELAYOUT', 'ECORRUPT', 'ECHECKSUM', 'EUNINIT', 'ETRUNCATED']);
@@ -348,3 +349,29 @@ for (const [label, shrinkTo] of [['to 0 bytes', 0], ['to 100 bytes', 100]]) {
     assert.equal(out.reopen, shrinkTo === 0 ? 'EUNINIT' : 'ETRUNCATED');
   });
 }
+
+// Mapping an object to look at it must not allocate it: a sparse object of any size is cheap to
+// make in /dev/shm, and pre-faulting it before its header is trusted gave its pages real memory
+// (a 4 GiB one made `list` take 21 s and filled /dev/shm).
+test('opening, info and list leave a sparse object sparse', (t) => {
+  const blocksOf = (name) => statSync('/dev/shm' + name).blocks;
+  // No header at all: 1 GiB of holes.
+  const bare = uniqueName(t, 'sparse');
+  writeFileSync('/dev/shm' + bare, '');
+  truncateSync('/dev/shm' + bare, 1 << 30);
+  assert.throws(() => Segment.open(bare, { readonly: true, initWaitMs: 0 }), (e) => e instanceof ShmswarmError && FORMAT_CODES.has(e.code));
+  // A valid segment whose data pages were handed back (fallocate --punch-hole).
+  const valid = uniqueName(t, 'punched');
+  Segment.create(valid, { rows: 1 << 20, cols: 16 }).close(); // 64 MiB of data
+  const punch = spawnSync('fallocate', ['--punch-hole', '--offset', '4096', '--length', String(60 << 20), '/dev/shm' + valid]);
+  const punched = punch.status === 0;
+  const before = { bare: blocksOf(bare), valid: blocksOf(valid) };
+  assert.ok(before.bare <= 8, `the bare object starts with ${before.bare} blocks`);
+  const r = Segment.open(valid, { readonly: true });
+  assert.equal(r.rows, 1 << 20);
+  r.close();
+  for (const args of [['info', bare], ['info', valid], ['list', '--all']]) runCli(args);
+  assert.equal(blocksOf(bare), before.bare, 'the bare object gained pages');
+  if (punched) assert.ok(blocksOf(valid) <= before.valid + 8, `the punched segment went from ${before.valid} to ${blocksOf(valid)} blocks`);
+  else t.diagnostic(`fallocate --punch-hole unavailable (${punch.error?.message ?? punch.stderr}); only the bare object checked`);
+});

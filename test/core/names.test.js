@@ -13,7 +13,13 @@ const bad = [
   ['trailing slash', '/a/', /"\/" only at the start/],
   ['dot', '/.', /not allowed/],
   ['dot dot', '/..', /not allowed/],
-  ['NUL byte', '/a\0b', /NUL/],
+  ['NUL byte', '/a\0b', /"\/a\\x00b" contains control characters/],
+  ['terminal escape', '/a\x1b[31mred', /"\/a\\x1b\[31mred" contains control characters/],
+  ['line break', '/a\nprint("x") #', /^segment name "\/a\\x0aprint\("x"\) #" contains control characters; use printable characters$/],
+  ['tab', '/a\tb', /control characters/],
+  ['DEL', '/a\x7f', /\\x7f/],
+  ['C1 control (CSI)', '/a\u009b31m', /\\x9b/],
+  ['no slash and an escape', 'a\x1b', /control characters/],
   ['256 bytes', '/' + 'a'.repeat(256), /256 bytes long; at most 255/],
   ['256 bytes of UTF-8', '/' + 'é'.repeat(128), /256 bytes long/],
 ];
@@ -30,7 +36,7 @@ test('non-strings are refused', () => {
 
 test('names that work: 1 to 255 bytes, dots inside, UTF-8 counted in bytes', () => {
   assert.equal(NAME_MAX_BYTES, 255);
-  for (const name of ['/a', '/swarm', '/a.b', '/...', '/.hidden', '/' + 'a'.repeat(255), '/' + 'é'.repeat(127)])
+  for (const name of ['/a', '/swarm', '/a.b', '/...', '/.hidden', '/a b', '/"q\'\\', '/ünï', '/\u00a0', '/' + 'a'.repeat(255), '/' + 'é'.repeat(127)])
     assert.ok(Array.isArray(checkSegmentName(name).warnings), name);
 });
 

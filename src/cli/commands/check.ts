@@ -5,6 +5,9 @@ import { CliError, usageError } from '../errors.js';
 import { stdoutColor } from '../output.js';
 import { parseDtypeOption, parseFieldList, parseNonNegativeInt, parseRate, parseSeconds, parseShape, rawOptions } from '../parse.js';
 
+/** The longest window collectCheck takes (1e9 ms). */
+const MAX_WINDOW_S = 1e6;
+
 interface CheckFlags {
   shape?: [number, number];
   dtype?: DtypeName;
@@ -42,9 +45,9 @@ export function makeCheckCommand(): Command {
     .option('--dtype <type>', 'expect this element type (with --raw: the type to read, default f32)', parseDtypeOption)
     .option('--fields <list>', 'expect these field names, in order (with --raw: names for the columns)', parseFieldList)
     .option('--min-rate <hz>', 'expect at least this many frames per second over the window', parseRate)
-    .addOption(new Option('--within <s>', 'length of the window of live frames, in seconds').argParser((v) => parseSeconds(v) * 1000).default(2000, '2'))
+    .addOption(new Option('--within <s>', 'length of the window of live frames, in seconds').argParser((v) => parseSeconds(v, MAX_WINDOW_S) * 1000).default(2000, '2'))
     .option('--finite', 'expect every value of every frame in the window to be finite (no NaN or Inf)')
-    .option('--range <field:min:max>', 'expect every value of a field in the window inside [min, max]; repeatable; -inf/inf allowed', (value: string, previous: string[] | undefined) => [...(previous ?? []), value])
+    .option('--range <field:min:max>', 'expect every value of a field in the window inside [min, max]; repeatable; -inf/inf or empty for no bound (x::1 is x <= 1)', (value: string, previous: string[] | undefined) => [...(previous ?? []), value])
     .option('--writer-alive', 'expect the last writer recorded in the header to be running')
     .option('--json', 'print the report as one JSON document')
     .option('--raw', 'read a bare matrix with no header; --shape (required) and --dtype then describe it')

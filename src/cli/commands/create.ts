@@ -1,7 +1,10 @@
+import { writeSync } from 'node:fs';
 import { Command, Option } from 'commander';
-import { usageError } from '../errors.js';
+import type { Segment } from '../../core/segment.js';
+import { CliError, usageError, writeErrorMessage } from '../errors.js';
 import { progress, warn } from '../output.js';
 import { parseCols, parseDtypeOption, parseFieldList, parseMode, parsePositiveInt, parseSlots } from '../parse.js';
+import { createUninterrupted, SignalHold } from '../signals.js';
 
 interface CreateFlags {
   agents?: number;
@@ -25,6 +28,31 @@ export function createOptions(o: CreateFlags): { rows: number; cols: number; fie
   if (o.fields && o.cols !== undefined && o.fields.length !== o.cols)
     throw usageError(`--fields names ${o.fields.length} fields but --cols is ${o.cols}`);
   return { rows, cols: o.cols ?? o.fields!.length, fields: o.fields, dtype: o.dtype, mode: o.mode, slots: o.slots, replace: o.force === true };
+}
+
+/**
+ * All of `text` on fd 1 before returning, so that a failure (a full disk, /dev/full, a closed pipe)
+ * is thrown here, where the command can undo its create, and not emitted later on process.stdout.
+ */
+export function writeStdoutSync(text: string): void {
+  const buf = Buffer.from(text);
+  const nap = new Int32Array(new SharedArrayBuffer(4));
+  for (let off = 0; off < buf.length; ) {
+    try {
+      off += writeSync(1, buf, off);
+    } catch (e) {
+      // Node makes a stdout pipe non-blocking: a full one is a wait, not a failure.
+      if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') throw e;
+      Atomics.wait(nap, 0, 0, 10);
+    }
+  }
+}
+
+/** Close a segment this run created and remove its name, unless someone re-created the name meanwhile. */
+function removeCreated(SegmentClass: typeof Segment, seg: Segment): void {
+  const ours = seg.nameStatus() === 'same';
+  seg.close();
+  if (ours) SegmentClass.unlink(seg.name);
 }
 
 export function makeCreateCommand(): Command {
@@ -53,13 +81,29 @@ Examples:
     )
     .action(async (name: string, o: CreateFlags) => {
       const opts = createOptions(o);
-      const { Segment } = await import('../../core/segment.js');
-      const seg = Segment.create(name, opts);
+      const [{ Segment }, { formatBytes }] = await Promise.all([import('../../core/segment.js'), import('../../core/format.js')]);
+      const hold = new SignalHold();
+      let seg: Segment;
+      try {
+        seg = await createUninterrupted(hold, name, () => Segment.create(name, opts), (made) => {
+          removeCreated(Segment, made);
+          return true;
+        });
+      } finally {
+        hold.release();
+      }
       try {
         for (const w of seg.warnings) warn(w);
         const info = seg.info();
-        if (o.json) process.stdout.write(JSON.stringify(info, null, 2) + '\n');
-        const { formatBytes } = await import('../../core/format.js');
+        if (o.json) {
+          try {
+            writeStdoutSync(JSON.stringify(info, null, 2) + '\n');
+          } catch (e) {
+            // A script that gets exit 1 retries: it must not then meet "already exists".
+            removeCreated(Segment, seg);
+            throw new CliError(`${writeErrorMessage('to stdout', e)}; ${name} was not created`);
+          }
+        }
         const names = info.fieldsNamed ? ` (${info.fields.join(',')})` : '';
         const slots = info.slots > 1 ? `, ${info.slots} slots` : '';
         progress(`created ${name}: ${info.rows} agents × ${info.cols} fields${names}, ${info.dtype}${slots}, ${formatBytes(info.bytes)}, mode ${info.mode.toString(8).padStart(4, '0')}`);

@@ -4,6 +4,7 @@ import { Command } from 'commander';
 import { CliError } from '../errors.js';
 import { parseDims, parsePositiveInt, parseSeconds } from '../parse.js';
 import { progress } from '../output.js';
+import { createUninterrupted, SignalHold } from '../signals.js';
 import { runWatch } from './watch.js';
 
 const BIN = fileURLToPath(new URL('../../../bin/shmswarm', import.meta.url));
@@ -45,17 +46,27 @@ What it does, step by step (each is a command you can run yourself):
       const name = `/shmswarm-demo-${process.pid}`;
       const tty = process.stdout.isTTY === true;
       const durationMs = flags.duration !== undefined ? flags.duration * 1000 : tty ? undefined : 3000;
-      // replace: a leftover of an earlier demo that crashed under the same pid (never one with a live writer).
-      const seg = Segment.create(name, { rows: flags.agents, fields: simulationFields(flags.dims), dtype: 'f32', replace: true });
-      seg.close();
       const controller = new AbortController();
-      const stop = () => controller.abort();
-      process.on('SIGINT', stop);
-      process.on('SIGTERM', stop);
-      process.on('SIGHUP', stop); // the terminal went away: clean up all the same
+      // Caught before the segment is created: a signal then cannot leave it half made.
+      const hold = new SignalHold(() => controller.abort());
+      let made = false;
       let child: ChildProcess | null = null;
       let childErr = '';
       try {
+        // replace: a leftover of an earlier demo that crashed under the same pid (never one with a live writer).
+        const seg = await createUninterrupted(
+          hold,
+          name,
+          () => Segment.create(name, { rows: flags.agents, fields: simulationFields(flags.dims), dtype: 'f32', replace: true }),
+          (s) => {
+            const ours = s.nameStatus() === 'same';
+            s.close();
+            if (ours) Segment.unlink(name);
+            return true;
+          },
+        );
+        seg.close();
+        made = true;
         progress(`demo: ${flags.agents} boids in ${name}, simulated by a child process and watched here${tty && !durationMs ? '; Ctrl-C to stop' : ''}`);
         child = spawn(process.execPath, [BIN, 'simulate', name, '--pattern', 'boids', '--rate', '60'], {
           stdio: ['ignore', 'ignore', 'pipe'],
@@ -69,21 +80,22 @@ What it does, step by step (each is a command you can run yourself):
         await runWatch(name, { signal: controller.signal, durationMs, intervalMs: tty ? 100 : 500 });
         if (controller.signal.reason instanceof CliError) throw controller.signal.reason;
       } finally {
-        process.off('SIGINT', stop);
-        process.off('SIGTERM', stop);
-        process.off('SIGHUP', stop);
         if (child) {
           if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
           const timer = setTimeout(() => child?.kill('SIGKILL'), 3000);
           await exited(child);
           clearTimeout(timer);
         }
-        try {
-          Segment.unlink(name);
-        } catch {
-          /* already gone */
+        if (made) {
+          try {
+            Segment.unlink(name);
+          } catch {
+            /* already gone */
+          }
         }
         if (child) progress(`demo: ${childErr.trim().split('\n').pop() ?? ''}; removed ${name}`);
+        // Only now: a second Ctrl-C must not cut the clean-up short.
+        hold.release();
       }
     });
 }

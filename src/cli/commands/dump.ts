@@ -1,9 +1,10 @@
-import { closeSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { closeSync, constants, fchmodSync, fchownSync, lstatSync, openSync, readlinkSync, realpathSync, renameSync, unlinkSync, writeSync, type Stats } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import type { FrameTable } from '../../core/format.js';
 import type { TextFormatter } from '../../core/format-parallel.js';
-import { usageError } from '../errors.js';
+import { OutputError, usageError } from '../errors.js';
 import { stdoutColor, warn } from '../output.js';
 import { addRawOptions, parseFieldList, parseMs, parseRowRange, rawOptions, type RawFlags, type RowRange } from '../parse.js';
 
@@ -51,7 +52,7 @@ export function makeDumpCommand(): Command {
     .option('--fields <list>', 'only these fields, in this order, e.g. x,y', parseFieldList)
     .option('--lock', 'copy under the segment\'s mutex instead of lock-free')
     .option('--timeout <ms>', 'how long to wait for the mutex', parseMs, 1000)
-    .option('-o, --output <file>', 'write to this file, replaced whole (format from .csv/.json/.ndjson/.npy unless given)');
+    .option('-o, --output <file>', 'write to this file: a regular file is replaced whole, a device or FIFO written in place (format from .csv/.json/.ndjson/.npy unless given)');
   addRawOptions(command);
   return command
     .addHelpText(
@@ -113,7 +114,8 @@ async function runDump(name: string, o: DumpFlags): Promise<void> {
   if (raw && !raw.mutex) warn(`read ${name} without synchronisation (no --mutex): the frame may mix two writes`);
   else if (frame.unsynced) warn(`${name} has no sequence counter or lock (plain WA-1): the frame may mix two writes`);
   if (frame.torn) warn(`the latest frame of ${name} is torn: its writer died while writing it`);
-  if (frame.recovered) warn(`the mutex of ${name} was held by a process that died; it has been repaired`);
+  // Recovery covers a mutex whose owner died and an odd sequence left under a free lock.
+  if (frame.recovered) warn(`a writer of ${name} died holding its lock or in the middle of a frame; the segment has been repaired`);
   if (source.kind === 'shmswarm' && frame.frames === 0) warn(`no frame has been published to ${name} yet; these are its initial zeros`);
 
   if (format === 'table' && o.rows === undefined && table.rowEnd - table.rowStart > TABLE_ROWS) {
@@ -149,7 +151,7 @@ function iterate(chunks: Chunks): Iterator<string | Uint8Array> | AsyncIterator<
 }
 
 /** Write chunks with back-pressure; a closed pipe (dump | head) ends quietly. */
-async function writeStream(stream: NodeJS.WritableStream, chunks: Chunks): Promise<void> {
+async function writeStream(stream: NodeJS.WritableStream, chunks: Chunks, target = 'to stdout'): Promise<void> {
   const it = iterate(chunks);
   let failure: NodeJS.ErrnoException | undefined;
   let wake = () => {};
@@ -177,16 +179,108 @@ async function writeStream(stream: NodeJS.WritableStream, chunks: Chunks): Promi
     // Stops a parallel formatter's workers when the output went away first.
     await it.return?.();
   }
-  if (failure && failure.code !== 'EPIPE') throw failure;
+  // main() has reported a failure of stdout already and recognises it by its cause.
+  if (failure && failure.code !== 'EPIPE') throw new OutputError(target, failure);
 }
 
-/** Write to a temporary file beside `file`, then rename over it: readers see the old file or the whole new one. */
+/** Where `-o FILE` goes, decided before anything is written. */
+export type OutputTarget =
+  /** A regular file, or nothing yet: a temporary file beside `path` (the real file, symlinks
+   * followed), renamed over it. `keep`: the mode and owner of the file it replaces. */
+  | { kind: 'replace'; path: string; keep: { mode: number; uid: number; gid: number } | null }
+  /** A device, FIFO or socket: opened and written where it is, never replaced. */
+  | { kind: 'in-place'; path: string }
+  /** This process's own stdout or stderr (/dev/stdout, /dev/fd/1, ...): the stream already open.
+   * Node's pipes to a child are sockets, which cannot be opened again through /proc/self/fd. */
+  | { kind: 'stdio'; fd: 1 | 2 };
+
+const STDIO_PATH = /^\/(?:dev\/(stdout|stderr)|dev\/fd\/([12])|proc\/(self|thread-self|\d+)\/fd\/([12]))$/;
+
+function stdioFd(path: string): 1 | 2 | null {
+  const m = STDIO_PATH.exec(path);
+  if (!m) return null;
+  if (m[1]) return m[1] === 'stdout' ? 1 : 2;
+  if (m[2]) return m[2] === '1' ? 1 : 2;
+  if (m[3] !== 'self' && m[3] !== 'thread-self' && Number(m[3]) !== process.pid) return null;
+  return m[4] === '1' ? 1 : 2;
+}
+
+function errnoError(code: string, description: string): NodeJS.ErrnoException {
+  return Object.assign(new Error(`${code}: ${description}`), { code });
+}
+
+/** The kernel's limit on symbolic links in one lookup. */
+const MAX_LINKS = 40;
+
+/**
+ * What writing `file` means, as `>` in a shell would see it: the symlink chain is followed one
+ * link at a time so that a link to /dev/stdout is still recognised, and a dangling link is
+ * written through (its target is created). Throws the system error for what cannot be written.
+ */
+export function outputTarget(file: string): OutputTarget {
+  let path = resolve(file);
+  for (let links = 0; ; links++) {
+    let st: Stats;
+    try {
+      // Relative links and /proc/self/fd entries are read from the directory the kernel sees.
+      path = join(realpathSync(dirname(path)), basename(path));
+      const fd = stdioFd(path);
+      if (fd !== null) return { kind: 'stdio', fd };
+      st = lstatSync(path);
+    } catch (e) {
+      // Nothing there (or no directory, which creating the temporary file then reports).
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { kind: 'replace', path, keep: null };
+      throw e;
+    }
+    if (st.isSymbolicLink()) {
+      if (links >= MAX_LINKS) throw errnoError('ELOOP', 'too many symbolic links encountered');
+      path = resolve(dirname(path), readlinkSync(path));
+    } else if (st.isFile()) return { kind: 'replace', path, keep: { mode: st.mode & 0o7777, uid: st.uid, gid: st.gid } };
+    else if (st.isDirectory()) throw errnoError('EISDIR', 'illegal operation on a directory');
+    else return { kind: 'in-place', path };
+  }
+}
+
+/**
+ * Write `file` as outputTarget() says: a regular file is replaced whole (readers see the old file
+ * or the whole new one); a device or FIFO is written in place; /dev/stdout is stdout.
+ */
 export async function writeFileWhole(file: string, chunks: Chunks): Promise<void> {
-  const tmp = join(dirname(file), `.${basename(file)}.${process.pid}.tmp`);
+  let target: OutputTarget;
+  try {
+    target = outputTarget(file);
+  } catch (e) {
+    throw new OutputError(file, e);
+  }
+  switch (target.kind) {
+    case 'stdio': return writeStream(target.fd === 1 ? process.stdout : process.stderr, chunks, target.fd === 1 ? 'to stdout' : 'to stderr');
+    case 'in-place': return writeInPlace(file, target.path, chunks);
+    case 'replace': return replaceFile(file, target.path, target.keep, chunks);
+  }
+}
+
+async function replaceFile(file: string, path: string, keep: { mode: number; uid: number; gid: number } | null, chunks: Chunks): Promise<void> {
+  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
   let fd: number | undefined;
   const it = iterate(chunks);
   try {
-    fd = openSync(tmp, 'wx');
+    // Created with the old mode, so never readable by more people than the old file, even
+    // where fchmod is not supported.
+    fd = openSync(tmp, 'wx', keep ? keep.mode & 0o777 : 0o666);
+    if (keep) {
+      // Best effort, like `>` which keeps the inode: only root may give a file away, and some
+      // file systems have no modes. chmod after chown, which clears set-id bits.
+      try {
+        fchownSync(fd, keep.uid, keep.gid);
+      } catch {
+        /* stays ours */
+      }
+      try {
+        fchmodSync(fd, keep.mode);
+      } catch {
+        /* the mode it was created with */
+      }
+    }
     for (let n = await it.next(); !n.done; n = await it.next()) {
       const c = n.value;
       if (typeof c === 'string') writeSync(fd, c);
@@ -194,7 +288,7 @@ export async function writeFileWhole(file: string, chunks: Chunks): Promise<void
     }
     closeSync(fd);
     fd = undefined;
-    renameSync(tmp, file);
+    renameSync(tmp, path);
   } catch (e) {
     await it.return?.();
     if (fd !== undefined) closeSync(fd);
@@ -203,7 +297,31 @@ export async function writeFileWhole(file: string, chunks: Chunks): Promise<void
     } catch {
       /* never created */
     }
-    const err = e as NodeJS.ErrnoException;
-    throw new Error(`cannot write ${file}: ${err.code ?? ''} ${err.message.replace(/^\w+: /, '').replace(/, \w+ '.*'$/, '')}`.replace(/\s+/g, ' ').trim());
+    throw new OutputError(file, e);
   }
+}
+
+/** A device or FIFO: no temporary file, no rename, no O_TRUNC; the open waits for a FIFO's reader, as `>` does. */
+async function writeInPlace(file: string, path: string, chunks: Chunks): Promise<void> {
+  const it = iterate(chunks);
+  let fh: FileHandle | undefined;
+  let failure: unknown;
+  try {
+    fh = await open(path, constants.O_WRONLY | constants.O_NOCTTY);
+    for (let n = await it.next(); !n.done; n = await it.next()) {
+      const c = typeof n.value === 'string' ? Buffer.from(n.value) : n.value;
+      // One write at a time: the back-pressure of a slow reader or device.
+      for (let off = 0; off < c.length; ) off += (await fh.write(c, off)).bytesWritten;
+    }
+  } catch (e) {
+    failure = e;
+    await it.return?.();
+  }
+  try {
+    await fh?.close();
+  } catch (e) {
+    failure ??= e;
+  }
+  // A FIFO's reader that goes away is a closed pipe, as on stdout.
+  if (failure !== undefined && (failure as NodeJS.ErrnoException).code !== 'EPIPE') throw new OutputError(file, failure);
 }

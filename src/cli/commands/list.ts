@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { printableName } from '../../core/names.js';
 import type { SegmentSummary } from '../../core/segment.js';
 import { progress, stdoutColor } from '../output.js';
 
@@ -20,7 +21,7 @@ export function listRows(list: readonly SegmentSummary[], all: boolean, bytes: (
     const foreign = s.kind === 'foreign';
     const writer = foreign || s.kind === 'wa1' ? '-' : s.writerPid == null ? 'none' : `${s.writerPid} ${s.writerAlive ? 'alive' : 'dead'}`;
     return [
-      s.name,
+      printableName(s.name),
       ...(all ? [s.kind] : []),
       foreign ? '-' : `${s.rows}x${s.cols}${(s.slots ?? 1) > 1 ? ` (${s.slots} slots)` : ''}`,
       s.dtype ?? '-',

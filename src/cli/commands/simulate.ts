@@ -2,6 +2,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import type { PatternName, RunResult } from '../../core/simulate/index.js';
 import { parseDims, parsePositiveInt, parseRate, parseSeconds, parseSlots } from '../parse.js';
 import { progress, warn } from '../output.js';
+import { createUninterrupted, SignalHold } from '../signals.js';
 
 const PATTERNS: readonly PatternName[] = ['boids', 'ramp', 'random'];
 
@@ -30,7 +31,8 @@ function parseSeed(value: string): number {
 /** The stderr summary line: frames written and the rate achieved. */
 export function formatSummary(name: string, r: RunResult): string {
   const why = r.stoppedBy === 'signal' ? 'stopped' : r.stoppedBy === 'frames' ? 'done' : 'time up';
-  return `simulate ${name}: ${why}; wrote ${r.frames} frame${r.frames === 1 ? '' : 's'} in ${r.seconds.toFixed(2)} s (${r.rate.toFixed(1)} frames/s)`;
+  const rate = r.rate === null ? '' : ` (${r.rate.toFixed(1)} frames/s)`;
+  return `simulate ${name}: ${why}; wrote ${r.frames} frame${r.frames === 1 ? '' : 's'} in ${r.seconds.toFixed(2)} s${rate}`;
 }
 
 export function makeSimulateCommand(): Command {
@@ -56,7 +58,8 @@ Examples:
   shmswarm simulate /swarm --duration 10 --unlink-on-exit
 
 Stops on Ctrl-C or SIGTERM between two frames, prints frames written and the rate achieved
-to stderr and exits 0; the segment is never left mid-frame.`,
+to stderr and exits 0; the segment is never left mid-frame. A signal that comes while it is
+still creating the segment removes it again, and the exit status is 128 + the signal's number.`,
     )
     .action(async (name: string, flags: SimulateFlags) => {
       // Loaded here, not at start-up: other commands never pay for the simulation code.
@@ -64,43 +67,54 @@ to stderr and exits 0; the segment is never left mid-frame.`,
         import('../../core/segment.js'),
         import('../../core/simulate/index.js'),
       ]);
-      const { segment, created, dims } = openSimulationTarget(name, { pattern: flags.pattern, agents: flags.agents, dims: flags.dims, slots: flags.slots });
-      for (const w of segment.warnings) warn(w);
-      let writer;
-      try {
-        writer = makeFrameWriter(flags.pattern, segment.rows, segment.cols, dims, flags.seed);
-      } catch (e) {
-        segment.close();
-        // Nothing was written: leave no segment behind that this run made.
-        if (created) Segment.unlink(name);
-        throw e;
-      }
       const controller = new AbortController();
-      const stop = () => controller.abort();
-      process.on('SIGINT', stop);
-      process.on('SIGTERM', stop);
-      process.on('SIGHUP', stop); // the terminal went away: clean up all the same
+      // Caught before the segment may be created: a signal then cannot leave it half made.
+      const hold = new SignalHold(() => controller.abort());
       try {
-        const rate = flags.rate === 0 ? 'as fast as possible' : `at ${flags.rate} Hz`;
-        progress(
-          `simulate ${name}: ${flags.pattern}, ${segment.rows} × ${segment.cols} (${segment.fields.join(',')}) ${rate}` +
-            `${created ? ' (created)' : ''}; Ctrl-C to stop`,
+        const { segment, created, dims } = await createUninterrupted(
+          hold,
+          name,
+          () => openSimulationTarget(name, { pattern: flags.pattern, agents: flags.agents, dims: flags.dims, slots: flags.slots }),
+          // An existing segment was only opened: the signal just stops the run before its first frame.
+          (t) => {
+            if (!t.created) return false;
+            const ours = t.segment.nameStatus() === 'same';
+            t.segment.close();
+            if (ours) Segment.unlink(name);
+            return true;
+          },
         );
-        const result = await runSimulation(segment, writer, {
-          rate: flags.rate,
-          frames: flags.frames,
-          durationMs: flags.duration === undefined ? undefined : flags.duration * 1000,
-          signal: controller.signal,
-        });
-        progress(formatSummary(name, result));
+        for (const w of segment.warnings) warn(w);
+        let writer;
+        try {
+          writer = makeFrameWriter(flags.pattern, segment.rows, segment.cols, dims, flags.seed);
+        } catch (e) {
+          segment.close();
+          // Nothing was written: leave no segment behind that this run made.
+          if (created) Segment.unlink(name);
+          throw e;
+        }
+        try {
+          const rate = flags.rate === 0 ? 'as fast as possible' : `at ${flags.rate} Hz`;
+          progress(
+            `simulate ${name}: ${flags.pattern}, ${segment.rows} × ${segment.cols} (${segment.fields.join(',')}) ${rate}` +
+              `${created ? ' (created)' : ''}; Ctrl-C to stop`,
+          );
+          const result = await runSimulation(segment, writer, {
+            rate: flags.rate,
+            frames: flags.frames,
+            durationMs: flags.duration === undefined ? undefined : flags.duration * 1000,
+            signal: controller.signal,
+          });
+          progress(formatSummary(name, result));
+        } finally {
+          // Only the object we wrote: never a segment someone re-created under the name meanwhile.
+          const ours = flags.unlinkOnExit && !segment.closed && segment.nameStatus() === 'same';
+          segment.close();
+          if (ours) Segment.unlink(name);
+        }
       } finally {
-        process.off('SIGINT', stop);
-        process.off('SIGTERM', stop);
-        process.off('SIGHUP', stop);
-        // Only the object we wrote: never a segment someone re-created under the name meanwhile.
-        const ours = flags.unlinkOnExit && !segment.closed && segment.nameStatus() === 'same';
-        segment.close();
-        if (ours) Segment.unlink(name);
+        hold.release();
       }
     });
 }

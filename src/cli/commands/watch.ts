@@ -130,7 +130,7 @@ export function renderScreen(
   if (s.stats) lines.push(...statsTable(Table, s.stats));
   if (plot !== false && frame && s.fields && s.cols) {
     const idx = plotFields(s.fields, plot || undefined);
-    const room = screen.rows - lines.length - 2;
+    const room = screen.rows - lines.length - 3; // the two borders and the caption
     if (idx && room >= 3) {
       // A braille dot is about as wide as it is tall, so 2 characters across per row keeps x and y to scale.
       const aspect = bounds && bounds.ymax > bounds.ymin && bounds.xmax > bounds.xmin ? (bounds.xmax - bounds.xmin) / (bounds.ymax - bounds.ymin) : 1;
@@ -167,7 +167,7 @@ export async function runWatch(name: string, o: WatchRunOptions = {}): Promise<v
   const tty = o.tty ?? (process.stdout.isTTY === true && !o.json);
   const intervalMs = o.intervalMs ?? (tty ? 100 : 1000);
   // Loaded here, not at start-up: other commands never pay for the watcher.
-  const [{ Watcher }, { brailleScatter, dataBounds }] = await Promise.all([import('../../core/watch.js'), import('../../core/plot.js')]);
+  const [{ Watcher, screenSize }, { brailleScatter, dataBounds }] = await Promise.all([import('../../core/watch.js'), import('../../core/plot.js')]);
   const watcher = new Watcher(name, { raw: o.raw });
   const own = o.signal ? null : new AbortController();
   const signal = o.signal ?? own!.signal;
@@ -194,7 +194,8 @@ export async function runWatch(name: string, o: WatchRunOptions = {}): Promise<v
       if (s.rows !== null && o.plot) plotFields(s.fields ?? [], o.plot);
       if (o.json) process.stdout.write(snapshotJson(s) + '\n');
       else if (tty) {
-        const screen = { columns: process.stdout.columns ?? 80, rows: Math.min(process.stdout.rows ?? 40, 40) };
+        const size = screenSize(process.stdout.columns, process.stdout.rows);
+        const screen = { columns: size.columns, rows: Math.min(size.rows, 40) };
         const idx = o.plot === false || !watcher.frame || !s.fields || !s.cols ? null : plotFields(s.fields, o.plot || undefined);
         const b = idx && watcher.frame ? dataBounds(watcher.frame, s.cols!, idx[0], idx[1]) : null;
         process.stdout.write(renderScreen(brailleScatter, s, watcher.frame as ArrayLike<number> | null, await loadTable(), screen, o.plot, b, false).join('\n') + '\n');
@@ -207,7 +208,7 @@ export async function runWatch(name: string, o: WatchRunOptions = {}): Promise<v
     let last: WatchSnapshot | null = null;
     const draw = () => {
       if (!last || !Table) return;
-      const screen = { columns: process.stdout.columns ?? 80, rows: process.stdout.rows ?? 24 };
+      const screen = screenSize(process.stdout.columns, process.stdout.rows);
       const lines = renderScreen(brailleScatter, last, watcher.frame as ArrayLike<number> | null, Table, screen, o.plot, bounds);
       // Overwrite in place: cursor home, each line cleared to its end, the rest of the screen cleared.
       process.stdout.write('\x1b[H' + lines.map((l) => l + '\x1b[K').join('\n') + '\x1b[J');

@@ -126,6 +126,14 @@ export function makeFrameWriter(pattern: PatternName, rows: number, cols: number
   }
 }
 
+/** Where runSimulation gets the time and waits; tests pass a virtual one. */
+export interface RunClock {
+  /** ms, monotonic. */
+  now(): number;
+  /** Resolves after `ms`, or at once when `signal` aborts. */
+  sleep(ms: number, signal?: AbortSignal): Promise<void>;
+}
+
 export interface RunOptions {
   /** Frames per second; 0 = as fast as possible. */
   rate: number;
@@ -137,13 +145,15 @@ export interface RunOptions {
   signal?: AbortSignal;
   /** Time slice for --rate 0 before yielding to the event loop. */
   sliceMs?: number;
+  /** Default: performance.now() and setTimeout. */
+  clock?: RunClock;
 }
 
 export interface RunResult {
   frames: number;
   seconds: number;
-  /** Frames per second achieved. */
-  rate: number;
+  /** Frames per second achieved, from the first frame to the last; null below two frames. */
+  rate: number | null;
   stoppedBy: 'frames' | 'duration' | 'signal';
 }
 
@@ -160,6 +170,8 @@ function pause(ms: number, signal?: AbortSignal): Promise<void> {
   });
 }
 
+const realClock: RunClock = { now: () => performance.now(), sleep: pause };
+
 const yieldToLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /**
@@ -170,10 +182,20 @@ const yieldToLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 export async function runSimulation(segment: Segment, writer: FrameWriter, options: RunOptions): Promise<RunResult> {
   const { rate, frames, durationMs, signal } = options;
   const slice = options.sliceMs ?? 20;
-  const t0 = performance.now();
+  const clock = options.clock ?? realClock;
+  const t0 = clock.now();
   const schedule = new RateSchedule(rate, t0);
   let k = segment.info().frames;
   let n = 0;
+  let firstMs = t0;
+  let lastMs = t0;
+  const publish = (): number => {
+    writer.write(segment, ++k);
+    n++;
+    lastMs = clock.now();
+    if (n === 1) firstMs = lastMs;
+    return lastMs;
+  };
   let stoppedBy: RunResult['stoppedBy'] | null = null;
   const check = (now: number): boolean => {
     if (signal?.aborted) stoppedBy = 'signal';
@@ -181,31 +203,30 @@ export async function runSimulation(segment: Segment, writer: FrameWriter, optio
     else if (durationMs !== undefined && now - t0 >= durationMs) stoppedBy = 'duration';
     return stoppedBy !== null;
   };
-  while (!check(performance.now())) {
+  // Checked right after each frame: --frames n ends as frame n is published, with no wait for a
+  // period after it (at 0.001 Hz that wait would be 1000 s of doing nothing).
+  while (!check(clock.now())) {
     if (rate === 0) {
-      const end = performance.now() + slice;
+      const end = clock.now() + slice;
       let now: number;
       do {
-        writer.write(segment, ++k);
-        n++;
-        now = performance.now();
+        now = publish();
       } while (now < end && !check(now));
       if (stoppedBy) break;
       await yieldToLoop();
       continue;
     }
-    const now = performance.now();
+    const now = clock.now();
     const wait = schedule.delayMs(now);
     if (wait > 0) {
-      await pause(durationMs === undefined ? wait : Math.min(wait, Math.max(0, t0 + durationMs - now)), signal);
+      await clock.sleep(durationMs === undefined ? wait : Math.min(wait, Math.max(0, t0 + durationMs - now)), signal);
       continue;
     }
-    writer.write(segment, ++k);
-    n++;
+    publish();
     schedule.advance();
   }
-  // n frames at a rate take n periods: the last one owns its slot too, so the rate reads true.
-  if (stoppedBy === 'frames' && rate > 0 && n > 0) await pause(Math.max(0, schedule.nextDueMs - performance.now()), signal);
-  const seconds = (performance.now() - t0) / 1000;
-  return { frames: n, seconds, rate: seconds > 0 ? n / seconds : 0, stoppedBy: stoppedBy ?? 'signal' };
+  const seconds = (clock.now() - t0) / 1000;
+  // Between publishes, so n frames at a rate read as that rate although they take n - 1 periods.
+  const span = (lastMs - firstMs) / 1000;
+  return { frames: n, seconds, rate: n >= 2 && span > 0 ? (n - 1) / span : null, stoppedBy: stoppedBy ?? 'signal' };
 }

@@ -250,6 +250,11 @@ int shmswarm_mutex_timedlock(void *mutex, int64_t timeout_ns, int *recovered);
 int shmswarm_mutex_unlock(void *mutex);
 /* sizeof(pthread_mutex_t) on this platform. */
 size_t shmswarm_mutex_size(void);
+/* Whether the bytes at `mutex` can be an initialised pthread mutex (glibc's layout), checked
+ * before anything writes to them: a lock attempt on other bytes (a data matrix or a segment
+ * named by mistake) stores into them. 0, or -EINVAL with the reason in shmswarm_last_detail().
+ * Elsewhere than glibc it accepts anything. */
+int shmswarm_mutex_check(const void *mutex);
 
 const char *shmswarm_strerror(int code);
 /* "ENOENT", "EOWNERDEAD", "EBADMAGIC", ...; NULL when unknown. */
@@ -559,6 +564,17 @@ static int shmswarm__check_name(const char *name) {
   if (n > SHMSWARM_NAME_MAX)
     return shmswarm__fail(-ENAMETOOLONG, "name", "a segment name has at most %u bytes after '/'",
                           SHMSWARM_NAME_MAX);
+  /* Names are printed and written into generated code: no C0/DEL, no C1 (UTF-8 C2 80-9F), no
+   * bidirectional overrides or isolates (E2 80 8E-8F, E2 80 AA-AE, E2 81 A6-A9). */
+  const unsigned char *u = (const unsigned char *)name + 1;
+  for (size_t i = 0; i < n; i++) {
+    int bad = u[i] < 0x20 || u[i] == 0x7f || (u[i] == 0xc2 && i + 1 < n && u[i + 1] >= 0x80 && u[i + 1] <= 0x9f);
+    if (u[i] == 0xe2 && i + 2 < n) {
+      unsigned b1 = u[i + 1], b2 = u[i + 2];
+      bad = (b1 == 0x80 && (b2 == 0x8e || b2 == 0x8f || (b2 >= 0xaa && b2 <= 0xae))) || (b1 == 0x81 && b2 >= 0xa6 && b2 <= 0xa9);
+    }
+    if (bad) return shmswarm__fail(-EINVAL, "name", "a segment name has no control or bidirectional-override characters");
+  }
   return 0;
 }
 
@@ -822,6 +838,35 @@ int shmswarm_mutex_unlock(void *mutex) {
   return r ? shmswarm__fail(-r, "pthread_mutex_unlock", NULL) : 0;
 }
 size_t shmswarm_mutex_size(void) { return sizeof(pthread_mutex_t); }
+
+int shmswarm_mutex_check(const void *mutex) {
+#if defined(__GLIBC__) && defined(__linux__)
+  /* struct __pthread_mutex_s: int __lock, unsigned __count, int __owner, unsigned __nusers,
+   * int __kind, ... (the same first 20 bytes on every 64-bit glibc target). */
+  uint32_t w[5];
+  int r = shmswarm_copy_guarded(w, mutex, sizeof w);
+  if (r) return r;
+  uint32_t lock = w[0], count = w[1], owner = w[2], nusers = w[3], kind = w[4];
+  if (lock == SHMSWARM_WA1_MAGIC)
+    return shmswarm__fail(-EINVAL, "mutex", "these bytes start a WA-1/shmswarm segment, not a pthread mutex; refusing to lock them");
+  /* type 0-3 | robust 16 | prio-inherit 32 | prio-protect 64 (with a ceiling from bit 19) |
+   * process-shared 128 | elision 256/512 */
+  uint32_t allowed = 0x3u | 16u | 32u | 64u | 128u | 256u | 512u | ((kind & 64u) ? 0xfff80000u : 0u);
+  int bad_kind = (kind & ~allowed) != 0 || (kind & 96u) == 96u;
+  /* Unlocked: no owner (or glibc's not-recoverable mark), no users, no recursion count.
+   * Locked without robust or PI: the futex word is 1, or 2 with waiters. */
+  int bad_state = lock == 0 ? (owner != 0 && owner != 0x7fffffffu) || nusers != 0 || count != 0
+                            : !(kind & 48u) && lock != 1 && lock != 2;
+  if (bad_kind || bad_state)
+    return shmswarm__fail(-EINVAL, "mutex",
+                          "these bytes are not an initialised pthread mutex (lock %#x, owner %#x, kind %#x); "
+                          "refusing to lock them",
+                          lock, owner, kind);
+#else
+  (void)mutex;
+#endif
+  return 0;
+}
 
 /* With the mutex held: a sequence left odd means its writer died mid-frame. Idempotent, so a
  * repairer that dies half-way is repaired again by the next locker. */

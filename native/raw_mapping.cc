@@ -35,7 +35,8 @@ RawMapping::RawMapping(const Napi::CallbackInfo &info) : Napi::ObjectWrap<RawMap
   if (!info[0].IsString()) ThrowType(env, "name must be a string");
   name_ = info[0].As<Napi::String>().Utf8Value();
   writable_ = info[1].ToBoolean().Value();
-  fd_ = shm_open(name_.c_str(), writable_ ? O_RDWR : O_RDONLY, 0);
+  // O_NONBLOCK: a FIFO at the name must not block this open (it is refused below).
+  fd_ = shm_open(name_.c_str(), (writable_ ? O_RDWR : O_RDONLY) | O_NONBLOCK, 0);
   if (fd_ < 0) throw MakeError(env, ErrnoFailure("shm_open"), name_);
   struct stat st;
   if (fstat(fd_, &st) != 0) {
@@ -46,9 +47,10 @@ RawMapping::RawMapping(const Napi::CallbackInfo &info) : Napi::ObjectWrap<RawMap
   if (!S_ISREG(st.st_mode) || st.st_size <= 0) {
     Release();
     Failure f;
-    f.code = st.st_size <= 0 ? SHMSWARM_ETRUNCATED : -EINVAL;
+    bool regular = S_ISREG(st.st_mode);
+    f.code = regular ? SHMSWARM_ETRUNCATED : -EINVAL;
     f.syscall = "fstat";
-    f.detail = st.st_size <= 0 ? "object is empty" : "not a regular shared-memory object";
+    f.detail = regular ? "object is empty" : "not a regular shared-memory object (a FIFO, a socket?)";
     throw MakeError(env, f, name_);
   }
   size_ = (size_t)st.st_size;
@@ -122,7 +124,9 @@ void *RawMapping::MutexAt(Napi::Env env, const Napi::Value &offset) {
                "-byte mutex at offset " + std::to_string((long long)off);
     throw MakeError(env, f, name_);
   }
-  return (uint8_t *)base_ + (size_t)off;
+  void *m = (uint8_t *)base_ + (size_t)off;
+  Check(env, shmswarm_mutex_check(m), name_);
+  return m;
 }
 
 // lockMutex(offset, timeoutMs) -> recovered. Never initialises the foreign mutex.

@@ -70,7 +70,10 @@ int main(int argc, char **argv) {
       return 2;
     }
   }
-  if (dataName.empty() || mutexName.empty() || agents < 1) return std::fprintf(stderr, "seed_writer: give two names\n"), 2;
+  if (dataName.empty() || mutexName.empty()) return std::fprintf(stderr, "seed_writer: give two names\n"), 2;
+  if (dataName == mutexName) return std::fprintf(stderr, "seed_writer: the data and the mutex need two different names\n"), 2;
+  // 3 floats an agent; 2^28 agents is 3 GiB, and the product must not wrap around.
+  if (agents < 1 || agents > (1ul << 28)) return std::fprintf(stderr, "seed_writer: --agents must be 1 to 268435456\n"), 2;
   std::signal(SIGINT, onSignal);
   std::signal(SIGTERM, onSignal);
 
@@ -79,7 +82,12 @@ int main(int argc, char **argv) {
   // The seed maps 64 bytes for the mutex; sizeof(pthread_mutex_t) is 40 on x86-64 glibc.
   const size_t mutexBytes = sizeof(pthread_mutex_t) > 64 ? sizeof(pthread_mutex_t) : 64;
   pthread_mutex_t *mutex = (pthread_mutex_t *)mapObject(mutexName.c_str(), mutexBytes, O_TRUNC);
-  if (!data || !mutex) return 1;
+  if (!data || !mutex) {
+    // Leave nothing behind of a start that failed halfway (e.g. a bad mutex name).
+    if (data) shm_unlink(dataName.c_str());
+    if (mutex) shm_unlink(mutexName.c_str());
+    return 1;
+  }
   pthread_mutexattr_t attr;
   pthread_mutexattr_init(&attr);
   pthread_mutexattr_setpshared(&attr, PTHREAD_PROCESS_SHARED); // shared, but not robust: like the seed

@@ -235,7 +235,9 @@ class Segment:
         self.name = name
         self.timeout = timeout
         self._mm = None
-        fd = os.open(SHM_DIR + name, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        # O_NONBLOCK: a FIFO at the name must not block the open (it is refused below).
+        fd = os.open(SHM_DIR + name, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK)
+        self._fd = fd
         try:
             st = os.fstat(fd)
             if not stat.S_ISREG(st.st_mode):
@@ -247,8 +249,10 @@ class Segment:
             except ShmswarmError as e:
                 raise ShmswarmError(e.code, str(e), name) from None
             self._mm = mmap.mmap(fd, size, mmap.MAP_SHARED, mmap.PROT_READ)
-        finally:
+            self._size = size
+        except BaseException:
             os.close(fd)
+            raise
         lay = self.layout
         self.kind = lay.kind
         self.rows = lay.rows
@@ -282,11 +286,13 @@ class Segment:
     @property
     def sequence(self):
         """The sequence counter (even: stable, odd: a frame is being written); None for WA-1."""
+        self._check_size()
         return int(self._seq[0]) if self.synced else None
 
     @property
     def frames(self):
         """Frames published so far; None for WA-1."""
+        self._check_size()
         return int(self._frames[0]) if self.synced else None
 
     def read(self, timeout=None, with_sequence=False):
@@ -295,8 +301,7 @@ class Segment:
         Plain WA-1 objects have no sequence counter: their copy is unsynchronised. With
         with_sequence=True returns (frame, sequence); the sequence is None for WA-1.
         """
-        if self._mm is None:
-            raise ValueError(f'segment {self.name} is closed')
+        self._check_size()
         if not self.synced:
             frame = self._data.copy()
             return (frame, None) if with_sequence else frame
@@ -304,6 +309,8 @@ class Segment:
         attempts = 0
         k = self.slots
         while True:
+            if attempts:
+                self._check_size()
             s1 = int(self._seq[0])
             if k > 1:
                 # Frame n = s1 // 2 is whole even when s1 is odd (frame n + 1 goes to another slot).
@@ -329,6 +336,7 @@ class Segment:
             raise ShmswarmError('ENOTSYNC', 'plain WA-1 object has no sequence counter', self.name)
         deadline = time.monotonic() + (self.timeout if timeout is None else timeout)
         while True:
+            self._check_size()
             s = int(self._seq[0])
             if s != seen and not s & 1:
                 return s
@@ -336,10 +344,20 @@ class Segment:
                 return None
             time.sleep(0.0005)
 
+    def _check_size(self):
+        # Python cannot survive the SIGBUS of touching a page past the end of a shrunk object:
+        # look at the size first. Only a shrink during the copy itself can still end the process.
+        if self._mm is None:
+            raise ValueError(f'segment {self.name} is closed')
+        if os.fstat(self._fd).st_size < self._size:
+            raise ShmswarmError('EBUS', 'the object shrank under this reader (re-created or truncated); open it again',
+                                self.name)
+
     def close(self):
         """Unmap. Idempotent; never unlinks."""
         if self._mm is None:
             return
+        os.close(self._fd)
         # numpy views export the mmap's buffer: drop them before closing it.
         self._data = self._slots = self._seq = self._frames = self._flags = None
         self._mm.close()

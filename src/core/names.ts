@@ -3,15 +3,19 @@ export const NAME_MAX_BYTES = 255;
 /** macOS refuses names longer than this (PSHMNAMLEN). */
 export const PORTABLE_NAME_BYTES = 31;
 
-/** C0 and C1 control characters and DEL. */
-const CONTROL = /[\u0000-\u001f\u007f-\u009f]/g;
+/** C0 and C1 control characters, DEL, and the bidirectional marks, overrides and isolates (which reorder what follows them on screen). */
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
 
 /**
- * A name as it may be shown to people: control characters as \xHH. Printed raw, a name could
- * carry terminal escapes or a line break into a listing, an error line or a generated snippet.
+ * A name as it may be shown to people: control characters as \xHH, bidirectional ones as \uHHHH.
+ * Printed raw, a name could carry terminal escapes, a line break or reordered text into a
+ * listing, an error line or a generated snippet.
  */
 export function printableName(name: string): string {
-  return name.replace(CONTROL, (c) => '\\x' + c.charCodeAt(0).toString(16).padStart(2, '0'));
+  return name.replace(CONTROL, (c) => {
+    const code = c.charCodeAt(0);
+    return code < 0x100 ? '\\x' + code.toString(16).padStart(2, '0') : '\\u' + code.toString(16).padStart(4, '0');
+  });
 }
 
 /**

@@ -293,8 +293,14 @@ export class Segment {
     try {
       seg = Segment.open(name, { readonly: true, initWaitMs: 0 });
     } catch (e) {
-      // Abandoned mid-creation by its creator: nothing in it to protect.
-      if (isShmswarmError(e, 'EUNINIT')) return native().unlink(name);
+      // No magic yet: a creation still running, one that was killed, or another program's
+      // object that starts with zeros (a seed mutex does). Nothing tells them apart safely.
+      if (isShmswarmError(e, 'EUNINIT'))
+        throw new ShmswarmError(
+          `${name} exists but is not initialised (a creation still running or killed, or another program's object); not replacing it — if it is yours to remove: shmswarm unlink --force ${name}`,
+          'EEXIST',
+          { segment: name },
+        );
       throw new ShmswarmError(`${name} exists and is not a shmswarm segment; not replacing it`, 'EEXIST', { segment: name });
     }
     try {

@@ -210,3 +210,29 @@ print(seg.slots, seq, frame.shape, bool((frame == 7).all()))
   assert.equal(r.stdout.trim(), `3 ${seg.sequence() - 1} (${ROWS}, 4) True`);
   seg.endFrame();
 });
+
+test('Python reader: a FIFO at the name is refused at once, and a shrunk object is EBUS, not a dead process', (t) => {
+  const fifo = uniqueName(t, 'pyfifo');
+  assert.equal(spawnSync('mkfifo', ['/dev/shm' + fifo]).status, 0);
+  const name = uniqueName(t, 'pyshrink');
+  Segment.create(name, { rows: 1000, fields: 'x,y' }).close();
+  const r = spawnSync('python3', ['-c', `${PY_PRELUDE}
+import os
+try:
+    shmswarm.open(${JSON.stringify(fifo)})
+except shmswarm.ShmswarmError as e:
+    print(e.code)
+seg = shmswarm.open(${JSON.stringify(name)})
+print(seg.read().shape)
+os.truncate(${JSON.stringify('/dev/shm' + name)}, 4096)
+for what in (lambda: seg.read(), lambda: seg.sequence, lambda: seg.wait(0, timeout=0.1)):
+    try:
+        what()
+    except shmswarm.ShmswarmError as e:
+        print(e.code)
+seg.close()
+`], { encoding: 'utf8', timeout: 15_000 });
+  assert.equal(r.signal, null, `python3 hung or died: ${r.stderr}`);
+  assert.equal(r.status, 0, r.stderr);
+  assert.deepEqual(r.stdout.trim().split('\n'), ['EINVAL', '(1000, 2)', 'EBUS', 'EBUS', 'EBUS']);
+});

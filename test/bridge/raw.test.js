@@ -3,8 +3,8 @@
 // fills each frame in two halves with a pause between, so an unsynchronised reader can catch it
 // mid-frame; with the mutex no read may ever be torn.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { RawSegment, openFrameSource, parseShape } from '../../dist/core/index.js';
 import { runCli, uniqueName, waitForLine } from '../helpers.js';
@@ -181,4 +181,42 @@ test('CLI dump --raw --mutex against the seed writer never prints a torn frame',
   const unsynced = runCli(['dump', data, '--raw', '--shape', `${AGENTS}x3`, '--json']);
   assert.equal(unsynced.status, 0, unsynced.stderr);
   assert.match(unsynced.stderr, /without synchroni[sz]ation|unsynchroni[sz]ed/i, 'without --mutex dump says so on stderr');
+});
+
+// A lock attempt stores into the bytes it is given: --mutex must name something that can be a
+// mutex before anything is written (swapping the data and mutex names is an easy slip).
+test('--mutex on bytes that are not a pthread mutex is refused before anything is written', async (t) => {
+  const { Segment } = await import('../../dist/core/index.js');
+  const data = uniqueName(t, 'data');
+  writeFileSync('/dev/shm' + data, Buffer.alloc(48));
+  const seg = uniqueName(t, 'segment');
+  Segment.create(seg, { rows: 10, fields: 'x,y' }).close();
+  const floats = uniqueName(t, 'floats');
+  writeFileSync('/dev/shm' + floats, Buffer.from(Float32Array.from({ length: 12 }, (_, i) => i + 1).buffer));
+  const owner = uniqueName(t, 'zero-lock');
+  writeFileSync('/dev/shm' + owner, Buffer.from(Float32Array.from([0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0]).buffer));
+  for (const [mutex, reason] of [[seg, /start a WA-1\/shmswarm segment/], [floats, /not an initialised pthread mutex/], [owner, /not an initialised pthread mutex/]]) {
+    const before = readFileSync('/dev/shm' + mutex);
+    for (const args of [['dump', data, '--csv'], ['check', data, '--finite', '--within', '0.2'], ['watch', data, '--once']]) {
+      const r = runCli([...args, '--raw', '--shape', '4x3', '--mutex', mutex]);
+      assert.notEqual(r.status, 0, `${args[0]} --mutex ${mutex}`);
+      assert.match(r.stderr, reason, `${args[0]} --mutex ${mutex}`);
+      assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+      assert.deepEqual(readFileSync('/dev/shm' + mutex), before, `${args[0]} wrote into ${mutex}`);
+    }
+  }
+  assert.equal(runCli(['info', seg]).status, 0, 'the segment named by mistake still opens');
+});
+
+test('a FIFO at a raw name (or as its --mutex) is refused at once, not waited on', (t) => {
+  const fifo = uniqueName(t, 'fifo');
+  assert.equal(spawnSync('mkfifo', ['/dev/shm' + fifo]).status, 0);
+  const data = uniqueName(t, 'data');
+  writeFileSync('/dev/shm' + data, Buffer.alloc(48));
+  for (const args of [['info', fifo], ['dump', fifo, '--csv'], ['wait', fifo, '--timeout', '1'], ['check', fifo, '--finite', '--within', '0.2'], ['watch', fifo, '--once'], ['dump', data, '--csv', '--mutex', fifo]]) {
+    const r = runCli([...args, '--raw', '--shape', '4x3'], { timeout: 10_000 });
+    assert.equal(r.signal, null, `${args.join(' ')} hung`);
+    assert.notEqual(r.status, 0, args.join(' '));
+    assert.match(r.stderr, /not a regular shared-memory object/, args.join(' '));
+  }
 });

@@ -2,10 +2,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { closeSync, existsSync, openSync, statSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { constants } from 'node:os';
 import { Segment } from '../../dist/core/index.js';
-import { BIN, runCli, spawnCli, spawnNode, uniqueName, waitExit } from '../helpers.js';
+import { BIN, runCli, sleep, spawnCli, spawnNode, uniqueName, waitExit } from '../helpers.js';
 
 /** The first stderr line, and that it is the only message line (commander may add a help hint). */
 const firstLine = (s) => s.split('\n')[0];
@@ -73,6 +73,36 @@ test('--force replaces a segment whose writer died, but not one with a live writ
   assert.equal(r2.status, 1);
   assert.match(firstLine(r2.stderr), new RegExp(`^shmswarm: ${live} has a live writer \\(pid ${process.pid}\\); not replacing it`));
   assert.equal(mine.nameStatus(), 'same');
+});
+
+test('--force never removes an object without a magic: a seed mutex, zeros, a creation in progress', (t) => {
+  const name = uniqueName(t, 'nomagic');
+  // What a live seed writer's mutex object looks like unlocked: zeros with a process-shared kind.
+  const bytes = Buffer.alloc(64);
+  bytes.writeInt32LE(128, 16);
+  writeFileSync('/dev/shm' + name, bytes);
+  const r = runCli(['create', name, '--agents', '2', '--cols', '2', '--force']);
+  assert.equal(r.status, 1, r.stderr);
+  assert.equal(r.stderr, `shmswarm: ${name} exists but is not initialised (a creation still running or killed, or another program's object); not replacing it — if it is yours to remove: shmswarm unlink --force ${name}\n`);
+  assert.deepEqual(readFileSync('/dev/shm' + name), bytes, 'the object is untouched');
+});
+
+test('create says so when the name was removed while it was being created', async (t) => {
+  const name = uniqueName(t, 'race');
+  // 1 GiB takes long enough to create for an unlink --force to land meanwhile.
+  const child = spawnCli(['create', name, '--agents', String(1 << 28), '--cols', '1']);
+  const done = waitExit(child);
+  while (!existsSync('/dev/shm' + name)) await sleep(5);
+  const u = runCli(['unlink', name, '--force']);
+  const r = await done;
+  if (u.status !== 0 || r.code === 0) {
+    // The unlink lost the race (the create had finished): nothing to check this time.
+    t.diagnostic(`unlink ${u.status}, create ${r.code}: ${r.stderr}`);
+    assert.equal(r.code, 0, r.stderr);
+    return;
+  }
+  assert.equal(r.code, 1);
+  assert.equal(r.stderr, `shmswarm: ${name} was removed by another process while it was being created\n`);
 });
 
 test('usage errors exit 2 with one message naming the problem, and create nothing', (t) => {

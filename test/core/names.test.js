@@ -20,6 +20,8 @@ const bad = [
   ['DEL', '/a\x7f', /\\x7f/],
   ['C1 control (CSI)', '/a\u009b31m', /\\x9b/],
   ['no slash and an escape', 'a\x1b', /control characters/],
+  ['right-to-left override', '/abc\u202etxt.exe', /"\/abc\\u202etxt\.exe" contains control characters/],
+  ['bidi isolate', '/a\u2066b', /\\u2066/],
   ['256 bytes', '/' + 'a'.repeat(256), /256 bytes long; at most 255/],
   ['256 bytes of UTF-8', '/' + 'é'.repeat(128), /256 bytes long/],
 ];

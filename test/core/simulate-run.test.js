@@ -50,3 +50,13 @@ test('--duration still ends on time, and a stop signal before the first frame wr
   r = await runSimulation(segment, writer, { rate: 10, frames: 5, signal: AbortSignal.abort(), clock });
   assert.deepEqual(r, { frames: 0, seconds: 0, rate: null, stoppedBy: 'signal' });
 });
+
+test('behind schedule (a frame takes longer than a period) it still yields, so a stop is seen', async () => {
+  const { state, clock, segment } = rig();
+  const writer = { write: (_seg, k) => { state.written.push([k, state.now]); state.now += 50; } }; // 50 ms a frame at 60 Hz
+  const ac = new AbortController();
+  setImmediate(() => ac.abort());
+  const r = await runSimulation(segment, writer, { rate: 60, frames: 10_000, signal: ac.signal, clock });
+  assert.equal(r.stoppedBy, 'signal');
+  assert.ok(r.frames < 10, `${r.frames} frames written before the stop was seen`);
+});

@@ -93,6 +93,10 @@ Examples:
         hold.release();
       }
       try {
+        // Another process may have removed or replaced the name while this one was being made
+        // (`unlink --force`, `create --force`): then "created" would be false.
+        const status = seg.nameStatus();
+        if (status !== 'same') throw new CliError(`${name} was ${status === 'gone' ? 'removed' : 'replaced'} by another process while it was being created`);
         for (const w of seg.warnings) warn(w);
         const info = seg.info();
         if (o.json) {

@@ -1,5 +1,6 @@
 import { closeSync, constants, fchmodSync, fchownSync, lstatSync, openSync, readlinkSync, realpathSync, renameSync, unlinkSync, writeSync, type Stats } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
 import { basename, dirname, join, resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import type { FrameTable } from '../../core/format.js';
@@ -260,13 +261,22 @@ export async function writeFileWhole(file: string, chunks: Chunks): Promise<void
 }
 
 async function replaceFile(file: string, path: string, keep: { mode: number; uid: number; gid: number } | null, chunks: Chunks): Promise<void> {
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
+  let tmp = '';
   let fd: number | undefined;
+  let created = false;
   const it = iterate(chunks);
   try {
     // Created with the old mode, so never readable by more people than the old file, even
-    // where fchmod is not supported.
-    fd = openSync(tmp, 'wx', keep ? keep.mode & 0o777 : 0o666);
+    // where fchmod is not supported. 'wx': a name that exists is someone's file; try another.
+    for (let attempt = 0; fd === undefined; attempt++) {
+      tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+      try {
+        fd = openSync(tmp, 'wx', keep ? keep.mode & 0o777 : 0o666);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST' || attempt >= 8) throw e;
+      }
+    }
+    created = true;
     if (keep) {
       // Best effort, like `>` which keeps the inode: only root may give a file away, and some
       // file systems have no modes. chmod after chown, which clears set-id bits.
@@ -293,9 +303,9 @@ async function replaceFile(file: string, path: string, keep: { mode: number; uid
     await it.return?.();
     if (fd !== undefined) closeSync(fd);
     try {
-      unlinkSync(tmp);
+      if (created) unlinkSync(tmp);
     } catch {
-      /* never created */
+      /* renamed or removed meanwhile */
     }
     throw new OutputError(file, e);
   }

@@ -205,6 +205,7 @@ export async function runSimulation(segment: Segment, writer: FrameWriter, optio
   };
   // Checked right after each frame: --frames n ends as frame n is published, with no wait for a
   // period after it (at 0.001 Hz that wait would be 1000 s of doing nothing).
+  let yielded = t0;
   while (!check(clock.now())) {
     if (rate === 0) {
       const end = clock.now() + slice;
@@ -220,9 +221,15 @@ export async function runSimulation(segment: Segment, writer: FrameWriter, optio
     const wait = schedule.delayMs(now);
     if (wait > 0) {
       await clock.sleep(durationMs === undefined ? wait : Math.min(wait, Math.max(0, t0 + durationMs - now)), signal);
+      yielded = clock.now();
       continue;
     }
-    publish();
+    // Behind schedule (a frame takes longer than a period), frames follow each other without a
+    // sleep: the event loop still gets a turn every slice, or a stop signal would never be seen.
+    if (publish() - yielded >= slice) {
+      await yieldToLoop();
+      yielded = clock.now();
+    }
     schedule.advance();
   }
   const seconds = (clock.now() - t0) / 1000;

@@ -52,7 +52,7 @@ export function parseSeconds(value: string, max = 1e9): number {
 export function parseTimeoutSeconds(value: string): number {
   const n = Number(value);
   if (value.trim() === '' || !Number.isFinite(n) || n < 0 || n > 1e9)
-    throw new InvalidArgumentError('It must be a number of seconds >= 0.');
+    throw new InvalidArgumentError('It must be a number of seconds >= 0 and at most 1000000000.');
   return n * 1000;
 }
 

@@ -38,6 +38,15 @@ function jl(s: string): string {
   return JSON.stringify(s).replace(/\$/g, '\\$');
 }
 
+const JULIA_KEYWORDS = new Set(
+  'baremodule begin break catch const continue do else elseif end export false finally for function global if import let local macro module quote return struct true try using while'.split(' '),
+);
+
+/** A field name as a Julia Symbol: `:x` where that parses, else `Symbol("1x")` (names like "a b" and "a:b" stay apart). */
+function juliaSymbol(f: string): string {
+  return /^[A-Za-z_][A-Za-z0-9_]*$/.test(f) && !JULIA_KEYWORDS.has(f) ? ':' + f : `Symbol(${jl(f)})`;
+}
+
 function offsetOf(t: SnippetTarget): number {
   return t.dataOffset ?? (t.kind === 'raw' ? 0 : DATA_OFFSET);
 }
@@ -124,7 +133,7 @@ export function juliaSnippet(t: SnippetTarget): string {
   const seq = sequenceOffset(t);
   const path = SHM_DIR + t.name;
   const T = parseDtype(t.dtype).julia;
-  const fields = `(${t.fields.map((f) => ':' + JSON.stringify(f).slice(1, -1).replace(/[^A-Za-z0-9_]/g, '_')).join(', ')}${t.fields.length === 1 ? ',' : ''})`;
+  const fields = `(${t.fields.map(juliaSymbol).join(', ')}${t.fields.length === 1 ? ',' : ''})`;
   const k = t.slots ?? 1;
   const mmapLine =
     k > 1

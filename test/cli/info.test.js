@@ -86,6 +86,13 @@ test('info --julia maps it with WrappedArray, column-major, with the sequence co
   assert.equal(bytes.stdout.trim(), '4', 'the offset holds the sequence counter');
 });
 
+test('info --julia spells field names that are not Julia identifiers as Symbol("…"), each its own', (t) => {
+  const { name } = ramp(t, 2, 'x,1x,a b,a:b,a_b,end,$(run),"q"');
+  const r = runCli(['info', name, '--julia']);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /^const FIELDS = \(:x, Symbol\("1x"\), Symbol\("a b"\), Symbol\("a:b"\), :a_b, Symbol\("end"\), Symbol\("\\\$\(run\)"\), Symbol\("\\"q\\""\)\)$/m);
+});
+
 test('info on a raw object describes the mapping; its snippet uses the offset', (t) => {
   const name = uniqueName(t, 'raw');
   writeFileSync('/dev/shm' + name, Buffer.alloc(8 + 2 * 3 * 4));

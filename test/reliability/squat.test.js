@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, rmdirSync, statSync, symlinkSync, truncateSync, unlinkSync } from 'node:fs';
+import { chownSync, existsSync, mkdirSync, readFileSync, readdirSync, rmdirSync, statSync, symlinkSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
 import { DIST, runCli, uniqueName, waitExit } from '../helpers.js';
 import { Segment } from '../../dist/core/index.js';
 
@@ -169,4 +169,23 @@ test('nothing is created wider than asked, whatever the umask', { skip: skipUser
     assert.equal(statSync(shmPath(name)).mode & 0o7777, mode, `mode ${mode.toString(8)} umask ${umask.toString(8)}`);
     unlinkSync(shmPath(name));
   }
+});
+
+test('dump -o to a file another user may write in a directory they may not: written in place, as > would', { skip: skipUsers }, async (t) => {
+  const name = uniqueName(t, 'dumpdir');
+  const seg = Segment.create(name, { rows: 2, fields: 'x,y', mode: 0o644 });
+  t.after(() => seg.close());
+  seg.writeFrame([1, 2, 3, 4]);
+  const dir = `/tmp/shmswarm-test-${process.pid}-rodir`;
+  mkdirSync(dir, { mode: 0o755 }); // root's: nobody cannot create a temporary file here
+  t.after(() => spawnSync('rm', ['-rf', dir]));
+  const file = `${dir}/frame.csv`;
+  writeFileSync(file, 'old contents that are longer than the new ones\n');
+  chownSync(file, NOBODY, NOBODY);
+  const cli = spawnSync('setpriv', [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', process.execPath,
+    new URL('../../bin/shmswarm', import.meta.url).pathname, 'dump', name, '--csv', '-o', file], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+  assert.equal(cli.status, 0, cli.stderr);
+  assert.equal(readFileSync(file, 'utf8'), 'x,y\r\n1,2\r\n3,4\r\n');
+  assert.equal(statSync(file).uid, NOBODY, 'the same file, not a replacement');
+  assert.deepEqual(readdirSync(dir), ['frame.csv'], 'no temporary file left');
 });

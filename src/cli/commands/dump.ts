@@ -1,4 +1,4 @@
-import { closeSync, constants, fchmodSync, fchownSync, lstatSync, openSync, readlinkSync, realpathSync, renameSync, unlinkSync, writeSync, type Stats } from 'node:fs';
+import { accessSync, closeSync, constants, fchmodSync, fchownSync, lstatSync, openSync, readlinkSync, realpathSync, renameSync, unlinkSync, writeSync, type Stats } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join, resolve } from 'node:path';
@@ -261,6 +261,9 @@ export async function writeFileWhole(file: string, chunks: Chunks): Promise<void
 }
 
 async function replaceFile(file: string, path: string, keep: { mode: number; uid: number; gid: number } | null, chunks: Chunks): Promise<void> {
+  // A file we may write in a directory we may not: no temporary file can go beside it, so it is
+  // written in place, as `>` would (readers may then see it half-written).
+  if (keep && !writable(dirname(path)) && writable(path)) return writeInPlace(file, path, chunks, constants.O_TRUNC);
   let tmp = '';
   let fd: number | undefined;
   let created = false;
@@ -311,13 +314,22 @@ async function replaceFile(file: string, path: string, keep: { mode: number; uid
   }
 }
 
-/** A device or FIFO: no temporary file, no rename, no O_TRUNC; the open waits for a FIFO's reader, as `>` does. */
-async function writeInPlace(file: string, path: string, chunks: Chunks): Promise<void> {
+/** A device or FIFO (no temporary file, no rename, no O_TRUNC; the open waits for a FIFO's reader, as `>` does), or a file whose directory is not ours to write (`extraFlags`: O_TRUNC). */
+function writable(path: string): boolean {
+  try {
+    accessSync(path, constants.W_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function writeInPlace(file: string, path: string, chunks: Chunks, extraFlags = 0): Promise<void> {
   const it = iterate(chunks);
   let fh: FileHandle | undefined;
   let failure: unknown;
   try {
-    fh = await open(path, constants.O_WRONLY | constants.O_NOCTTY);
+    fh = await open(path, constants.O_WRONLY | constants.O_NOCTTY | extraFlags);
     for (let n = await it.next(); !n.done; n = await it.next()) {
       const c = typeof n.value === 'string' ? Buffer.from(n.value) : n.value;
       // One write at a time: the back-pressure of a slow reader or device.

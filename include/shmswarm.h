@@ -565,14 +565,15 @@ static int shmswarm__check_name(const char *name) {
     return shmswarm__fail(-ENAMETOOLONG, "name", "a segment name has at most %u bytes after '/'",
                           SHMSWARM_NAME_MAX);
   /* Names are printed and written into generated code: no C0/DEL, no C1 (UTF-8 C2 80-9F), no
-   * bidirectional overrides or isolates (E2 80 8E-8F, E2 80 AA-AE, E2 81 A6-A9). */
+   * bidirectional marks, overrides or isolates (D8 9C, E2 80 8E-8F, E2 80 AA-AE, E2 81 A6-A9),
+   * no line or paragraph separator (E2 80 A8-A9), no U+FEFF (EF BB BF). */
   const unsigned char *u = (const unsigned char *)name + 1;
   for (size_t i = 0; i < n; i++) {
-    int bad = u[i] < 0x20 || u[i] == 0x7f || (u[i] == 0xc2 && i + 1 < n && u[i + 1] >= 0x80 && u[i + 1] <= 0x9f);
-    if (u[i] == 0xe2 && i + 2 < n) {
-      unsigned b1 = u[i + 1], b2 = u[i + 2];
-      bad = (b1 == 0x80 && (b2 == 0x8e || b2 == 0x8f || (b2 >= 0xaa && b2 <= 0xae))) || (b1 == 0x81 && b2 >= 0xa6 && b2 <= 0xa9);
-    }
+    unsigned b1 = i + 1 < n ? u[i + 1] : 0, b2 = i + 2 < n ? u[i + 2] : 0;
+    int bad = u[i] < 0x20 || u[i] == 0x7f || (u[i] == 0xc2 && b1 >= 0x80 && b1 <= 0x9f) || (u[i] == 0xd8 && b1 == 0x9c) ||
+              (u[i] == 0xef && b1 == 0xbb && b2 == 0xbf);
+    if (u[i] == 0xe2)
+      bad = (b1 == 0x80 && (b2 == 0x8e || b2 == 0x8f || (b2 >= 0xa8 && b2 <= 0xae))) || (b1 == 0x81 && b2 >= 0xa6 && b2 <= 0xa9);
     if (bad) return shmswarm__fail(-EINVAL, "name", "a segment name has no control or bidirectional-override characters");
   }
   return 0;
@@ -853,10 +854,13 @@ int shmswarm_mutex_check(const void *mutex) {
    * process-shared 128 | elision 256/512 */
   uint32_t allowed = 0x3u | 16u | 32u | 64u | 128u | 256u | 512u | ((kind & 64u) ? 0xfff80000u : 0u);
   int bad_kind = (kind & ~allowed) != 0 || (kind & 96u) == 96u;
-  /* Unlocked: no owner (or glibc's not-recoverable mark), no users, no recursion count.
-   * Locked without robust or PI: the futex word is 1, or 2 with waiters. */
-  int bad_state = lock == 0 ? (owner != 0 && owner != 0x7fffffffu) || nusers != 0 || count != 0
-                            : !(kind & 48u) && lock != 1 && lock != 2;
+  /* Unlocked: no owner (or glibc's not-recoverable mark). __count and __nusers prove nothing:
+   * a robust mutex keeps __count 1 after its unlock, and a thread in pthread_cond_wait leaves
+   * __nusers 1 with the mutex free. Locked without robust or PI: the futex word is 1, or 2 with
+   * waiters. */
+  (void)count;
+  (void)nusers;
+  int bad_state = lock == 0 ? owner != 0 && owner != 0x7fffffffu : !(kind & 48u) && lock != 1 && lock != 2;
   if (bad_kind || bad_state)
     return shmswarm__fail(-EINVAL, "mutex",
                           "these bytes are not an initialised pthread mutex (lock %#x, owner %#x, kind %#x); "

@@ -29,6 +29,7 @@ would register it with the resource tracker, which may unlink a segment this pro
 created). Run as a script to print a segment: python3 shmswarm.py /swarm [--frames N]
 """
 
+import errno
 import mmap
 import os
 import platform
@@ -236,7 +237,12 @@ class Segment:
         self.timeout = timeout
         self._mm = None
         # O_NONBLOCK: a FIFO at the name must not block the open (it is refused below).
-        fd = os.open(SHM_DIR + name, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK)
+        try:
+            fd = os.open(SHM_DIR + name, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK)
+        except OSError as e:
+            code = errno.errorcode.get(e.errno, 'EIO')
+            why = 'the name is a symbolic link; refused' if e.errno == errno.ELOOP else e.strerror
+            raise ShmswarmError(code, why, name) from None
         self._fd = fd
         try:
             st = os.fstat(fd)

@@ -1,3 +1,4 @@
+import { writeSync } from 'node:fs';
 import type { ChalkInstance } from 'chalk';
 
 /**
@@ -68,4 +69,22 @@ export function outputFailureKind(e: { code?: unknown }): 'reader-gone' | 'hung-
   if (e.code === 'EPIPE') return 'reader-gone';
   if (e.code === 'EIO') return 'hung-up';
   return 'lost';
+}
+
+/**
+ * All of `data` on descriptor `fd` before returning, so that a failure (a full disk, a closed
+ * pipe) is thrown to the caller, not emitted later on a stream. A non-blocking pipe that is full
+ * (Node makes stdout's so) is waited for, not a failure.
+ */
+export function writeAllSync(fd: number, data: string | Uint8Array): void {
+  const buf = typeof data === 'string' ? Buffer.from(data) : data;
+  const nap = new Int32Array(new SharedArrayBuffer(4));
+  for (let off = 0; off < buf.length; ) {
+    try {
+      off += writeSync(fd, buf, off);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') throw e;
+      Atomics.wait(nap, 0, 0, 10);
+    }
+  }
 }

@@ -45,6 +45,11 @@ export class SignalHold {
     return this.#first;
   }
 
+  /** The first signal caught so far, without waiting for one still queued in libuv. */
+  get caught(): NodeJS.Signals | null {
+    return this.#first;
+  }
+
   release(): void {
     for (const s of STOP_SIGNALS) process.off(s, this.#listener);
   }

@@ -3,8 +3,12 @@ export const NAME_MAX_BYTES = 255;
 /** macOS refuses names longer than this (PSHMNAMLEN). */
 export const PORTABLE_NAME_BYTES = 31;
 
-/** C0 and C1 control characters, DEL, and the bidirectional marks, overrides and isolates (which reorder what follows them on screen). */
-const CONTROL = /[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+/**
+ * C0 and C1 control characters, DEL, the bidirectional marks, overrides and isolates (which
+ * reorder what follows them on screen: U+061C, U+200E-F, U+202A-E, U+2066-9), the line and
+ * paragraph separators U+2028-9 and the invisible U+FEFF.
+ */
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069\ufeff]/g;
 
 /**
  * A name as it may be shown to people: control characters as \xHH, bidirectional ones as \uHHHH.

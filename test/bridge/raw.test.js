@@ -220,3 +220,21 @@ test('a FIFO at a raw name (or as its --mutex) is refused at once, not waited on
     assert.match(r.stderr, /not a regular shared-memory object/, args.join(' '));
   }
 });
+
+// A robust mutex keeps __count 1 after its unlock (glibc): the plausibility check must not take
+// a real, idle mutex for garbage. The segment's own mutex is robust and process-shared.
+test('--mutex on a real robust mutex that has been locked and unlocked works', async (t) => {
+  const { Segment } = await import('../../dist/core/index.js');
+  const seg = uniqueName(t, 'robust');
+  const s = Segment.create(seg, { rows: 4, fields: 'x,y,z' }); // block at 128, its mutex at 128 + 384
+  t.after(() => s.close());
+  for (let k = 1; k <= 3; k++) s.writeFrame(new Float32Array(12).fill(k));
+  const word = readFileSync('/dev/shm' + seg).readUInt32LE(512 + 4);
+  t.diagnostic(`__count of the idle robust mutex: ${word}`);
+  const data = uniqueName(t, 'data');
+  writeFileSync('/dev/shm' + data, Buffer.from(Float32Array.from({ length: 12 }, (_, i) => i).buffer));
+  const r = runCli(['dump', data, '--raw', '--shape', '4x3', '--mutex', seg, '--mutex-offset', '512', '--csv']);
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout.split('\r\n')[1], '0,1,2');
+  s.writeFrame(new Float32Array(12).fill(9)); // the mutex still works for its owner
+});

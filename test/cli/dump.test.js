@@ -396,9 +396,9 @@ test('outputTarget: regular files (through symlinks) are replaced beside the rea
   assert.deepEqual(outputTarget(join(dir, 'missing', 'x.csv')), { kind: 'replace', path: join(dir, 'missing', 'x.csv'), keep: null });
 
   const p = fifo(dir, 'fifo');
-  assert.deepEqual(outputTarget(p), { kind: 'in-place', path: p });
+  assert.deepEqual(outputTarget(p), { kind: 'in-place', path: p, truncate: false });
   symlinkSync(p, join(dir, 'to-fifo'));
-  assert.deepEqual(outputTarget(join(dir, 'to-fifo')), { kind: 'in-place', path: p });
+  assert.deepEqual(outputTarget(join(dir, 'to-fifo')), { kind: 'in-place', path: p, truncate: false });
 
   for (const path of ['/dev/stdout', '/dev/fd/1', '/proc/self/fd/1', `/proc/${process.pid}/fd/1`]) assert.deepEqual(outputTarget(path), { kind: 'stdio', fd: 1 }, path);
   assert.deepEqual(outputTarget('/dev/stderr'), { kind: 'stdio', fd: 2 });
@@ -413,7 +413,7 @@ test('outputTarget: regular files (through symlinks) are replaced beside the rea
   assert.throws(() => outputTarget(join(dir, 'file', 'x.csv')), { code: 'ENOTDIR' });
 
   const dev = charDevice(t, dir, 'nulldev', 1, 3);
-  if (dev) assert.deepEqual(outputTarget(dev), { kind: 'in-place', path: dev });
+  if (dev) assert.deepEqual(outputTarget(dev), { kind: 'in-place', path: dev, truncate: false });
 });
 
 test('-o through a symlink replaces the real file; the link survives and the mode is kept', (t) => {
@@ -536,4 +536,46 @@ test('dump --lock repairs a frame left odd under a free lock, and says so withou
   assert.equal(seg.sequence() % 2, 0, 'the sequence is even again');
   const again = runCli(['dump', name, '--csv', '--lock']);
   assert.doesNotMatch(again.stderr, /repaired/, 'repaired once');
+});
+
+test('-o /dev/fd/N writes to that descriptor (a pipe, as bash >(…) gives)', async (t) => {
+  const { name } = rampSegment(t);
+  const child = spawn(process.execPath, [BIN, 'dump', name, '--csv', '-o', '/dev/fd/3'], { stdio: ['ignore', 'ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
+  let out = '';
+  child.stdio[3].on('data', (d) => (out += d));
+  const r = await waitExit(child);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(out, 'x,y,vx\r\n2,3,4\r\n5,6,7\r\n8,9,10\r\n11,12,13\r\n');
+});
+
+test('-o onto the segment being dumped is refused, and the segment is untouched', (t) => {
+  const { name, seg } = rampSegment(t);
+  for (const args of [['--csv', '-o', '/dev/shm' + name], ['--npy', '/dev/shm' + name]]) {
+    const r = runCli(['dump', name, ...args]);
+    assert.equal(r.status, 2, r.stderr);
+    assert.equal(r.stderr, `shmswarm: refusing to write the dump of ${name} over ${name} itself\n`);
+  }
+  assert.equal(seg.nameStatus(), 'same');
+  assert.equal(runCli(['info', name]).status, 0);
+});
+
+test('Ctrl-C while -o replaces a file: the old file stays, no temporary file is left, exit 130', async (t) => {
+  const name = uniqueName(t, 'bigsig');
+  const seg = Segment.create(name, { rows: 1_000_000, fields: 'x,y,z' });
+  t.after(() => seg.close());
+  seg.writeFrame(Float32Array.from({ length: 3_000_000 }, () => Math.random()));
+  const dir = tempDir(t);
+  const out = join(dir, 'out.csv');
+  writeFileSync(out, 'old\n');
+  const child = spawn(process.execPath, [BIN, 'dump', name, '--csv', '-o', out], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const done = waitExit(child);
+  // Signal once the temporary file is there: the write is under way.
+  for (let i = 0; i < 2000 && readdirSync(dir).length < 2 && child.exitCode === null; i++) await new Promise((r) => setTimeout(r, 2));
+  child.kill('SIGINT');
+  const r = await done;
+  if (r.code === 0) return t.diagnostic('the dump finished before the signal: nothing to check this time');
+  assert.equal(r.code, 130, r.stderr);
+  assert.equal(r.stderr, `shmswarm: interrupted; ${out} was left as it was\n`);
+  assert.equal(readFileSync(out, 'utf8'), 'old\n');
+  assert.deepEqual(readdirSync(dir), ['out.csv']);
 });

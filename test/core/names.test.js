@@ -22,6 +22,9 @@ const bad = [
   ['no slash and an escape', 'a\x1b', /control characters/],
   ['right-to-left override', '/abc\u202etxt.exe', /"\/abc\\u202etxt\.exe" contains control characters/],
   ['bidi isolate', '/a\u2066b', /\\u2066/],
+  ['Arabic letter mark', '/a\u061cb', /\\u061c/],
+  ['line separator', '/a\u2028b', /\\u2028/],
+  ['zero-width no-break space', '/a\ufeffb', /\\ufeff/],
   ['256 bytes', '/' + 'a'.repeat(256), /256 bytes long; at most 255/],
   ['256 bytes of UTF-8', '/' + 'é'.repeat(128), /256 bytes long/],
 ];

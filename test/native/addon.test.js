@@ -44,7 +44,7 @@ test('the C layer checks names itself', () => {
   assert.throws(() => native().unlink('/..'), { code: 'EINVAL' });
   assert.throws(() => native().unlink('/' + 'a'.repeat(256)), { code: 'ENAMETOOLONG' });
   // Control and bidirectional-override characters, as C and C++ producers would pass them.
-  for (const bad of ['/a\x1b[31m', '/a\nb', '/a\x7f', '/a\u009b', '/a\u202eb', '/a\u2066b', '/a\u200fb'])
+  for (const bad of ['/a\x1b[31m', '/a\nb', '/a\x7f', '/a\u009b', '/a\u202eb', '/a\u2066b', '/a\u200fb', '/a\u061cb', '/a\u2028b', '/a\ufeffb'])
     assert.throws(() => native().unlink(bad), { code: 'EINVAL', message: /control or bidirectional/ }, JSON.stringify(bad));
   assert.throws(() => native().unlink('/shmswarm-test-ok-\u00e9\u20ac'), { code: 'ENOENT' }, 'other UTF-8 is a name like any other');
 });

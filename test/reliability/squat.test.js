@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { chownSync, existsSync, mkdirSync, readFileSync, readdirSync, rmdirSync, statSync, symlinkSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, readdirSync, rmdirSync, statSync, symlinkSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
 import { DIST, runCli, uniqueName, waitExit } from '../helpers.js';
 import { Segment } from '../../dist/core/index.js';
 
@@ -171,21 +171,47 @@ test('nothing is created wider than asked, whatever the umask', { skip: skipUser
   }
 });
 
-test('dump -o to a file another user may write in a directory they may not: written in place, as > would', { skip: skipUsers }, async (t) => {
-  const name = uniqueName(t, 'dumpdir');
+/** A 2 × 2 segment anyone may read, holding 1 2 3 4, and `shmswarm dump NAME --csv -o FILE` run as nobody. */
+function dumpSetup(t, label, dirMode) {
+  const name = uniqueName(t, label);
   const seg = Segment.create(name, { rows: 2, fields: 'x,y', mode: 0o644 });
   t.after(() => seg.close());
   seg.writeFrame([1, 2, 3, 4]);
-  const dir = `/tmp/shmswarm-test-${process.pid}-rodir`;
-  mkdirSync(dir, { mode: 0o755 }); // root's: nobody cannot create a temporary file here
+  const dir = `/tmp/shmswarm-test-${process.pid}-${label}`;
+  mkdirSync(dir);
+  chmodSync(dir, dirMode);
   t.after(() => spawnSync('rm', ['-rf', dir]));
+  const dumpAsNobody = (file) => spawnSync('setpriv', [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', process.execPath,
+    new URL('../../bin/shmswarm', import.meta.url).pathname, 'dump', name, '--csv', '-o', file], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+  return { dir, dumpAsNobody };
+}
+
+test('dump -o to a file another user may write in a directory they may not: written in place, as > would', { skip: skipUsers }, async (t) => {
+  const { dir, dumpAsNobody } = dumpSetup(t, 'rodir', 0o755); // root's: nobody cannot create a temporary file here
   const file = `${dir}/frame.csv`;
   writeFileSync(file, 'old contents that are longer than the new ones\n');
   chownSync(file, NOBODY, NOBODY);
-  const cli = spawnSync('setpriv', [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', process.execPath,
-    new URL('../../bin/shmswarm', import.meta.url).pathname, 'dump', name, '--csv', '-o', file], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+  const cli = dumpAsNobody(file);
   assert.equal(cli.status, 0, cli.stderr);
   assert.equal(readFileSync(file, 'utf8'), 'x,y\r\n1,2\r\n3,4\r\n');
   assert.equal(statSync(file).uid, NOBODY, 'the same file, not a replacement');
   assert.deepEqual(readdirSync(dir), ['frame.csv'], 'no temporary file left');
+});
+
+test('dump -o onto another user\'s file: written in place when it may be written, EACCES when not, never given away', { skip: skipUsers }, async (t) => {
+  const { dir, dumpAsNobody } = dumpSetup(t, 'wwdir', 0o777); // anyone may add files here, so a rename could replace root's
+  const ro = `${dir}/ro.csv`;
+  writeFileSync(ro, 'root only\n', { mode: 0o644 });
+  const r1 = dumpAsNobody(ro);
+  assert.equal(r1.status, 1, r1.stderr);
+  assert.equal(r1.stderr, `shmswarm: cannot write ${ro}: EACCES (permission denied)\n`);
+  assert.deepEqual([readFileSync(ro, 'utf8'), statSync(ro).uid], ['root only\n', 0]);
+  const rw = `${dir}/rw.csv`;
+  writeFileSync(rw, 'anyone may write this, and it is longer\n');
+  chmodSync(rw, 0o666);
+  const r2 = dumpAsNobody(rw);
+  assert.equal(r2.status, 0, r2.stderr);
+  assert.equal(readFileSync(rw, 'utf8'), 'x,y\r\n1,2\r\n3,4\r\n');
+  assert.deepEqual([statSync(rw).uid, statSync(rw).mode & 0o777], [0, 0o666], 'still root\'s file');
+  assert.deepEqual(readdirSync(dir).sort(), ['ro.csv', 'rw.csv']);
 });

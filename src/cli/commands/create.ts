@@ -1,8 +1,7 @@
-import { writeSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import type { Segment } from '../../core/segment.js';
 import { CliError, usageError, writeErrorMessage } from '../errors.js';
-import { progress, warn } from '../output.js';
+import { progress, warn, writeAllSync } from '../output.js';
 import { parseCols, parseDtypeOption, parseFieldList, parseMode, parsePositiveInt, parseSlots } from '../parse.js';
 import { createUninterrupted, SignalHold } from '../signals.js';
 
@@ -28,24 +27,6 @@ export function createOptions(o: CreateFlags): { rows: number; cols: number; fie
   if (o.fields && o.cols !== undefined && o.fields.length !== o.cols)
     throw usageError(`--fields names ${o.fields.length} fields but --cols is ${o.cols}`);
   return { rows, cols: o.cols ?? o.fields!.length, fields: o.fields, dtype: o.dtype, mode: o.mode, slots: o.slots, replace: o.force === true };
-}
-
-/**
- * All of `text` on fd 1 before returning, so that a failure (a full disk, /dev/full, a closed pipe)
- * is thrown here, where the command can undo its create, and not emitted later on process.stdout.
- */
-export function writeStdoutSync(text: string): void {
-  const buf = Buffer.from(text);
-  const nap = new Int32Array(new SharedArrayBuffer(4));
-  for (let off = 0; off < buf.length; ) {
-    try {
-      off += writeSync(1, buf, off);
-    } catch (e) {
-      // Node makes a stdout pipe non-blocking: a full one is a wait, not a failure.
-      if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') throw e;
-      Atomics.wait(nap, 0, 0, 10);
-    }
-  }
 }
 
 /** Close a segment this run created and remove its name, unless someone re-created the name meanwhile. */
@@ -101,7 +82,7 @@ Examples:
         const info = seg.info();
         if (o.json) {
           try {
-            writeStdoutSync(JSON.stringify(info, null, 2) + '\n');
+            writeAllSync(1, JSON.stringify(info, null, 2) + '\n');
           } catch (e) {
             // A script that gets exit 1 retries: it must not then meet "already exists".
             removeCreated(Segment, seg);

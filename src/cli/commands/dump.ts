@@ -1,12 +1,13 @@
-import { accessSync, closeSync, constants, fchmodSync, fchownSync, lstatSync, openSync, readlinkSync, realpathSync, renameSync, unlinkSync, writeSync, type Stats } from 'node:fs';
+import { accessSync, closeSync, constants, fchmodSync, fchownSync, fstatSync, lstatSync, openSync, readlinkSync, realpathSync, renameSync, statSync, unlinkSync, writeSync, type Stats } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join, resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import type { FrameTable } from '../../core/format.js';
 import type { TextFormatter } from '../../core/format-parallel.js';
-import { OutputError, usageError } from '../errors.js';
-import { stdoutColor, warn } from '../output.js';
+import { CliError, OutputError, usageError } from '../errors.js';
+import { interruptedError, SignalHold } from '../signals.js';
+import { stdoutColor, warn, writeAllSync } from '../output.js';
 import { addRawOptions, parseFieldList, parseMs, parseRowRange, rawOptions, type RawFlags, type RowRange } from '../parse.js';
 
 export type DumpFormat = 'csv' | 'json' | 'ndjson' | 'npy' | 'table';
@@ -84,12 +85,17 @@ async function runDump(name: string, o: DumpFlags): Promise<void> {
   if (format === 'npy' && toStdout && process.stdout.isTTY)
     throw usageError('refusing to write binary .npy to a terminal; give a file (--npy frame.npy) or redirect stdout');
 
-  const [{ openFrameSource }, { resolveRows, selectFields }, fmt, { textFormatter }] = await Promise.all([
+  const [{ openFrameSource }, { resolveRows, selectFields }, fmt, { textFormatter }, { SHM_DIR }] = await Promise.all([
     import('../../core/source.js'),
     import('../../core/rows.js'),
     import('../../core/format.js'),
     import('../../core/format-parallel.js'),
+    import('../../core/segment.js'),
   ]);
+  const file = o.npy !== undefined && o.npy !== '-' ? o.npy : o.output;
+  // The text of a frame written over the object it was read from would destroy it.
+  if (file !== undefined && file !== '-' && sameObject(file, SHM_DIR + name))
+    throw usageError(`refusing to write the dump of ${name} over ${name} itself`);
   const source = openFrameSource(name, { raw, timeoutMs: o.timeout });
   let table: FrameTable;
   let frame;
@@ -136,12 +142,22 @@ async function runDump(name: string, o: DumpFlags): Promise<void> {
       break;
     }
   }
-  const file = o.npy !== undefined && o.npy !== '-' ? o.npy : o.output;
   try {
     if (file === undefined || file === '-') await writeStream(process.stdout, chunks);
     else await writeFileWhole(file, chunks);
   } finally {
     text?.close();
+  }
+}
+
+/** Whether two paths name the same file (symlinks followed); false when either is missing. */
+function sameObject(a: string, b: string): boolean {
+  try {
+    const x = statSync(a);
+    const y = statSync(b);
+    return x.dev === y.dev && x.ino === y.ino;
+  } catch {
+    return false;
   }
 }
 
@@ -189,11 +205,16 @@ export type OutputTarget =
   /** A regular file, or nothing yet: a temporary file beside `path` (the real file, symlinks
    * followed), renamed over it. `keep`: the mode and owner of the file it replaces. */
   | { kind: 'replace'; path: string; keep: { mode: number; uid: number; gid: number } | null }
-  /** A device, FIFO or socket: opened and written where it is, never replaced. */
-  | { kind: 'in-place'; path: string }
+  /** A device, FIFO or socket, a descriptor given as /dev/fd/N, or a file we may write but not
+   * replace (another user's, or in a directory we may not write): opened and written where it
+   * is, as `>` would; `truncate` for a regular file. */
+  | { kind: 'in-place'; path: string; truncate: boolean }
   /** This process's own stdout or stderr (/dev/stdout, /dev/fd/1, ...): the stream already open.
    * Node's pipes to a child are sockets, which cannot be opened again through /proc/self/fd. */
-  | { kind: 'stdio'; fd: 1 | 2 };
+  | { kind: 'stdio'; fd: 1 | 2 }
+  /** Another descriptor of this process (/dev/fd/3; bash's `>(…)` is /dev/fd/63): written
+   * through the descriptor itself, for the same reason. */
+  | { kind: 'descriptor'; fd: number };
 
 const STDIO_PATH = /^\/(?:dev\/(stdout|stderr)|dev\/fd\/([12])|proc\/(self|thread-self|\d+)\/fd\/([12]))$/;
 
@@ -204,6 +225,24 @@ function stdioFd(path: string): 1 | 2 | null {
   if (m[2]) return m[2] === '1' ? 1 : 2;
   if (m[3] !== 'self' && m[3] !== 'thread-self' && Number(m[3]) !== process.pid) return null;
   return m[4] === '1' ? 1 : 2;
+}
+
+/** A descriptor of this process by path: its link reads "pipe:[…]" or "socket:[…]", not a path. */
+const FD_PATH = /^\/(?:dev\/fd|proc\/(self|thread-self|\d+)\/fd)\/(\d+)$/;
+
+function ownFd(path: string): number | null {
+  const m = FD_PATH.exec(path);
+  if (!m || (m[1] !== undefined && m[1] !== 'self' && m[1] !== 'thread-self' && Number(m[1]) !== process.pid)) return null;
+  return Number(m[2]);
+}
+
+function writable(path: string): boolean {
+  try {
+    accessSync(path, constants.W_OK);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function errnoError(code: string, description: string): NodeJS.ErrnoException {
@@ -227,6 +266,11 @@ export function outputTarget(file: string): OutputTarget {
       path = join(realpathSync(dirname(path)), basename(path));
       const fd = stdioFd(path);
       if (fd !== null) return { kind: 'stdio', fd };
+      const own = ownFd(path);
+      if (own !== null) {
+        fstatSync(own); // EBADF for a descriptor that is not open
+        return { kind: 'descriptor', fd: own };
+      }
       st = lstatSync(path);
     } catch (e) {
       // Nothing there (or no directory, which creating the temporary file then reports).
@@ -236,9 +280,16 @@ export function outputTarget(file: string): OutputTarget {
     if (st.isSymbolicLink()) {
       if (links >= MAX_LINKS) throw errnoError('ELOOP', 'too many symbolic links encountered');
       path = resolve(dirname(path), readlinkSync(path));
-    } else if (st.isFile()) return { kind: 'replace', path, keep: { mode: st.mode & 0o7777, uid: st.uid, gid: st.gid } };
-    else if (st.isDirectory()) throw errnoError('EISDIR', 'illegal operation on a directory');
-    else return { kind: 'in-place', path };
+    } else if (st.isFile()) {
+      // Replacing makes a new file owned by whoever replaces it: only the owner (or root, who can
+      // give it back) may, and only where it can put a file beside it. Others write it in place,
+      // as `>` would, or not at all (readers may then see it half-written).
+      const me = process.geteuid?.() ?? 0;
+      if ((me === 0 || st.uid === me) && writable(dirname(path))) return { kind: 'replace', path, keep: { mode: st.mode & 0o7777, uid: st.uid, gid: st.gid } };
+      if (!writable(path)) throw errnoError('EACCES', 'permission denied');
+      return { kind: 'in-place', path, truncate: true };
+    } else if (st.isDirectory()) throw errnoError('EISDIR', 'illegal operation on a directory');
+    else return { kind: 'in-place', path, truncate: false };
   }
 }
 
@@ -255,19 +306,22 @@ export async function writeFileWhole(file: string, chunks: Chunks): Promise<void
   }
   switch (target.kind) {
     case 'stdio': return writeStream(target.fd === 1 ? process.stdout : process.stderr, chunks, target.fd === 1 ? 'to stdout' : 'to stderr');
-    case 'in-place': return writeInPlace(file, target.path, chunks);
+    case 'descriptor': return writeDescriptor(file, target.fd, chunks);
+    case 'in-place': return writeInPlace(file, target.path, chunks, target.truncate ? constants.O_TRUNC : 0);
     case 'replace': return replaceFile(file, target.path, target.keep, chunks);
   }
 }
 
 async function replaceFile(file: string, path: string, keep: { mode: number; uid: number; gid: number } | null, chunks: Chunks): Promise<void> {
-  // A file we may write in a directory we may not: no temporary file can go beside it, so it is
-  // written in place, as `>` would (readers may then see it half-written).
-  if (keep && !writable(dirname(path)) && writable(path)) return writeInPlace(file, path, chunks, constants.O_TRUNC);
   let tmp = '';
   let fd: number | undefined;
   let created = false;
   const it = iterate(chunks);
+  // Ctrl-C must not leave the temporary file behind: caught, it ends the write between chunks.
+  const hold = new SignalHold();
+  const stopIfCaught = () => {
+    if (hold.caught) throw interruptedError(hold.caught, `${file} was left as it was`);
+  };
   try {
     // Created with the old mode, so never readable by more people than the old file, even
     // where fchmod is not supported. 'wx': a name that exists is someone's file; try another.
@@ -298,9 +352,14 @@ async function replaceFile(file: string, path: string, keep: { mode: number; uid
       const c = n.value;
       if (typeof c === 'string') writeSync(fd, c);
       else for (let off = 0; off < c.length; ) off += writeSync(fd, c, off);
+      // A turn of the event loop, so that a signal is seen even while the chunks come from a
+      // synchronous generator.
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      stopIfCaught();
     }
     closeSync(fd);
     fd = undefined;
+    stopIfCaught();
     renameSync(tmp, path);
   } catch (e) {
     await it.return?.();
@@ -310,20 +369,24 @@ async function replaceFile(file: string, path: string, keep: { mode: number; uid
     } catch {
       /* renamed or removed meanwhile */
     }
-    throw new OutputError(file, e);
+    throw e instanceof CliError ? e : new OutputError(file, e);
+  } finally {
+    hold.release();
   }
 }
 
-/** A device or FIFO (no temporary file, no rename, no O_TRUNC; the open waits for a FIFO's reader, as `>` does), or a file whose directory is not ours to write (`extraFlags`: O_TRUNC). */
-function writable(path: string): boolean {
+async function writeDescriptor(file: string, fd: number, chunks: Chunks): Promise<void> {
+  const it = iterate(chunks);
   try {
-    accessSync(path, constants.W_OK);
-    return true;
-  } catch {
-    return false;
+    for (let n = await it.next(); !n.done; n = await it.next()) writeAllSync(fd, n.value);
+  } catch (e) {
+    await it.return?.();
+    // A reader that went away is a closed pipe, as on stdout.
+    if ((e as NodeJS.ErrnoException).code !== 'EPIPE') throw new OutputError(file, e);
   }
 }
 
+/** Write where it is: no temporary file, no rename; the open waits for a FIFO's reader, as `>` does. `extraFlags`: O_TRUNC for a regular file. */
 async function writeInPlace(file: string, path: string, chunks: Chunks, extraFlags = 0): Promise<void> {
   const it = iterate(chunks);
   let fh: FileHandle | undefined;

@@ -216,17 +216,6 @@ export type OutputTarget =
    * through the descriptor itself, for the same reason. */
   | { kind: 'descriptor'; fd: number };
 
-const STDIO_PATH = /^\/(?:dev\/(stdout|stderr)|dev\/fd\/([12])|proc\/(self|thread-self|\d+)\/fd\/([12]))$/;
-
-function stdioFd(path: string): 1 | 2 | null {
-  const m = STDIO_PATH.exec(path);
-  if (!m) return null;
-  if (m[1]) return m[1] === 'stdout' ? 1 : 2;
-  if (m[2]) return m[2] === '1' ? 1 : 2;
-  if (m[3] !== 'self' && m[3] !== 'thread-self' && Number(m[3]) !== process.pid) return null;
-  return m[4] === '1' ? 1 : 2;
-}
-
 /** A descriptor of this process by path: its link reads "pipe:[…]" or "socket:[…]", not a path. */
 const FD_PATH = /^\/(?:dev\/fd|proc\/(self|thread-self|\d+)\/fd)\/(\d+)$/;
 
@@ -264,9 +253,9 @@ export function outputTarget(file: string): OutputTarget {
     try {
       // Relative links and /proc/self/fd entries are read from the directory the kernel sees.
       path = join(realpathSync(dirname(path)), basename(path));
-      const fd = stdioFd(path);
-      if (fd !== null) return { kind: 'stdio', fd };
+      // /dev/stdout is a link to /proc/self/fd/1: it arrives here on the next turn.
       const own = ownFd(path);
+      if (own === 1 || own === 2) return { kind: 'stdio', fd: own };
       if (own !== null) {
         fstatSync(own); // EBADF for a descriptor that is not open
         return { kind: 'descriptor', fd: own };

@@ -219,10 +219,14 @@ export class Watcher {
       });
     } catch (e) {
       if (!isShmswarmError(e)) throw e;
-      // Shrunk under us (EBUS/ETRUNCATED) or otherwise unreadable: drop it and look again next time.
       this.#lastError = e;
-      this.#detach();
-      events.push({ kind: 'unreadable', message: `${this.name} cannot be read: ${e.message}` });
+      // A lock that stays held (a raw writer stopped with its mutex) says nothing about the
+      // object: stay attached, or every look would report it gone and back. Shrunk under us
+      // (EBUS/ETRUNCATED) or otherwise unreadable: drop it and look again next time.
+      const held = e.code === 'ETIMEDOUT' || e.code === 'EBUSY';
+      if (!held) this.#detach();
+      if (!held || this.#lastKnown.message !== e.message)
+        events.push({ kind: 'unreadable', message: `${this.name} cannot be read: ${e.message}` });
       this.#lastKnown.message = e.message;
       return this.#snapshot(now, 'error', events);
     }

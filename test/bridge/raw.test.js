@@ -7,7 +7,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { RawSegment, openFrameSource, parseShape } from '../../dist/core/index.js';
-import { runCli, uniqueName, waitForLine } from '../helpers.js';
+import { runCli, sleep, spawnCli, uniqueName, waitExit, waitForLine } from '../helpers.js';
 import { buildExamples, cliHas, rampK } from './build.js';
 
 const AGENTS = 300;
@@ -237,4 +237,20 @@ test('--mutex on a real robust mutex that has been locked and unlocked works', a
   assert.equal(r.status, 0, r.stderr);
   assert.equal(r.stdout.split('\r\n')[1], '0,1,2');
   s.writeFrame(new Float32Array(12).fill(9)); // the mutex still works for its owner
+});
+
+test('watch of a raw object whose mutex stays held reports it once, without dropping and re-attaching', async (t) => {
+  const { data, mutex, child } = await startSeedWriter(t, ['--stall-after', '3']);
+  await waitForLine(child, /^stalled /);
+  const watch = spawnCli(['watch', data, '--raw', '--shape', `${AGENTS}x3`, '--mutex', mutex, '--interval', '100', '--json']);
+  let out = '';
+  watch.stdout.on('data', (d) => (out += d));
+  await sleep(4000); // each look waits 1 s for the lock: three or four looks
+  watch.kill('SIGTERM');
+  assert.equal((await waitExit(watch)).code, 0);
+  const looks = out.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l));
+  assert.ok(looks.length >= 2, `${looks.length} looks`);
+  const events = looks.flatMap((l) => l.events);
+  assert.equal(events.filter((e) => /is back/.test(e)).length, 0, events.join('\n'));
+  assert.equal(events.filter((e) => /cannot be read: .*still held/.test(e)).length, 1, events.join('\n'));
 });

@@ -850,10 +850,13 @@ int shmswarm_mutex_check(const void *mutex) {
   uint32_t lock = w[0], count = w[1], owner = w[2], nusers = w[3], kind = w[4];
   if (lock == SHMSWARM_WA1_MAGIC)
     return shmswarm__fail(-EINVAL, "mutex", "these bytes start a WA-1/shmswarm segment, not a pthread mutex; refusing to lock them");
-  /* type 0-3 | robust 16 | prio-inherit 32 | prio-protect 64 (with a ceiling from bit 19) |
-   * process-shared 128 | elision 256/512 */
-  uint32_t allowed = 0x3u | 16u | 32u | 64u | 128u | 256u | 512u | ((kind & 64u) ? 0xfff80000u : 0u);
-  int bad_kind = (kind & ~allowed) != 0 || (kind & 96u) == 96u;
+  /* type 0-3 | robust 16 | prio-inherit 32 | process-shared 128 | elision 256/512. Not
+   * prio-protect (64): glibc keeps its ceiling in __lock and asserts (aborts the process) on a
+   * ceiling it does not like, so such bytes are refused rather than trusted. */
+  if (kind & 64u)
+    return shmswarm__fail(-EINVAL, "mutex", "a priority-protect mutex (kind %#x) is not supported; refusing to lock it", kind);
+  uint32_t allowed = 0x3u | 16u | 32u | 128u | 256u | 512u;
+  int bad_kind = (kind & ~allowed) != 0;
   /* Unlocked: no owner (or glibc's not-recoverable mark). __count and __nusers prove nothing:
    * a robust mutex keeps __count 1 after its unlock, and a thread in pthread_cond_wait leaves
    * __nusers 1 with the mutex free. Locked without robust or PI: the futex word is 1, or 2 with

@@ -4,7 +4,7 @@
 // mid-frame; with the mutex no read may ever be torn.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { RawSegment, openFrameSource, parseShape } from '../../dist/core/index.js';
 import { runCli, sleep, spawnCli, uniqueName, waitExit, waitForLine } from '../helpers.js';
@@ -195,7 +195,12 @@ test('--mutex on bytes that are not a pthread mutex is refused before anything i
   writeFileSync('/dev/shm' + floats, Buffer.from(Float32Array.from({ length: 12 }, (_, i) => i + 1).buffer));
   const owner = uniqueName(t, 'zero-lock');
   writeFileSync('/dev/shm' + owner, Buffer.from(Float32Array.from([0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0]).buffer));
-  for (const [mutex, reason] of [[seg, /start a WA-1\/shmswarm segment/], [floats, /not an initialised pthread mutex/], [owner, /not an initialised pthread mutex/]]) {
+  // A priority-protect kind makes glibc assert (abort) on a ceiling it dislikes.
+  const protect = uniqueName(t, 'prio-protect');
+  const pp = Buffer.alloc(48);
+  pp[16] = 0xc0;
+  writeFileSync('/dev/shm' + protect, pp);
+  for (const [mutex, reason] of [[seg, /start a WA-1\/shmswarm segment/], [floats, /not an initialised pthread mutex/], [owner, /not an initialised pthread mutex/], [protect, /priority-protect mutex .* is not supported/]]) {
     const before = readFileSync('/dev/shm' + mutex);
     for (const args of [['dump', data, '--csv'], ['check', data, '--finite', '--within', '0.2'], ['watch', data, '--once']]) {
       const r = runCli([...args, '--raw', '--shape', '4x3', '--mutex', mutex]);
@@ -253,4 +258,14 @@ test('watch of a raw object whose mutex stays held reports it once, without drop
   const events = looks.flatMap((l) => l.events);
   assert.equal(events.filter((e) => /is back/.test(e)).length, 0, events.join('\n'));
   assert.equal(events.filter((e) => /cannot be read: .*still held/.test(e)).length, 1, events.join('\n'));
+});
+
+test('dump -o onto the --mutex object it reads is refused, and the mutex object is untouched', async (t) => {
+  const { data, mutex, child } = await startSeedWriter(t);
+  await waitForLine(child, /^ready /);
+  const before = statSync('/dev/shm' + mutex).ino;
+  const r = runCli(['dump', data, '--raw', '--shape', `${AGENTS}x3`, '--mutex', mutex, '--csv', '-o', '/dev/shm' + mutex]);
+  assert.equal(r.status, 2, r.stderr);
+  assert.equal(r.stderr, `shmswarm: refusing to write the dump of ${data} over ${mutex}, which it reads\n`);
+  assert.equal(statSync('/dev/shm' + mutex).ino, before);
 });

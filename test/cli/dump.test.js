@@ -538,14 +538,21 @@ test('dump --lock repairs a frame left odd under a free lock, and says so withou
   assert.doesNotMatch(again.stderr, /repaired/, 'repaired once');
 });
 
-test('-o /dev/fd/N writes to that descriptor (a pipe, as bash >(…) gives)', async (t) => {
+test('-o /dev/fd/N other than stdout and stderr is refused with one line, and nothing is written', async (t) => {
   const { name } = rampSegment(t);
-  const child = spawn(process.execPath, [BIN, 'dump', name, '--csv', '-o', '/dev/fd/3'], { stdio: ['ignore', 'ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
-  let out = '';
-  child.stdio[3].on('data', (d) => (out += d));
-  const r = await waitExit(child);
-  assert.equal(r.code, 0, r.stderr);
-  assert.equal(out, 'x,y,vx\r\n2,3,4\r\n5,6,7\r\n8,9,10\r\n11,12,13\r\n');
+  // fd 3 is a pipe the caller passed; 7 and 12 are Node's own (event loop); the sleeper's fd 1 belongs to another process.
+  const sleeper = spawn('sleep', ['20'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  t.after(() => sleeper.kill());
+  for (const target of ['/dev/fd/3', '/dev/fd/7', '/proc/self/fd/12', `/proc/${sleeper.pid}/fd/1`]) {
+    const child = spawn(process.execPath, [BIN, 'dump', name, '--csv', '-o', target], { stdio: ['ignore', 'pipe', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
+    let out = '';
+    child.stdio[3].on('data', (d) => (out += d));
+    const r = await waitExit(child);
+    assert.equal(r.code, 1, `${target}: ${r.stderr}`);
+    assert.match(r.stderr, /^shmswarm: cannot write \S+: EINVAL \(only \/dev\/stdout and \/dev\/stderr are written through as descriptors; redirect with the shell instead/, target);
+    assert.equal(r.stderr.trim().split('\n').length, 1);
+    assert.equal(out, '', target);
+  }
 });
 
 test('-o onto the segment being dumped is refused, and the segment is untouched', (t) => {
@@ -553,7 +560,7 @@ test('-o onto the segment being dumped is refused, and the segment is untouched'
   for (const args of [['--csv', '-o', '/dev/shm' + name], ['--npy', '/dev/shm' + name]]) {
     const r = runCli(['dump', name, ...args]);
     assert.equal(r.status, 2, r.stderr);
-    assert.equal(r.stderr, `shmswarm: refusing to write the dump of ${name} over ${name} itself\n`);
+    assert.equal(r.stderr, `shmswarm: refusing to write the dump of ${name} over ${name}, which it reads\n`);
   }
   assert.equal(seg.nameStatus(), 'same');
   assert.equal(runCli(['info', name]).status, 0);

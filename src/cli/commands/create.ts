@@ -74,8 +74,8 @@ Examples:
         hold.release();
         throw e;
       }
-      // Held until the report is out: a signal after the creation no longer undoes it, and must
-      // not kill the process between "created" and its exit status (0).
+      // Kept to the end: a signal after the creation no longer undoes it, and must not kill the
+      // process between "created" and its exit status (0). (Signal listeners keep no process alive.)
       try {
         // Another process may have removed or replaced the name while this one was being made
         // (`unlink --force`, `create --force`): then "created" would be false.
@@ -97,7 +97,6 @@ Examples:
         progress(`created ${name}: ${info.rows} agents × ${info.cols} fields${names}, ${info.dtype}${slots}, ${formatBytes(info.bytes)}, mode ${info.mode.toString(8).padStart(4, '0')}`);
       } finally {
         seg.close();
-        hold.release();
       }
     });
 }

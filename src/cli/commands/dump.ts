@@ -1,4 +1,4 @@
-import { accessSync, closeSync, constants, fchmodSync, fchownSync, fstatSync, lstatSync, openSync, readlinkSync, realpathSync, renameSync, statSync, unlinkSync, writeSync, type Stats } from 'node:fs';
+import { accessSync, closeSync, constants, fchmodSync, fchownSync, lstatSync, openSync, readlinkSync, realpathSync, renameSync, statSync, unlinkSync, writeSync, type Stats } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join, resolve } from 'node:path';
@@ -7,7 +7,7 @@ import type { FrameTable } from '../../core/format.js';
 import type { TextFormatter } from '../../core/format-parallel.js';
 import { CliError, OutputError, usageError } from '../errors.js';
 import { interruptedError, SignalHold } from '../signals.js';
-import { stdoutColor, warn, writeAllSync } from '../output.js';
+import { stdoutColor, warn } from '../output.js';
 import { addRawOptions, parseFieldList, parseMs, parseRowRange, rawOptions, type RawFlags, type RowRange } from '../parse.js';
 
 export type DumpFormat = 'csv' | 'json' | 'ndjson' | 'npy' | 'table';
@@ -94,8 +94,9 @@ async function runDump(name: string, o: DumpFlags): Promise<void> {
   ]);
   const file = o.npy !== undefined && o.npy !== '-' ? o.npy : o.output;
   // The text of a frame written over the object it was read from would destroy it.
-  if (file !== undefined && file !== '-' && sameObject(file, SHM_DIR + name))
-    throw usageError(`refusing to write the dump of ${name} over ${name} itself`);
+  for (const read of [name, raw?.mutex])
+    if (read !== undefined && file !== undefined && file !== '-' && sameObject(file, SHM_DIR + read))
+      throw usageError(`refusing to write the dump of ${name} over ${read}, which it reads`);
   const source = openFrameSource(name, { raw, timeoutMs: o.timeout });
   let table: FrameTable;
   let frame;
@@ -211,18 +212,20 @@ export type OutputTarget =
   | { kind: 'in-place'; path: string; truncate: boolean }
   /** This process's own stdout or stderr (/dev/stdout, /dev/fd/1, ...): the stream already open.
    * Node's pipes to a child are sockets, which cannot be opened again through /proc/self/fd. */
-  | { kind: 'stdio'; fd: 1 | 2 }
-  /** Another descriptor of this process (/dev/fd/3; bash's `>(…)` is /dev/fd/63): written
-   * through the descriptor itself, for the same reason. */
-  | { kind: 'descriptor'; fd: number };
+  | { kind: 'stdio'; fd: 1 | 2 };
 
-/** A descriptor of this process by path: its link reads "pipe:[…]" or "socket:[…]", not a path. */
-const FD_PATH = /^\/(?:dev\/fd|proc\/(self|thread-self|\d+)\/fd)\/(\d+)$/;
+/** A descriptor by path (/dev/fd/N, /proc/<pid>[/task/<tid>]/fd/N): its link reads "pipe:[…]" or "/x (deleted)", not a path to follow. */
+const FD_PATH = /^\/(?:dev\/fd|proc\/(self|thread-self|\d+)(?:\/task\/\d+)?\/fd)\/(\d+)$/;
 
-function ownFd(path: string): number | null {
+/** 1 or 2 for this process's stdout or stderr by path; null for other paths; throws for other descriptors. */
+function stdioByPath(path: string): 1 | 2 | null {
   const m = FD_PATH.exec(path);
-  if (!m || (m[1] !== undefined && m[1] !== 'self' && m[1] !== 'thread-self' && Number(m[1]) !== process.pid)) return null;
-  return Number(m[2]);
+  if (!m) return null;
+  const own = m[1] === undefined || m[1] === 'self' || m[1] === 'thread-self' || Number(m[1]) === process.pid;
+  if (own && (m[2] === '1' || m[2] === '2')) return m[2] === '1' ? 1 : 2;
+  // This process holds descriptors of its own (Node's event loop): writing to one by number
+  // could land anywhere. `>(…)` and `3>file` are better served by the shell.
+  throw errnoError('EINVAL', 'only /dev/stdout and /dev/stderr are written through as descriptors; redirect with the shell instead (dump … > file, --npy - | …)');
 }
 
 function writable(path: string): boolean {
@@ -254,12 +257,8 @@ export function outputTarget(file: string): OutputTarget {
       // Relative links and /proc/self/fd entries are read from the directory the kernel sees.
       path = join(realpathSync(dirname(path)), basename(path));
       // /dev/stdout is a link to /proc/self/fd/1: it arrives here on the next turn.
-      const own = ownFd(path);
-      if (own === 1 || own === 2) return { kind: 'stdio', fd: own };
-      if (own !== null) {
-        fstatSync(own); // EBADF for a descriptor that is not open
-        return { kind: 'descriptor', fd: own };
-      }
+      const fd = stdioByPath(path);
+      if (fd !== null) return { kind: 'stdio', fd };
       st = lstatSync(path);
     } catch (e) {
       // Nothing there (or no directory, which creating the temporary file then reports).
@@ -274,8 +273,8 @@ export function outputTarget(file: string): OutputTarget {
       // give it back) may, and only where it can put a file beside it. Others write it in place,
       // as `>` would, or not at all (readers may then see it half-written).
       const me = process.geteuid?.() ?? 0;
-      if ((me === 0 || st.uid === me) && writable(dirname(path))) return { kind: 'replace', path, keep: { mode: st.mode & 0o7777, uid: st.uid, gid: st.gid } };
       if (!writable(path)) throw errnoError('EACCES', 'permission denied');
+      if ((me === 0 || st.uid === me) && writable(dirname(path))) return { kind: 'replace', path, keep: { mode: st.mode & 0o7777, uid: st.uid, gid: st.gid } };
       return { kind: 'in-place', path, truncate: true };
     } else if (st.isDirectory()) throw errnoError('EISDIR', 'illegal operation on a directory');
     else return { kind: 'in-place', path, truncate: false };
@@ -295,7 +294,6 @@ export async function writeFileWhole(file: string, chunks: Chunks): Promise<void
   }
   switch (target.kind) {
     case 'stdio': return writeStream(target.fd === 1 ? process.stdout : process.stderr, chunks, target.fd === 1 ? 'to stdout' : 'to stderr');
-    case 'descriptor': return writeDescriptor(file, target.fd, chunks);
     case 'in-place': return writeInPlace(file, target.path, chunks, target.truncate ? constants.O_TRUNC : 0);
     case 'replace': return replaceFile(file, target.path, target.keep, chunks);
   }
@@ -350,6 +348,8 @@ async function replaceFile(file: string, path: string, keep: { mode: number; uid
     fd = undefined;
     stopIfCaught();
     renameSync(tmp, path);
+    // Done: a signal from here on must not kill the process with the file written (exit 0).
+    return;
   } catch (e) {
     await it.return?.();
     if (fd !== undefined) closeSync(fd);
@@ -358,20 +358,8 @@ async function replaceFile(file: string, path: string, keep: { mode: number; uid
     } catch {
       /* renamed or removed meanwhile */
     }
-    throw e instanceof CliError ? e : new OutputError(file, e);
-  } finally {
     hold.release();
-  }
-}
-
-async function writeDescriptor(file: string, fd: number, chunks: Chunks): Promise<void> {
-  const it = iterate(chunks);
-  try {
-    for (let n = await it.next(); !n.done; n = await it.next()) writeAllSync(fd, n.value);
-  } catch (e) {
-    await it.return?.();
-    // A reader that went away is a closed pipe, as on stdout.
-    if ((e as NodeJS.ErrnoException).code !== 'EPIPE') throw new OutputError(file, e);
+    throw e instanceof CliError ? e : new OutputError(file, e);
   }
 }
 

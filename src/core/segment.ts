@@ -600,6 +600,18 @@ export class Segment {
     return nameStatusOf(this.name, this.#ino);
   }
 
+  /**
+   * close(), then remove the name if it still names this object: never a segment someone
+   * re-created under it meanwhile. Returns whether the name was removed.
+   */
+  closeAndUnlink(): boolean {
+    if (this.closed) return false;
+    const ours = this.nameStatus() === 'same';
+    this.close();
+    if (ours) native().unlink(this.name);
+    return ours;
+  }
+
   /** Unmap and close. Idempotent; pending waitForFrame calls reject with ECANCELED. */
   close(): void {
     if (!this.#handle) return;

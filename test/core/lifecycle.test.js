@@ -131,3 +131,18 @@ for (const [label, code, torn] of [['holding lock()', 's.lock();', false], ['mid
     assert.equal(f.torn, torn);
   });
 }
+
+test('closeAndUnlink removes its own name, never a segment re-created under it', (t) => {
+  const name = uniqueName(t, 'cau');
+  const a = Segment.create(name, { rows: 2, cols: 2 });
+  assert.equal(a.closeAndUnlink(), true);
+  assert.equal(a.closed, true);
+  assert.throws(() => Segment.open(name), { code: 'ENOENT' });
+  assert.equal(a.closeAndUnlink(), false, 'closed already: nothing to do');
+  const b = Segment.create(name, { rows: 2, cols: 2 });
+  Segment.unlink(name);
+  const c = Segment.create(name, { rows: 3, cols: 2 }); // someone else's now
+  t.after(() => c.close());
+  assert.equal(b.closeAndUnlink(), false);
+  assert.equal(c.nameStatus(), 'same');
+});

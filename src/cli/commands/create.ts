@@ -29,13 +29,6 @@ export function createOptions(o: CreateFlags): { rows: number; cols: number; fie
   return { rows, cols: o.cols ?? o.fields!.length, fields: o.fields, dtype: o.dtype, mode: o.mode, slots: o.slots, replace: o.force === true };
 }
 
-/** Close a segment this run created and remove its name, unless someone re-created the name meanwhile. */
-function removeCreated(SegmentClass: typeof Segment, seg: Segment): void {
-  const ours = seg.nameStatus() === 'same';
-  seg.close();
-  if (ours) SegmentClass.unlink(seg.name);
-}
-
 export function makeCreateCommand(): Command {
   return new Command('create')
     .description('create an empty segment: a matrix of agents × fields with a lock and a frame counter')
@@ -67,7 +60,7 @@ Examples:
       let seg: Segment;
       try {
         seg = await createUninterrupted(hold, name, () => Segment.create(name, opts), (made) => {
-          removeCreated(Segment, made);
+          made.closeAndUnlink();
           return true;
         });
       } catch (e) {
@@ -88,7 +81,7 @@ Examples:
             writeAllSync(1, JSON.stringify(info, null, 2) + '\n');
           } catch (e) {
             // A script that gets exit 1 retries: it must not then meet "already exists".
-            removeCreated(Segment, seg);
+            seg.closeAndUnlink();
             throw new CliError(`${writeErrorMessage('to stdout', e)}; ${name} was not created`);
           }
         }

@@ -59,9 +59,7 @@ What it does, step by step (each is a command you can run yourself):
           name,
           () => Segment.create(name, { rows: flags.agents, fields: simulationFields(flags.dims), dtype: 'f32', replace: true }),
           (s) => {
-            const ours = s.nameStatus() === 'same';
-            s.close();
-            if (ours) Segment.unlink(name);
+            s.closeAndUnlink();
             return true;
           },
         );

@@ -78,9 +78,7 @@ still creating the segment removes it again, and the exit status is 128 + the si
           // An existing segment was only opened: the signal just stops the run before its first frame.
           (t) => {
             if (!t.created) return false;
-            const ours = t.segment.nameStatus() === 'same';
-            t.segment.close();
-            if (ours) Segment.unlink(name);
+            t.segment.closeAndUnlink();
             return true;
           },
         );
@@ -108,10 +106,8 @@ still creating the segment removes it again, and the exit status is 128 + the si
           });
           progress(formatSummary(name, result));
         } finally {
-          // Only the object we wrote: never a segment someone re-created under the name meanwhile.
-          const ours = flags.unlinkOnExit && !segment.closed && segment.nameStatus() === 'same';
-          segment.close();
-          if (ours) Segment.unlink(name);
+          if (flags.unlinkOnExit) segment.closeAndUnlink();
+          else segment.close();
         }
       } finally {
         hold.release();

@@ -847,7 +847,7 @@ int shmswarm_mutex_check(const void *mutex) {
   uint32_t w[5];
   int r = shmswarm_copy_guarded(w, mutex, sizeof w);
   if (r) return r;
-  uint32_t lock = w[0], count = w[1], owner = w[2], nusers = w[3], kind = w[4];
+  uint32_t lock = w[0], owner = w[2], kind = w[4];
   if (lock == SHMSWARM_WA1_MAGIC)
     return shmswarm__fail(-EINVAL, "mutex", "these bytes start a WA-1/shmswarm segment, not a pthread mutex; refusing to lock them");
   /* type 0-3 | robust 16 | prio-inherit 32 | process-shared 128 | elision 256/512. Not
@@ -861,8 +861,6 @@ int shmswarm_mutex_check(const void *mutex) {
    * a robust mutex keeps __count 1 after its unlock, and a thread in pthread_cond_wait leaves
    * __nusers 1 with the mutex free. Locked without robust or PI: the futex word is 1, or 2 with
    * waiters. */
-  (void)count;
-  (void)nusers;
   int bad_state = lock == 0 ? owner != 0 && owner != 0x7fffffffu : !(kind & 48u) && lock != 1 && lock != 2;
   if (bad_kind || bad_state)
     return shmswarm__fail(-EINVAL, "mutex",

@@ -1,4 +1,4 @@
-import { accessSync, closeSync, constants, fchmodSync, fchownSync, lstatSync, openSync, readlinkSync, realpathSync, renameSync, statSync, unlinkSync, writeSync, type Stats } from 'node:fs';
+import { accessSync, closeSync, constants, fchmodSync, fchownSync, lstatSync, openSync, readlinkSync, realpathSync, renameSync, statSync, unlinkSync, type Stats } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join, resolve } from 'node:path';
@@ -7,7 +7,7 @@ import type { FrameTable } from '../../core/format.js';
 import type { TextFormatter } from '../../core/format-parallel.js';
 import { CliError, OutputError, usageError } from '../errors.js';
 import { interruptedError, SignalHold } from '../signals.js';
-import { stdoutColor, warn } from '../output.js';
+import { stdoutColor, warn, writeAllSync } from '../output.js';
 import { addRawOptions, parseFieldList, parseMs, parseRowRange, rawOptions, type RawFlags, type RowRange } from '../parse.js';
 
 export type DumpFormat = 'csv' | 'json' | 'ndjson' | 'npy' | 'table';
@@ -206,7 +206,7 @@ export type OutputTarget =
   /** A regular file, or nothing yet: a temporary file beside `path` (the real file, symlinks
    * followed), renamed over it. `keep`: the mode and owner of the file it replaces. */
   | { kind: 'replace'; path: string; keep: { mode: number; uid: number; gid: number } | null }
-  /** A device, FIFO or socket, a descriptor given as /dev/fd/N, or a file we may write but not
+  /** A device, FIFO or socket, or a file we may write but not
    * replace (another user's, or in a directory we may not write): opened and written where it
    * is, as `>` would; `truncate` for a regular file. */
   | { kind: 'in-place'; path: string; truncate: boolean }
@@ -336,9 +336,7 @@ async function replaceFile(file: string, path: string, keep: { mode: number; uid
       }
     }
     for (let n = await it.next(); !n.done; n = await it.next()) {
-      const c = n.value;
-      if (typeof c === 'string') writeSync(fd, c);
-      else for (let off = 0; off < c.length; ) off += writeSync(fd, c, off);
+      writeAllSync(fd, n.value);
       // A turn of the event loop, so that a signal is seen even while the chunks come from a
       // synchronous generator.
       await new Promise<void>((resolve) => setImmediate(resolve));

@@ -255,6 +255,10 @@ size_t shmswarm_mutex_size(void);
  * named by mistake) stores into them. 0, or -EINVAL with the reason in shmswarm_last_detail().
  * Elsewhere than glibc it accepts anything. */
 int shmswarm_mutex_check(const void *mutex);
+/* 1 when the pthread mutex at `mutex` is robust (a holder that dies is taken over, so a lock
+ * that times out has a live holder), 0 when it is not, -1 when that cannot be told (not glibc,
+ * or the bytes cannot be read). */
+int shmswarm_mutex_robust(const void *mutex);
 
 const char *shmswarm_strerror(int code);
 /* "ENOENT", "EOWNERDEAD", "EBADMAGIC", ...; NULL when unknown. */
@@ -871,6 +875,17 @@ int shmswarm_mutex_check(const void *mutex) {
   (void)mutex;
 #endif
   return 0;
+}
+
+int shmswarm_mutex_robust(const void *mutex) {
+#if defined(__GLIBC__) && defined(__linux__)
+  uint32_t w[5]; /* __lock, __count, __owner, __nusers, __kind: see shmswarm_mutex_check */
+  if (shmswarm_copy_guarded(w, mutex, sizeof w)) return -1;
+  return (w[4] & 16u) ? 1 : 0;
+#else
+  (void)mutex;
+  return -1;
+#endif
 }
 
 /* With the mutex held: a sequence left odd means its writer died mid-frame. Idempotent, so a

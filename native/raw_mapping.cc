@@ -22,6 +22,7 @@ Napi::Function RawMapping::Init(Napi::Env env) {
                                         InstanceMethod<&RawMapping::Read>("read"),
                                         InstanceMethod<&RawMapping::LockMutex>("lockMutex"),
                                         InstanceMethod<&RawMapping::UnlockMutex>("unlockMutex"),
+                                        InstanceMethod<&RawMapping::MutexRobust>("mutexRobust"),
                                         InstanceMethod<&RawMapping::LockedReadAsync>("lockedReadAsync"),
                                         InstanceMethod<&RawMapping::Close>("close"),
                                     });
@@ -145,6 +146,13 @@ Napi::Value RawMapping::UnlockMutex(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   Check(env, shmswarm_mutex_unlock(MutexAt(env, info[0])), name_);
   return env.Undefined();
+}
+
+// mutexRobust(offset) -> true, false, or null when it cannot be told.
+Napi::Value RawMapping::MutexRobust(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  int r = shmswarm_mutex_robust(MutexAt(env, info[0]));
+  return r < 0 ? env.Null() : Napi::Boolean::New(env, r == 1);
 }
 
 namespace {

@@ -21,6 +21,7 @@ class RawMapping : public Napi::ObjectWrap<RawMapping> {
   Napi::Value Read(const Napi::CallbackInfo &info);
   Napi::Value LockMutex(const Napi::CallbackInfo &info);
   Napi::Value UnlockMutex(const Napi::CallbackInfo &info);
+  Napi::Value MutexRobust(const Napi::CallbackInfo &info);
   Napi::Value LockedReadAsync(const Napi::CallbackInfo &info);
   Napi::Value Close(const Napi::CallbackInfo &info);
 

@@ -66,6 +66,8 @@ export interface NativeRawMapping {
   read(dst: ArrayBufferView, offset: number): void;
   lockMutex(offset: number, timeoutMs: number): boolean;
   unlockMutex(offset: number): void;
+  /** null when it cannot be told (not glibc). */
+  mutexRobust(offset: number): boolean | null;
   /** On a worker thread: lock the mutex at `offset`, copy from `data` at `dataOffset` into dst, unlock. Resolves `recovered`. */
   lockedReadAsync(offset: number, data: NativeRawMapping, dataOffset: number, dst: ArrayBufferView, timeoutMs: number): Promise<boolean>;
   close(): void;

@@ -201,8 +201,21 @@ export class RawSegment {
   }
 
   #timeoutError(ms: number): ShmswarmError {
+    let robust: boolean | null = null;
+    try {
+      robust = this.#lock!.mutexRobust(this.mutexOffset);
+    } catch {
+      // Closed or faulting meanwhile: the message just cannot say which kind of mutex it is.
+    }
+    // A robust mutex whose holder died is taken over at once, so a timeout means a live holder.
+    const why =
+      robust === true
+        ? 'by a live holder: it is robust, so a holder that died would have been taken over'
+        : robust === false
+          ? '(it is not robust: if its holder died, only restarting the writer frees it)'
+          : '(if its holder died and the mutex is not robust, only restarting the writer frees it)';
     return new ShmswarmError(
-      `${this.mutex}: mutex still held after ${ms} ms (it is not robust: if its holder died, only restarting the writer frees it)`,
+      `${this.mutex}: mutex still held after ${ms} ms ${why}`,
       'ETIMEDOUT',
       { segment: this.mutex ?? this.name, syscall: 'pthread_mutex_lock' },
     );

@@ -244,6 +244,40 @@ test('--mutex on a real robust mutex that has been locked and unlocked works', a
   s.writeFrame(new Float32Array(12).fill(9)); // the mutex still works for its owner
 });
 
+test('--mutex naming a robust mutex held by a live process: the timeout says so (not "not robust"); killed, the next read takes it over', async (t) => {
+  const { Segment } = await import('../../dist/core/index.js');
+  const { buildHelper } = await import('../native-c/build.js');
+  const seg = uniqueName(t, 'robusthold');
+  const s = Segment.create(seg, { rows: 4, fields: 'x,y,z' }); // its robust mutex at 128 + 384
+  t.after(() => s.close());
+  const holder = spawn(buildHelper(), ['hold', seg], { stdio: ['ignore', 'pipe', 'pipe'] });
+  t.after(() => holder.kill('SIGKILL'));
+  await waitForLine(holder, /holding/);
+  const data = uniqueName(t, 'data');
+  writeFileSync('/dev/shm' + data, Buffer.from(Float32Array.from({ length: 12 }, (_, i) => i).buffer));
+  const args = ['dump', data, '--raw', '--shape', '4x3', '--mutex', seg, '--mutex-offset', '512', '--timeout', '200', '--csv'];
+  let r = runCli(args);
+  assert.equal(r.status, 1, r.stderr);
+  assert.match(r.stderr, /mutex still held after 200 ms by a live holder: it is robust/);
+  assert.doesNotMatch(r.stderr, /not robust/);
+  assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+  holder.kill('SIGKILL');
+  await waitExit(holder);
+  r = runCli(args);
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout.split('\r\n')[1], '0,1,2');
+  assert.match(r.stderr, new RegExp(`the holder of mutex ${seg} died holding it; the lock was taken over`));
+  assert.doesNotMatch(r.stderr, /repaired/, 'nothing of the raw object was repaired');
+});
+
+test('a plain mutex held by a stopped writer: the timeout says it is not robust', async (t) => {
+  const { data, mutex, child } = await startSeedWriter(t, ['--stall-after', '3']);
+  await waitForLine(child, /^stalled /);
+  const r = runCli(['dump', data, '--raw', '--shape', `${AGENTS}x3`, '--mutex', mutex, '--timeout', '200', '--csv']);
+  assert.equal(r.status, 1, r.stderr);
+  assert.match(r.stderr, /still held after 200 ms \(it is not robust: if its holder died, only restarting the writer frees it\)/);
+});
+
 test('watch of a raw object whose mutex stays held reports it once, without dropping and re-attaching', async (t) => {
   const { data, mutex, child } = await startSeedWriter(t, ['--stall-after', '3']);
   await waitForLine(child, /^stalled /);

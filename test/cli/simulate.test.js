@@ -188,6 +188,28 @@ test('--unlink-on-exit removes the segment it wrote', async (t) => {
   assert.equal(existsSync('/dev/shm' + name), false);
 });
 
+test('unlinking the segment stops simulate (exit 0, says why); --unlink-on-exit then spares a new segment of that name', async (t) => {
+  const name = uniqueName(t, 'gone');
+  let child = spawnSim(t, [name, '--agents', '50', '--rate', '100']);
+  (await waitFrames(name, 2)).close();
+  assert.equal(runCli(['unlink', name]).status, 0);
+  let r = await waitExit(child, 10_000);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, new RegExp(`simulate ${name}: stopped, the segment was removed; wrote \\d+ frames`));
+  assert.equal(existsSync('/dev/shm' + name), false, 'simulate did not bring it back');
+
+  child = spawnSim(t, [name, '--agents', '50', '--rate', '100', '--unlink-on-exit']);
+  (await waitFrames(name, 2)).close();
+  assert.equal(runCli(['unlink', name]).status, 0);
+  assert.equal(runCli(['create', name, '--agents', '3', '--cols', '2']).status, 0);
+  r = await waitExit(child, 10_000);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /stopped, the (segment was removed|name now leads to another segment)/);
+  const seg = Segment.open(name, { readonly: true });
+  assert.equal(seg.rows, 3, 'the new segment is still there');
+  seg.close();
+});
+
 test('a segment shrunk under the writer ends it with one line and exit 1', async (t) => {
   const name = uniqueName(t, 'shrink');
   const child = spawnSim(t, [name, '--agents', '20000', '--rate', '100']);

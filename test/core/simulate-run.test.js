@@ -6,7 +6,7 @@ import { runSimulation } from '../../dist/core/simulate/index.js';
 
 /** A clock whose sleeps move time on at once, a segment stub and a writer that notes when it ran. */
 function rig() {
-  const state = { now: 0, sleeps: [], written: [] };
+  const state = { now: 0, sleeps: [], written: [], name: 'same', nameChecks: [] };
   const clock = {
     now: () => state.now,
     sleep: async (ms, signal) => {
@@ -14,7 +14,7 @@ function rig() {
       if (!signal?.aborted) state.now += ms;
     },
   };
-  const segment = { info: () => ({ frames: 0 }) };
+  const segment = { info: () => ({ frames: 0 }), nameStatus: () => (state.nameChecks.push(state.now), state.name) };
   const writer = { write: (_seg, k) => state.written.push([k, state.now]) };
   return { state, clock, segment, writer };
 }
@@ -59,4 +59,27 @@ test('behind schedule (a frame takes longer than a period) it still yields, so a
   const r = await runSimulation(segment, writer, { rate: 60, frames: 10_000, signal: ac.signal, clock });
   assert.equal(r.stoppedBy, 'signal');
   assert.ok(r.frames < 10, `${r.frames} frames written before the stop was seen`);
+});
+
+test('a segment removed or replaced under the writer stops it at the next name check (once a second)', async () => {
+  for (const [status, stoppedBy] of [['gone', 'removed'], ['replaced', 'replaced']]) {
+    for (const rate of [10, 0]) {
+      const { state, clock, segment } = rig();
+      // Frames take 1 ms each, so rate 0 also moves the virtual clock on.
+      const writer = { write: (_seg, k) => { state.written.push([k, state.now]); state.now += 1; if (state.now >= 2500) state.name = status; } };
+      const r = await runSimulation(segment, writer, { rate, frames: 100_000, clock });
+      assert.equal(r.stoppedBy, stoppedBy, `rate ${rate}`);
+      assert.ok(state.now >= 2500 && state.now <= 3002, `stopped at ${state.now} ms (rate ${rate})`);
+      // Checked about once a second: never after every frame.
+      assert.ok(state.nameChecks.length <= 4, `${state.nameChecks.length} name checks (rate ${rate})`);
+    }
+  }
+});
+
+test('nameCheckMs sets how often the name is checked; a name that stays is never a reason to stop', async () => {
+  const { state, clock, segment, writer } = rig();
+  const r = await runSimulation(segment, writer, { rate: 100, frames: 500, clock, nameCheckMs: 250 });
+  assert.equal(r.stoppedBy, 'frames');
+  assert.deepEqual(state.nameChecks.slice(0, 3), [250, 500, 750]);
+  assert.equal(state.nameChecks.length, 19);
 });

@@ -392,6 +392,25 @@ static void test_slots_validate(void) {
   report(failed, "slots: hostile version 2 headers refused, exact-size buffers");
 }
 
+static void test_mutex_kinds(void) {
+  int failed = 0;
+  shmswarm_segment *s = make(4, 3);
+  /* The segment's own mutex is robust; a default process-shared one is not. */
+  CHECK(shmswarm_mutex_check(&s->blk->mutex.m) == 0);
+  CHECK(shmswarm_mutex_robust(&s->blk->mutex.m) == 1);
+  pthread_mutexattr_t a;
+  pthread_mutexattr_init(&a);
+  pthread_mutexattr_setpshared(&a, PTHREAD_PROCESS_SHARED);
+  pthread_mutex_t plain;
+  pthread_mutex_init(&plain, &a);
+  CHECK(shmswarm_mutex_check(&plain) == 0);
+  CHECK(shmswarm_mutex_robust(&plain) == 0);
+  pthread_mutex_destroy(&plain);
+  pthread_mutexattr_destroy(&a);
+  shmswarm_close(s);
+  report(failed, "mutex_robust: 1 for the segment's robust mutex, 0 for a plain process-shared one");
+}
+
 int main(void) {
   snprintf(name, sizeof name, "/shmswarm-core-test-%d", (int)getpid());
   test_round_trip();
@@ -405,6 +424,7 @@ int main(void) {
   test_symlink_and_exclusive();
   test_slots_layout_and_protocol();
   test_slots_validate();
+  test_mutex_kinds();
   printf("1..%d\n", counter);
   shm_unlink(name);
   return failures ? 1 : 0;

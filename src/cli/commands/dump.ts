@@ -122,8 +122,14 @@ async function runDump(name: string, o: DumpFlags): Promise<void> {
   if (raw && !raw.mutex) warn(`read ${name} without synchronisation (no --mutex): the frame may mix two writes`);
   else if (frame.unsynced) warn(`${name} has no sequence counter or lock (plain WA-1): the frame may mix two writes`);
   if (frame.torn) warn(`the latest frame of ${name} is torn: its writer died while writing it`);
-  // Recovery covers a mutex whose owner died and an odd sequence left under a free lock.
-  if (frame.recovered) warn(`a writer of ${name} died holding its lock or in the middle of a frame; the segment has been repaired`);
+  // Recovery covers a mutex whose owner died and an odd sequence left under a free lock. A raw
+  // object has no sequence to mark a frame torn: only the foreign mutex was taken over.
+  if (frame.recovered)
+    warn(
+      raw
+        ? `the holder of mutex ${raw.mutex} died holding it; the lock was taken over, and this frame may be one it left half-written`
+        : `a writer of ${name} died holding its lock or in the middle of a frame; the segment has been repaired`,
+    );
   if (source.kind === 'shmswarm' && frame.frames === 0) warn(`no frame has been published to ${name} yet; these are its initial zeros`);
 
   if (format === 'table' && o.rows === undefined && table.rowEnd - table.rowStart > TABLE_ROWS) {

@@ -30,7 +30,13 @@ function parseSeed(value: string): number {
 
 /** The stderr summary line: frames written and the rate achieved. */
 export function formatSummary(name: string, r: RunResult): string {
-  const why = r.stoppedBy === 'signal' ? 'stopped' : r.stoppedBy === 'frames' ? 'done' : 'time up';
+  const why = {
+    signal: 'stopped',
+    frames: 'done',
+    duration: 'time up',
+    removed: 'stopped, the segment was removed',
+    replaced: 'stopped, the name now leads to another segment',
+  }[r.stoppedBy];
   const rate = r.rate === null ? '' : ` (${r.rate.toFixed(1)} frames/s)`;
   return `simulate ${name}: ${why}; wrote ${r.frames} frame${r.frames === 1 ? '' : 's'} in ${r.seconds.toFixed(2)} s${rate}`;
 }
@@ -58,7 +64,8 @@ Examples:
   shmswarm simulate /swarm --duration 10 --unlink-on-exit
 
 Stops on Ctrl-C or SIGTERM between two frames, prints frames written and the rate achieved
-to stderr and exits 0; the segment is never left mid-frame. A signal that comes while it is
+to stderr and exits 0; the segment is never left mid-frame. It also stops (within a second,
+exit 0) when the segment is unlinked or re-created under it: no reader could reach its frames. A signal that comes while it is
 still creating the segment removes it again, and the exit status is 128 + the signal's number.`,
     )
     .action(async (name: string, flags: SimulateFlags) => {

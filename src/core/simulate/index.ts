@@ -147,6 +147,11 @@ export interface RunOptions {
   sliceMs?: number;
   /** Default: performance.now() and setTimeout. */
   clock?: RunClock;
+  /**
+   * How often to check that the segment's name still leads to it (default 1000 ms). A writer
+   * whose segment was removed or replaced under it writes for no one: it stops.
+   */
+  nameCheckMs?: number;
 }
 
 export interface RunResult {
@@ -154,7 +159,8 @@ export interface RunResult {
   seconds: number;
   /** Frames per second achieved, from the first frame to the last; null below two frames. */
   rate: number | null;
-  stoppedBy: 'frames' | 'duration' | 'signal';
+  /** removed, replaced: the segment's name no longer leads to the segment written. */
+  stoppedBy: 'frames' | 'duration' | 'signal' | 'removed' | 'replaced';
 }
 
 function pause(ms: number, signal?: AbortSignal): Promise<void> {
@@ -183,7 +189,9 @@ export async function runSimulation(segment: Segment, writer: FrameWriter, optio
   const { rate, frames, durationMs, signal } = options;
   const slice = options.sliceMs ?? 20;
   const clock = options.clock ?? realClock;
+  const nameCheckMs = options.nameCheckMs ?? 1000;
   const t0 = clock.now();
+  let nameCheckedAt = t0;
   const schedule = new RateSchedule(rate, t0);
   let k = segment.info().frames;
   let n = 0;
@@ -201,6 +209,11 @@ export async function runSimulation(segment: Segment, writer: FrameWriter, optio
     if (signal?.aborted) stoppedBy = 'signal';
     else if (frames !== undefined && n >= frames) stoppedBy = 'frames';
     else if (durationMs !== undefined && now - t0 >= durationMs) stoppedBy = 'duration';
+    else if (now - nameCheckedAt >= nameCheckMs) {
+      nameCheckedAt = now;
+      const status = segment.nameStatus();
+      if (status !== 'same') stoppedBy = status === 'gone' ? 'removed' : 'replaced';
+    }
     return stoppedBy !== null;
   };
   // Checked right after each frame: --frames n ends as frame n is published, with no wait for a

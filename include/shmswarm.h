@@ -6,13 +6,17 @@
  *     #include "shmswarm.h"
  *
  * and link with -lpthread (and -lrt on old glibc). Everything else includes it plainly.
+ * The implementation needs C11 (<stdatomic.h>, _Atomic) or C++11 (<atomic>), with the GNU
+ * __thread and __attribute__ that gcc and clang accept in every mode; the declarations alone
+ * are plain C99.
  * The byte format is documented in docs/FORMAT.md; this file is its only implementation
  * (the Node addon compiles it too).
  *
  * Conventions: every function returns 0 or a negative error code (a negated errno, or one of
  * the SHMSWARM_E* codes below); shmswarm_strerror() explains either kind, and
  * shmswarm_last_detail() gives this thread's detail for the last failure (which syscall,
- * which header field).
+ * which header field). A NULL segment, or NULL where a result or buffer must go, is -EINVAL
+ * (pointers documented as optional may be NULL); accessors given NULL return 0, "" or NULL.
  *
  * Typical producer:
  *     shmswarm_segment *s;
@@ -128,9 +132,12 @@ typedef struct shmswarm_frame_info {
   uint32_t retries;          /* lock-free attempts that saw a concurrent write */
 } shmswarm_frame_info;
 
-/* Create a new segment (O_CREAT|O_EXCL; fails with -EEXIST). mode is applied exactly with fchmod.
- * fields: comma-separated names, one per column, or NULL. The memory is reserved up front
- * (posix_fallocate), so a full /dev/shm fails here with -ENOSPC and leaves nothing behind. */
+/* Create a new segment (O_CREAT|O_EXCL; fails with -EEXIST). mode (0 to 0777; no setuid, setgid
+ * or sticky bit) is applied exactly with fchmod. fields: comma-separated names, one per column,
+ * or NULL for unnamed columns; each name non-empty printable ASCII without spaces at its ends,
+ * no two alike (the rules of the TypeScript API). The name is '/' then 1-255 bytes of valid
+ * UTF-8 without '/' or control characters. The memory is reserved up front (posix_fallocate),
+ * so a full /dev/shm fails here with -ENOSPC and leaves nothing behind. */
 int shmswarm_create(const char *name, uint64_t rows, uint32_t cols, int dtype, const char *fields,
                     unsigned mode, shmswarm_segment **out);
 
@@ -191,14 +198,21 @@ int shmswarm_end_frame(shmswarm_segment *s);
 
 /* A consistent copy of the current frame (lock-free with a locked fallback). */
 int shmswarm_read_frame(shmswarm_segment *s, void *dst, size_t bytes, uint64_t *sequence);
-/* The same with a mode (SHMSWARM_READ_*) and a sequence already seen: when the current
- * sequence equals `seen`, nothing is copied and info->flags has SHMSWARM_FRAME_UNCHANGED.
- * Pass UINT64_MAX as seen to always copy. */
+/* The same with a mode (SHMSWARM_READ_*; another value is -EINVAL) and a sequence already seen:
+ * when the current sequence equals `seen`, nothing is copied and info->flags has
+ * SHMSWARM_FRAME_UNCHANGED. Pass UINT64_MAX as seen to always copy. info may be NULL. */
 int shmswarm_read_frame_ex(shmswarm_segment *s, void *dst, size_t bytes, int mode, uint64_t seen,
                            shmswarm_frame_info *info);
+/* The same with this call's lock timeout (timeout_ns < 0: the segment's; 0: try once), for a
+ * caller that must not change the handle's, such as a read running on another thread. */
+int shmswarm_read_frame_timed(shmswarm_segment *s, void *dst, size_t bytes, int mode, uint64_t seen,
+                              int64_t timeout_ns, shmswarm_frame_info *info);
 
 /* Lock the segment's robust mutex with the segment's timeout (default 1 s; -ETIMEDOUT).
- * A dead previous owner is handled: the frame state is repaired, the mutex made consistent. */
+ * A dead previous owner is handled: the frame state is repaired, the mutex made consistent.
+ * A thread that already holds it (shmswarm_lock* or begin_frame, through this or another handle
+ * of the segment) gets -EDEADLK at once here and from every call that locks: write_frame,
+ * begin_frame, locking reads. */
 int shmswarm_lock(shmswarm_segment *s);
 /* timeout_ns < 0: the segment's timeout; 0: try once (-EBUSY). *recovered (may be NULL) is set
  * to 1 when the previous owner had died holding it. */
@@ -233,7 +247,8 @@ int shmswarm_set_wake_slice(int64_t slice_ns, int64_t *applied_ns);
 
 /* The live header fields, read without the lock (memory-fault safe). */
 int shmswarm_get_state(shmswarm_segment *s, shmswarm_state *out);
-/* 1 if the process is alive and (when start != 0) has that start time, else 0. */
+/* 1 if the process is alive and (when start != 0) has that start time, else 0. A process killed
+ * but not yet reaped by its parent (a zombie) is not alive. */
 int shmswarm_pid_alive(int32_t pid, uint64_t start);
 /* fstat of the segment's descriptor: size, inode and device, owner, permission bits. */
 int shmswarm_stat(shmswarm_segment *s, uint64_t *size, uint64_t *ino, uint64_t *dev,
@@ -413,6 +428,7 @@ struct shmswarm_segment {
   int in_frame;
   int held;                       /* locked through shmswarm_lock*, not yet unlocked */
   unsigned contended;             /* automatic reads since one needed the mutex (0: none did) */
+  uint64_t dev, ino;              /* the object's identity: every handle of it shares the mutex */
 };
 
 /* ---- thread-local error detail ---- */
@@ -437,6 +453,11 @@ static int shmswarm__fail(int code, const char *syscall, const char *fmt, ...) {
 
 const char *shmswarm_last_detail(void) { return shmswarm__detail; }
 const char *shmswarm_last_syscall(void) { return shmswarm__syscall; }
+
+/* A NULL the caller had to fill in: an error naming it rather than a crash. */
+static int shmswarm__null(const char *call, const char *what) {
+  return shmswarm__fail(-EINVAL, call, "%s is NULL", what);
+}
 
 /* ---- time ---- */
 static int64_t shmswarm__now(clockid_t clk) {
@@ -487,6 +508,8 @@ static void shmswarm__install_bus(void) {
 #define SHMSWARM__GUARD_END() (shmswarm__jump = NULL)
 
 int shmswarm_copy_guarded(void *dst, const void *src, size_t bytes) {
+  if (bytes == 0) return 0;
+  if (!dst || !src) return shmswarm__null("memcpy", !dst ? "dst" : "src");
   sigjmp_buf jb;
   SHMSWARM__GUARD_BEGIN(jb, return shmswarm__fail(SHMSWARM_EBUS, "memcpy", "memory fault while copying"));
   memcpy(dst, src, bytes);
@@ -521,35 +544,93 @@ static void shmswarm__futex_wake(void *addr) {
 }
 
 /* ---- processes ---- */
-static uint64_t shmswarm__proc_start(int32_t pid) {
+/* From /proc/<pid>/stat: the state letter (field 3), the thread count (field 20) and the start
+ * time (field 22, clock ticks since boot). 0, or -1 when it cannot be read (no /proc). */
+static int shmswarm__proc_stat(int32_t pid, char *state, long *threads, uint64_t *start) {
 #ifdef __linux__
   char path[64], buf[1024];
   snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
   int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return 0;
+  if (fd < 0) return -1;
   ssize_t n = read(fd, buf, sizeof buf - 1);
   close(fd);
-  if (n <= 0) return 0;
+  if (n <= 0) return -1;
   buf[n] = 0;
   char *p = strrchr(buf, ')'); /* the command name may hold spaces and parentheses */
-  if (!p) return 0;
-  /* after ")": state is field 3; starttime is field 22 */
-  int field = 2;
-  for (; *p && field < 22; p++)
-    if (*p == ' ') field++;
-  return strtoull(p, NULL, 10);
-#else
-  (void)pid;
+  if (!p || p[1] != ' ' || !p[2]) return -1;
+  *state = p[2];
+  *threads = 0;
+  int field = 2; /* p is at the end of field 2 */
+  for (; *p && field < 22; p++) {
+    if (*p != ' ') continue;
+    if (++field == 20) *threads = strtol(p + 1, NULL, 10);
+  }
+  *start = strtoull(p, NULL, 10);
   return 0;
+#else
+  (void)pid, (void)state, (void)threads, (void)start;
+  return -1;
 #endif
+}
+
+static uint64_t shmswarm__proc_start(int32_t pid) {
+  char state;
+  long threads;
+  uint64_t start;
+  return shmswarm__proc_stat(pid, &state, &threads, &start) == 0 ? start : 0;
 }
 
 int shmswarm_pid_alive(int32_t pid, uint64_t start) {
   if (pid <= 0) return 0;
   if (kill(pid, 0) != 0 && errno != EPERM) return 0;
-  if (start == 0) return 1;
-  uint64_t now = shmswarm__proc_start(pid);
-  return now == 0 || now == start; /* 0: cannot tell (no /proc), trust kill() */
+  char state;
+  long threads;
+  uint64_t now;
+  if (shmswarm__proc_stat(pid, &state, &threads, &now) != 0) return 1; /* no /proc: trust kill() */
+  /* kill() succeeds on a zombie (killed, not yet reaped by its parent), which will never write
+   * again. But a process whose main thread alone has exited shows Z too, with its other threads
+   * still running: dead only when no thread is left (the zombie leader counts as 1). */
+  if (state == 'X' || (state == 'Z' && threads <= 1)) return 0;
+  return start == 0 || now == 0 || now == start; /* now 0: cannot tell, trust kill() */
+}
+
+/* The segments whose mutex this thread holds through shmswarm_lock* or begin_frame, by object,
+ * so that every handle of a segment counts. glibc's robust mutex (kind NORMAL, part of the format)
+ * does not notice a thread locking it twice: the second lock waits for itself until the timeout.
+ * The owner tid in the mutex would tell, but a process in another pid namespace sharing
+ * /dev/shm (a container) may have our tid; this list holds only what this thread did. Entries
+ * carry the handle's pid: after fork the child, which owns none of its parent's locks, ignores
+ * the ones it inherited. Beyond SHMSWARM__HELD_MAX locks at once, a lock is not listed and a
+ * second lock of it waits for the timeout as it always did. */
+#define SHMSWARM__HELD_MAX 16
+typedef struct { uint64_t dev, ino; int32_t pid; } shmswarm__held_lock;
+static __thread shmswarm__held_lock shmswarm__held[SHMSWARM__HELD_MAX];
+static __thread unsigned shmswarm__nheld;
+
+static void shmswarm__held_add(const shmswarm_segment *s) {
+  if (shmswarm__nheld >= SHMSWARM__HELD_MAX) return;
+  shmswarm__held_lock *h = &shmswarm__held[shmswarm__nheld++];
+  h->dev = s->dev;
+  h->ino = s->ino;
+  h->pid = s->pid;
+}
+static void shmswarm__held_remove(const shmswarm_segment *s) {
+  for (unsigned i = 0; i < shmswarm__nheld; i++) {
+    shmswarm__held_lock *h = &shmswarm__held[i];
+    if (h->dev == s->dev && h->ino == s->ino && h->pid == s->pid) {
+      *h = shmswarm__held[--shmswarm__nheld];
+      return;
+    }
+  }
+}
+/* Asked only when the lock is busy, so getpid() costs nothing on the uncontended path. */
+static int shmswarm__held_here(const shmswarm_segment *s) {
+  int32_t me = (int32_t)getpid();
+  for (unsigned i = 0; i < shmswarm__nheld; i++) {
+    const shmswarm__held_lock *h = &shmswarm__held[i];
+    if (h->dev == s->dev && h->ino == s->ino && h->pid == me) return 1;
+  }
+  return 0;
 }
 
 /* ---- names, types ---- */
@@ -568,17 +649,28 @@ static int shmswarm__check_name(const char *name) {
   if (n > SHMSWARM_NAME_MAX)
     return shmswarm__fail(-ENAMETOOLONG, "name", "a segment name has at most %u bytes after '/'",
                           SHMSWARM_NAME_MAX);
-  /* Names are printed and written into generated code: no C0/DEL, no C1 (UTF-8 C2 80-9F), no
-   * bidirectional marks, overrides or isolates (D8 9C, E2 80 8E-8F, E2 80 AA-AE, E2 81 A6-A9),
-   * no line or paragraph separator (E2 80 A8-A9), no U+FEFF (EF BB BF). */
+  /* Names reach JavaScript as strings: bytes that are not UTF-8 (RFC 3629: no overlong forms, no
+   * surrogates, nothing past U+10FFFF) would come back as U+FFFD, a name no command could open
+   * or unlink. They are printed and written into generated code: no C0/DEL, no C1, no
+   * bidirectional marks, overrides or isolates (U+061C, U+200E-F, U+202A-E, U+2066-9), no line
+   * or paragraph separator (U+2028-9), no U+FEFF (the set of src/core/names.ts). */
   const unsigned char *u = (const unsigned char *)name + 1;
-  for (size_t i = 0; i < n; i++) {
-    unsigned b1 = i + 1 < n ? u[i + 1] : 0, b2 = i + 2 < n ? u[i + 2] : 0;
-    int bad = u[i] < 0x20 || u[i] == 0x7f || (u[i] == 0xc2 && b1 >= 0x80 && b1 <= 0x9f) || (u[i] == 0xd8 && b1 == 0x9c) ||
-              (u[i] == 0xef && b1 == 0xbb && b2 == 0xbf);
-    if (u[i] == 0xe2)
-      bad = (b1 == 0x80 && (b2 == 0x8e || b2 == 0x8f || (b2 >= 0xa8 && b2 <= 0xae))) || (b1 == 0x81 && b2 >= 0xa6 && b2 <= 0xa9);
-    if (bad) return shmswarm__fail(-EINVAL, "name", "a segment name has no control or bidirectional-override characters");
+  for (size_t i = 0; i < n;) {
+    uint32_t c = u[i], len = c < 0x80 ? 1 : c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3 : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
+    /* The second byte's range, which rules out overlong forms, surrogates and > U+10FFFF. */
+    uint32_t lo = c == 0xe0 ? 0xa0 : c == 0xf0 ? 0x90 : 0x80, hi = c == 0xed ? 0x9f : c == 0xf4 ? 0x8f : 0xbf;
+    int ok = len != 0 && i + len <= n;
+    c &= len == 2 ? 0x1f : len == 3 ? 0x0f : len == 4 ? 0x07 : 0x7f;
+    for (uint32_t k = 1; ok && k < len; k++) {
+      uint32_t b = u[i + k];
+      ok = k == 1 ? b >= lo && b <= hi : b >= 0x80 && b <= 0xbf;
+      c = (c << 6) | (b & 0x3f);
+    }
+    if (!ok) return shmswarm__fail(-EINVAL, "name", "a segment name is valid UTF-8 (byte %zu is not)", i + 1);
+    if (c < 0x20 || (c >= 0x7f && c <= 0x9f) || c == 0x61c || c == 0x200e || c == 0x200f || (c >= 0x2028 && c <= 0x202e) ||
+        (c >= 0x2066 && c <= 0x2069) || c == 0xfeff)
+      return shmswarm__fail(-EINVAL, "name", "a segment name has no control or bidirectional-override characters");
+    i += len;
   }
   return 0;
 }
@@ -623,8 +715,47 @@ static int shmswarm__check_fields(const char *f, size_t len, uint32_t cols) {
   return count == cols ? 0 : -1;
 }
 
+/* The TypeScript API's further rules for new segments (parseFields in src/core/names.ts), so a C
+ * creator cannot make what the CLI mis-handles: no space at either end of a name ("x, y" is read
+ * back as "x" and " y"), no name twice (a column picked by name would be the first of them).
+ * Segments made before may break either rule, so the validator does not ask for them. */
+typedef struct { const char *p; size_t n; } shmswarm__span;
+static int shmswarm__span_cmp(const void *a, const void *b) {
+  const shmswarm__span *x = (const shmswarm__span *)a, *y = (const shmswarm__span *)b;
+  int c = memcmp(x->p, y->p, x->n < y->n ? x->n : y->n);
+  return c ? c : (x->n > y->n) - (x->n < y->n);
+}
+/* After shmswarm__check_fields passed: exactly cols names, each non-empty. */
+static int shmswarm__check_new_fields(const char *f, size_t len, uint32_t cols) {
+  if (!f) return 0;
+  if (len == 0) return shmswarm__fail(-EINVAL, "fields", "\"\" names no column; pass NULL for unnamed columns");
+  shmswarm__span *names = (shmswarm__span *)malloc(cols * sizeof *names);
+  if (!names) return shmswarm__fail(-ENOMEM, "malloc", NULL);
+  size_t count = 0, start = 0;
+  for (size_t i = 0; i <= len; i++) {
+    if (i < len && f[i] != ',') continue;
+    names[count].p = f + start;
+    names[count].n = i - start;
+    count++;
+    start = i + 1;
+  }
+  int r = 0;
+  for (size_t i = 0; i < count && !r; i++)
+    if (names[i].p[0] == ' ' || names[i].p[names[i].n - 1] == ' ')
+      r = shmswarm__fail(-EINVAL, "fields", "field name \"%.*s\" must not start or end with a space",
+                         (int)(names[i].n < 64 ? names[i].n : 64), names[i].p);
+  if (!r) qsort(names, count, sizeof *names, shmswarm__span_cmp);
+  for (size_t i = 1; i < count && !r; i++)
+    if (shmswarm__span_cmp(&names[i - 1], &names[i]) == 0)
+      r = shmswarm__fail(-EINVAL, "fields", "field name \"%.*s\" appears twice", (int)(names[i].n < 64 ? names[i].n : 64),
+                         names[i].p);
+  free(names);
+  return r;
+}
+
 int shmswarm_validate(const void *bytes, uint64_t size, shmswarm_layout *out) {
   const uint8_t *b = (const uint8_t *)bytes;
+  if (!b && size) return shmswarm__null("validate", "bytes");
   shmswarm_layout L;
   memset(&L, 0, sizeof L);
   if (size < 64) {
@@ -678,7 +809,9 @@ int shmswarm_validate(const void *bytes, uint64_t size, shmswarm_layout *out) {
       rows *= (uint64_t)d;
     }
   }
-  if (cols > UINT32_MAX || cols > SHMSWARM_MAX_DATA / elsize / rows)
+  if (cols > UINT32_MAX)
+    return shmswarm__fail(SHMSWARM_ECORRUPT, "dims", "%llu columns (at most %u)", (unsigned long long)cols, UINT32_MAX);
+  if (cols > SHMSWARM_MAX_DATA / elsize / rows)
     return shmswarm__fail(SHMSWARM_ECORRUPT, "dims", "shape is larger than %llu bytes",
                           (unsigned long long)SHMSWARM_MAX_DATA);
   L.dtype = etype;
@@ -827,6 +960,7 @@ static int shmswarm__clocklock(pthread_mutex_t *m, int64_t timeout_ns) {
 
 int shmswarm_mutex_timedlock(void *mutex, int64_t timeout_ns, int *recovered) {
   if (recovered) *recovered = 0;
+  if (!mutex) return shmswarm__null("pthread_mutex_lock", "mutex");
   int r = shmswarm__clocklock((pthread_mutex_t *)mutex, timeout_ns);
 #ifdef SHMSWARM__ROBUST
   if (r == EOWNERDEAD) {
@@ -839,12 +973,14 @@ int shmswarm_mutex_timedlock(void *mutex, int64_t timeout_ns, int *recovered) {
   return 0;
 }
 int shmswarm_mutex_unlock(void *mutex) {
+  if (!mutex) return shmswarm__null("pthread_mutex_unlock", "mutex");
   int r = pthread_mutex_unlock((pthread_mutex_t *)mutex);
   return r ? shmswarm__fail(-r, "pthread_mutex_unlock", NULL) : 0;
 }
 size_t shmswarm_mutex_size(void) { return sizeof(pthread_mutex_t); }
 
 int shmswarm_mutex_check(const void *mutex) {
+  if (!mutex) return shmswarm__null("mutex", "mutex");
 #if defined(__GLIBC__) && defined(__linux__)
   /* struct __pthread_mutex_s: int __lock, unsigned __count, int __owner, unsigned __nusers,
    * int __kind, ... (the same first 20 bytes on every 64-bit glibc target). */
@@ -878,6 +1014,7 @@ int shmswarm_mutex_check(const void *mutex) {
 }
 
 int shmswarm_mutex_robust(const void *mutex) {
+  if (!mutex) return -1;
 #if defined(__GLIBC__) && defined(__linux__)
   uint32_t w[5]; /* __lock, __count, __owner, __nusers, __kind: see shmswarm_mutex_check */
   if (shmswarm_copy_guarded(w, mutex, sizeof w)) return -1;
@@ -910,6 +1047,10 @@ static int shmswarm__lock(shmswarm_segment *s, int64_t timeout_ns, int *recovere
   pthread_mutex_t *m = &s->blk->mutex.m;
   /* Uncontended, a trylock spares the deadline's clock read (a third of a 4 KB publish here). */
   int r = shmswarm__notrecoverable(m) ? ENOTRECOVERABLE : pthread_mutex_trylock(m);
+  if (r == EBUSY && shmswarm__held_here(s))
+    return shmswarm__fail(-EDEADLK, "lock",
+                          "this thread already holds the segment's lock (through this or another handle); "
+                          "unlock or end the frame first");
   if (r == EBUSY && timeout_ns > 0) {
     /* glibc's robust mutex sleeps at once, but it is held for one frame copy (µs at 240 KB):
      * spin a little before paying a futex sleep and wake-up on both sides. */
@@ -944,24 +1085,35 @@ static int shmswarm__lock(shmswarm_segment *s, int64_t timeout_ns, int *recovere
 }
 
 int shmswarm_lock_ex(shmswarm_segment *s, int64_t timeout_ns, int *recovered) {
+  if (recovered) *recovered = 0;
+  if (!s) return shmswarm__null("lock", "segment");
   sigjmp_buf jb;
   SHMSWARM__GUARD_BEGIN(jb, return shmswarm__fail(SHMSWARM_EBUS, "lock", "memory fault (segment shrunk?)"));
   int r = shmswarm__lock(s, timeout_ns, recovered);
   SHMSWARM__GUARD_END();
-  if (r == 0) s->held = 1;
+  if (r == 0) {
+    s->held = 1;
+    shmswarm__held_add(s);
+  }
   return r;
 }
 int shmswarm_lock(shmswarm_segment *s) { return shmswarm_lock_ex(s, -1, NULL); }
 int shmswarm_unlock(shmswarm_segment *s) {
+  if (!s) return shmswarm__null("unlock", "segment");
   if (!s->blk) return shmswarm__fail(SHMSWARM_ENOTSYNC, "unlock", "plain WA-1 object has no mutex");
   sigjmp_buf jb;
   SHMSWARM__GUARD_BEGIN(jb, return shmswarm__fail(SHMSWARM_EBUS, "unlock", "memory fault (segment shrunk?)"));
   int r = pthread_mutex_unlock(&s->blk->mutex.m);
   SHMSWARM__GUARD_END();
-  if (r == 0) s->held = 0;
+  if (r == 0) {
+    s->held = 0;
+    shmswarm__held_remove(s);
+  }
   return r ? shmswarm__fail(-r, "pthread_mutex_unlock", NULL) : 0;
 }
-void shmswarm_set_timeout(shmswarm_segment *s, int64_t timeout_ns) { s->timeout_ns = timeout_ns; }
+void shmswarm_set_timeout(shmswarm_segment *s, int64_t timeout_ns) {
+  if (s) s->timeout_ns = timeout_ns;
+}
 
 /* ---- open, create, close ---- */
 /* populate: only for an object we created and reserved. Pre-faulting an object we are merely
@@ -1016,6 +1168,7 @@ static int shmswarm__check_owner(const struct stat *st) {
 }
 
 int shmswarm_open(const char *name, int writable, shmswarm_segment **out) {
+  if (!out) return shmswarm__null("open", "out");
   *out = NULL;
   int r = shmswarm__check_name(name);
   if (r) return r;
@@ -1048,6 +1201,8 @@ int shmswarm_open(const char *name, int writable, shmswarm_segment **out) {
     r = shmswarm__fail(-EINVAL, "fstat", "not a regular shared-memory object");
     goto fail;
   }
+  s->dev = (uint64_t)st.st_dev;
+  s->ino = (uint64_t)st.st_ino;
   if (writable && (r = shmswarm__check_owner(&st)) != 0) goto fail;
   if (st.st_size < 64) {
     r = shmswarm_validate("", (uint64_t)st.st_size, NULL); /* the size alone decides */
@@ -1085,6 +1240,7 @@ int shmswarm_create(const char *name, uint64_t rows, uint32_t cols, int dtype, c
 
 int shmswarm_create_ex(const char *name, uint64_t rows, uint32_t cols, int dtype, const char *fields,
                        unsigned mode, const shmswarm_create_options *opts, shmswarm_segment **out) {
+  if (!out) return shmswarm__null("create", "out");
   *out = NULL;
   int r = shmswarm__check_name(name);
   if (r) return r;
@@ -1102,7 +1258,10 @@ int shmswarm_create_ex(const char *name, uint64_t rows, uint32_t cols, int dtype
     return shmswarm__fail(-EINVAL, "fields",
                           "give %u comma-separated non-empty printable field names, at most %u bytes", cols,
                           SHMSWARM_FIELDS_MAX);
-  if (mode & ~07777u) return shmswarm__fail(-EINVAL, "mode", "mode %o has bits beyond 07777", mode);
+  if ((r = shmswarm__check_new_fields(fields, fields_len, cols)) != 0) return r;
+  /* Permission bits only, as the TypeScript API takes them: setuid, setgid and sticky mean
+   * nothing on a shared-memory object, and `info` would show a mode no one could ask for. */
+  if (mode & ~0777u) return shmswarm__fail(-EINVAL, "mode", "mode %o has bits beyond 0777 (setuid, setgid or sticky)", mode);
 
   uint64_t data_bytes = rows * cols * elsize;
   uint64_t boff = shmswarm__roundup(64 + slots * data_bytes, SHMSWARM_CACHELINE);
@@ -1124,6 +1283,12 @@ int shmswarm_create_ex(const char *name, uint64_t rows, uint32_t cols, int dtype
   }
   /* From here on a failure unlinks the name we created. */
   if (fchmod(fd, mode) != 0) { r = SHMSWARM__ERRNO("fchmod"); goto fail; }
+  {
+    struct stat st;
+    if (fstat(fd, &st) != 0) { r = SHMSWARM__ERRNO("fstat"); goto fail; }
+    s->dev = (uint64_t)st.st_dev;
+    s->ino = (uint64_t)st.st_ino;
+  }
   if (ftruncate(fd, (off_t)total) != 0) { r = SHMSWARM__ERRNO("ftruncate"); goto fail; }
 #ifdef __linux__
   /* tmpfs over-commits: reserve every page now, or a full /dev/shm is a SIGBUS at first touch. */
@@ -1220,15 +1385,16 @@ int shmswarm_unlink(const char *name) {
   return shm_unlink(name) == 0 ? 0 : SHMSWARM__ERRNO("shm_unlink");
 }
 
-uint64_t shmswarm_rows(const shmswarm_segment *s) { return s->lay.rows; }
-uint32_t shmswarm_cols(const shmswarm_segment *s) { return s->lay.cols; }
-int shmswarm_dtype(const shmswarm_segment *s) { return s->lay.dtype; }
-const shmswarm_layout *shmswarm_get_layout(const shmswarm_segment *s) { return &s->lay; }
+/* Accessors have no error code to give: a NULL segment reads as 0, "" or NULL. */
+uint64_t shmswarm_rows(const shmswarm_segment *s) { return s ? s->lay.rows : 0; }
+uint32_t shmswarm_cols(const shmswarm_segment *s) { return s ? s->lay.cols : 0; }
+int shmswarm_dtype(const shmswarm_segment *s) { return s ? s->lay.dtype : 0; }
+const shmswarm_layout *shmswarm_get_layout(const shmswarm_segment *s) { return s ? &s->lay : NULL; }
 const char *shmswarm_fields(const shmswarm_segment *s) {
-  return s->lay.fields_len ? (const char *)s->base + s->lay.fields_offset : "";
+  return s && s->lay.fields_len ? (const char *)s->base + s->lay.fields_offset : "";
 }
-void *shmswarm_data(shmswarm_segment *s) { return s->base + s->lay.data_offset; }
-uint32_t shmswarm_slots(const shmswarm_segment *s) { return s->lay.slots; }
+void *shmswarm_data(shmswarm_segment *s) { return s ? s->base + s->lay.data_offset : NULL; }
+uint32_t shmswarm_slots(const shmswarm_segment *s) { return s ? s->lay.slots : 0; }
 
 /* Frame n (the n-th publish, sequence 2n) lives in slot n % slots. */
 static uint8_t *shmswarm__slot(shmswarm_segment *s, uint64_t frame) {
@@ -1237,11 +1403,12 @@ static uint8_t *shmswarm__slot(shmswarm_segment *s, uint64_t frame) {
 }
 
 void *shmswarm_frame_data(shmswarm_segment *s) {
-  if (!s->blk || s->lay.slots <= 1) return shmswarm_data(s);
+  if (!s || !s->blk || s->lay.slots <= 1) return shmswarm_data(s);
   return shmswarm__slot(s, SHMSWARM__LOAD(&s->blk->seq, acquire) >> 1);
 }
 
 int shmswarm_map_private(shmswarm_segment *s, void **base, size_t *size) {
+  if (!s || !base || !size) return shmswarm__null("mmap", !s ? "segment" : !base ? "base" : "size");
   void *p = mmap(NULL, s->map_size, PROT_READ | PROT_WRITE, MAP_PRIVATE, s->fd, 0);
   if (p == MAP_FAILED) return SHMSWARM__ERRNO("mmap");
   *base = p;
@@ -1251,6 +1418,7 @@ int shmswarm_map_private(shmswarm_segment *s, void **base, size_t *size) {
 
 int shmswarm_stat(shmswarm_segment *s, uint64_t *size, uint64_t *ino, uint64_t *dev, uint32_t *uid,
                   uint32_t *mode) {
+  if (!s) return shmswarm__null("fstat", "segment");
   struct stat st;
   if (fstat(s->fd, &st) != 0) return SHMSWARM__ERRNO("fstat");
   if (size) *size = (uint64_t)st.st_size;
@@ -1328,16 +1496,19 @@ static void shmswarm__abandon(shmswarm_segment *s) {
   sigjmp_buf jb;
   SHMSWARM__GUARD_BEGIN(jb, return);
   shmswarm__repair(s->blk);
-  pthread_mutex_unlock(&s->blk->mutex.m);
+  if (pthread_mutex_unlock(&s->blk->mutex.m) == 0) shmswarm__held_remove(s);
   SHMSWARM__GUARD_END();
 }
 
 int shmswarm_write_frame(shmswarm_segment *s, const void *src, size_t bytes) {
+  if (!s) return shmswarm__null("write", "segment");
   int r = shmswarm__check_writer(s);
   if (r) return r;
   if (bytes != s->lay.data_bytes)
     return shmswarm__fail(-EINVAL, "write", "frame of %zu bytes, segment holds %llu", bytes,
                           (unsigned long long)s->lay.data_bytes);
+  /* Checked before the lock: a fault on src is a SIGSEGV, which no guard turns into an error. */
+  if (!src) return shmswarm__null("write", "src");
   volatile int locked = 0;
   sigjmp_buf jb;
   SHMSWARM__GUARD_BEGIN(jb, if (locked) shmswarm__abandon(s);
@@ -1353,6 +1524,7 @@ int shmswarm_write_frame(shmswarm_segment *s, const void *src, size_t bytes) {
 }
 
 int shmswarm_begin_frame(shmswarm_segment *s, void **data) {
+  if (!s) return shmswarm__null("begin_frame", "segment");
   int r = shmswarm__check_writer(s);
   if (r) return r;
   sigjmp_buf jb;
@@ -1362,11 +1534,13 @@ int shmswarm_begin_frame(shmswarm_segment *s, void **data) {
   SHMSWARM__GUARD_END();
   if (r) return r;
   s->in_frame = 1;
+  shmswarm__held_add(s);
   if (data) *data = dst;
   return 0;
 }
 
 int shmswarm_end_frame(shmswarm_segment *s) {
+  if (!s) return shmswarm__null("end_frame", "segment");
   if (!s->in_frame) return shmswarm__fail(-EINVAL, "end_frame", "no frame was begun");
   s->in_frame = 0;
   sigjmp_buf jb;
@@ -1374,6 +1548,7 @@ int shmswarm_end_frame(shmswarm_segment *s) {
                         return shmswarm__fail(SHMSWARM_EBUS, "end_frame", "memory fault (segment shrunk?)"));
   shmswarm__end(s);
   SHMSWARM__GUARD_END();
+  shmswarm__held_remove(s);
   return 0;
 }
 
@@ -1472,7 +1647,7 @@ static int shmswarm__read_slots(shmswarm_segment *s, void *dst, size_t bytes, ui
   return 0;
 }
 
-static int shmswarm__read_locked(shmswarm_segment *s, void *dst, size_t bytes, uint64_t seen,
+static int shmswarm__read_locked(shmswarm_segment *s, void *dst, size_t bytes, uint64_t seen, int64_t timeout_ns,
                                  shmswarm_frame_info *info) {
   shmswarm__block *blk = s->blk;
   /* Nothing new: answer without the lock, so a reader polling with `seen` never hammers it. */
@@ -1489,7 +1664,7 @@ static int shmswarm__read_locked(shmswarm_segment *s, void *dst, size_t bytes, u
     /* Contended: ask the writer to step aside for one frame, glibc's mutex is not fair. */
     int64_t mine = shmswarm__now(CLOCK_MONOTONIC) + SHMSWARM__GATE_NS;
     SHMSWARM__STORE(&blk->read_request, mine, release);
-    r = shmswarm__lock(s, -1, &recovered);
+    r = shmswarm__lock(s, timeout_ns, &recovered);
     int64_t expect = mine;
     SHMSWARM__CAS(&blk->read_request, &expect, (int64_t)0);
     SHMSWARM__ADD(&blk->gate, 1u);
@@ -1507,7 +1682,7 @@ static int shmswarm__read_locked(shmswarm_segment *s, void *dst, size_t bytes, u
 }
 
 static int shmswarm__read_guarded(shmswarm_segment *s, void *dst, size_t bytes, int mode, uint64_t seen,
-                                  shmswarm_frame_info *info) {
+                                  int64_t timeout_ns, shmswarm_frame_info *info) {
   sigjmp_buf jb;
   SHMSWARM__GUARD_BEGIN(jb, return shmswarm__fail(SHMSWARM_EBUS, "read", "memory fault while reading (segment shrunk?)"));
   int r = 0;
@@ -1515,7 +1690,7 @@ static int shmswarm__read_guarded(shmswarm_segment *s, void *dst, size_t bytes, 
     memcpy(dst, s->base + s->lay.data_offset, bytes);
     info->flags = SHMSWARM_FRAME_UNSYNCED;
   } else if (mode == SHMSWARM_READ_LOCK) {
-    r = shmswarm__read_locked(s, dst, bytes, seen, info);
+    r = shmswarm__read_locked(s, dst, bytes, seen, timeout_ns, info);
   } else {
     /* After a fallback the writer is likely still publishing back to back: go to the mutex at
      * once instead of making copies that will be overwritten anyway, and only every 8th read
@@ -1524,17 +1699,28 @@ static int shmswarm__read_guarded(shmswarm_segment *s, void *dst, size_t bytes, 
      * every read tries lock-free first. */
     int quick = mode == SHMSWARM_READ_AUTO && s->contended && s->shared_rw && s->lay.slots == 1;
     if (quick && (++s->contended & 7) != 0) {
-      r = shmswarm__read_locked(s, dst, bytes, seen, info);
+      r = shmswarm__read_locked(s, dst, bytes, seen, timeout_ns, info);
     } else if (s->lay.slots > 1
                    ? shmswarm__read_slots(s, dst, bytes, seen, info, SHMSWARM__COPY_ATTEMPTS)
                    : shmswarm__read_lockfree(s, dst, bytes, seen, info, quick ? 1 : SHMSWARM__COPY_ATTEMPTS,
                                              quick ? SHMSWARM__SPIN_NS / 20 : SHMSWARM__SPIN_NS)) {
       s->contended = 0;
     } else if (mode == SHMSWARM_READ_NOLOCK || !s->shared_rw) {
-      r = shmswarm__fail(SHMSWARM_ENOFRAME, "read", "writer kept overwriting the frame; no consistent copy without the lock");
+      /* A writer that died inside a frame (version 2: between its figures and its publish) leaves
+       * seq odd for good: only a locker repairs it, and "kept overwriting" would send the user
+       * looking for a writer that is not there. */
+      shmswarm__block *blk = s->blk;
+      int32_t pid = SHMSWARM__LOAD(&blk->writer_pid, relaxed);
+      if ((SHMSWARM__LOAD(&blk->seq, acquire) & 1) && !shmswarm_pid_alive(pid, SHMSWARM__LOAD(&blk->writer_start, relaxed)))
+        r = shmswarm__fail(SHMSWARM_ENOFRAME, "read",
+                           "its writer (pid %d) died in the middle of a frame; no consistent copy until a process "
+                           "with write access takes the lock, which repairs it",
+                           (int)pid);
+      else
+        r = shmswarm__fail(SHMSWARM_ENOFRAME, "read", "writer kept overwriting the frame; no consistent copy without the lock");
     } else {
       if (!s->contended) s->contended = 1;
-      r = shmswarm__read_locked(s, dst, bytes, seen, info);
+      r = shmswarm__read_locked(s, dst, bytes, seen, timeout_ns, info);
     }
   }
   SHMSWARM__GUARD_END();
@@ -1543,14 +1729,23 @@ static int shmswarm__read_guarded(shmswarm_segment *s, void *dst, size_t bytes, 
 
 int shmswarm_read_frame_ex(shmswarm_segment *s, void *dst, size_t bytes, int mode, uint64_t seen,
                            shmswarm_frame_info *info) {
+  return shmswarm_read_frame_timed(s, dst, bytes, mode, seen, -1, info);
+}
+
+int shmswarm_read_frame_timed(shmswarm_segment *s, void *dst, size_t bytes, int mode, uint64_t seen,
+                              int64_t timeout_ns, shmswarm_frame_info *info) {
   shmswarm_frame_info local;
   if (!info) info = &local;
   memset(info, 0, sizeof *info);
+  if (!s) return shmswarm__null("read", "segment");
+  if (mode != SHMSWARM_READ_AUTO && mode != SHMSWARM_READ_LOCK && mode != SHMSWARM_READ_NOLOCK)
+    return shmswarm__fail(-EINVAL, "read", "read mode %d is not SHMSWARM_READ_AUTO, _LOCK or _NOLOCK", mode);
   if (bytes != s->lay.data_bytes)
     return shmswarm__fail(-EINVAL, "read", "buffer of %zu bytes, frame is %llu", bytes,
                           (unsigned long long)s->lay.data_bytes);
+  if (!dst) return shmswarm__null("read", "dst");
   if (s->in_frame) return shmswarm__fail(-EDEADLK, "read", "this handle is inside begin_frame");
-  return shmswarm__read_guarded(s, dst, bytes, mode, seen, info);
+  return shmswarm__read_guarded(s, dst, bytes, mode, seen, timeout_ns, info);
 }
 
 int shmswarm_read_frame(shmswarm_segment *s, void *dst, size_t bytes, uint64_t *sequence) {
@@ -1561,7 +1756,9 @@ int shmswarm_read_frame(shmswarm_segment *s, void *dst, size_t bytes, uint64_t *
 }
 
 int shmswarm_get_state(shmswarm_segment *s, shmswarm_state *out) {
+  if (!out) return shmswarm__null("state", "out");
   memset(out, 0, sizeof *out);
+  if (!s) return shmswarm__null("state", "segment");
   if (!s->blk) return 0;
   sigjmp_buf jb;
   SHMSWARM__GUARD_BEGIN(jb, return shmswarm__fail(SHMSWARM_EBUS, "state", "memory fault while reading (segment shrunk?)"));
@@ -1590,6 +1787,7 @@ static int shmswarm__newer(uint64_t seq, uint64_t seen, uint64_t *stable) {
 
 int shmswarm_wait_cancellable(shmswarm_segment *s, uint64_t seen, int64_t timeout_ns,
                               const volatile int *cancel, uint64_t *sequence) {
+  if (!s) return shmswarm__null("wait", "segment");
   if (!s->blk) return shmswarm__fail(SHMSWARM_ENOTSYNC, "wait", "plain WA-1 object has no sequence counter");
   shmswarm__block *blk = s->blk;
   int64_t deadline = shmswarm__now(CLOCK_MONOTONIC) + (timeout_ns < 0 ? 0 : timeout_ns);
@@ -1637,6 +1835,7 @@ int shmswarm_wait(shmswarm_segment *s, uint64_t seen, int64_t timeout_ns, uint64
 }
 
 int shmswarm_wait_begin(shmswarm_segment *s, uint32_t **word) {
+  if (!s) return shmswarm__null("wait", "segment");
   if (!s->blk) return shmswarm__fail(SHMSWARM_ENOTSYNC, "wait", "plain WA-1 object has no sequence counter");
   if (!s->shared_rw) return shmswarm__fail(-EACCES, "wait", "read-only access cannot register as a waiter");
   sigjmp_buf jb;
@@ -1659,6 +1858,7 @@ static int shmswarm__wait_words(shmswarm__block *blk, uint32_t *n, uint64_t *seq
 }
 
 int shmswarm_wait_check(shmswarm_segment *s, uint64_t seen, uint32_t *expected, uint64_t *sequence) {
+  if (!s) return shmswarm__null("wait", "segment");
   if (!s->blk) return shmswarm__fail(SHMSWARM_ENOTSYNC, "wait", "plain WA-1 object has no sequence counter");
   uint32_t n;
   uint64_t seq;
@@ -1674,7 +1874,7 @@ int shmswarm_wait_check(shmswarm_segment *s, uint64_t seen, uint32_t *expected, 
 }
 
 void shmswarm_wait_end(shmswarm_segment *s) {
-  if (!s->blk || !s->shared_rw) return;
+  if (!s || !s->blk || !s->shared_rw) return;
   sigjmp_buf jb;
   SHMSWARM__GUARD_BEGIN(jb, return);
   SHMSWARM__SUB(&s->blk->waiters, 1u);

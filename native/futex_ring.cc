@@ -511,14 +511,19 @@ class EnvRing {
     while (read(self->efd_, &n, sizeof n) < 0 && errno == EINTR) {
     }
     Napi::Env env = self->env_;
+    // The scope is opened outside the try: the catch needs it too (e.Value() makes a handle).
+    // A Worker being terminated still runs its loop (CleanupHandles, while a thread-pool read
+    // finishes) after JS has stopped: settling a promise then fails, and that is no error.
+    napi_handle_scope scope;
+    if (napi_open_handle_scope(env, &scope) != napi_ok) return;
     try {
-      Napi::HandleScope scope(env);
       // The callback scope runs the microtasks (the awaiting code) when the batch is done.
       Napi::CallbackScope callback(env, *self->async_);
       self->Reap();
     } catch (const Napi::Error &e) {
       napi_fatal_exception(env, e.Value());  // as an exception in any callback from the loop
     }
+    napi_close_handle_scope(env, scope);
   }
 
   void Reap() {

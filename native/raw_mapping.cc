@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cmath>
 
+#include "destination.h"
 #include "errors.h"
 #include "shmswarm.h"
 
@@ -164,14 +165,11 @@ constexpr int64_t kLockSliceNs = 20000000;  // how soon a pending read notices c
 class LockedReadWorker : public Napi::AsyncWorker {
  public:
   LockedReadWorker(Napi::Env env, RawMapping *lock, void *mutex, RawMapping *data, const uint8_t *src,
-                   Napi::TypedArray dst, int64_t timeout_ns)
+                   Napi::TypedArray dst, bool isPrivate, int64_t timeout_ns)
       : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), lock_(lock), data_(data),
-        mutex_(mutex), src_(src), timeout_ns_(timeout_ns) {
+        dst_(dst, isPrivate), mutex_(mutex), src_(src), timeout_ns_(timeout_ns) {
     lockRef_ = Napi::Persistent(lock->Value());
     dataRef_ = Napi::Persistent(data->Value());
-    dstRef_ = Napi::Persistent(dst.As<Napi::Object>());
-    dst_ = (uint8_t *)dst.ArrayBuffer().Data() + dst.ByteOffset();
-    len_ = dst.ByteLength();
     lock_->BeginWork();
     if (data_ != lock_) data_->BeginWork();
   }
@@ -192,7 +190,7 @@ class LockedReadWorker : public Napi::AsyncWorker {
       if (rc != -ETIMEDOUT || left <= 0) break;
     }
     if (rc == 0) {
-      rc = shmswarm_copy_guarded(dst_, src_, len_);
+      rc = shmswarm_copy_guarded(dst_.Bytes(), src_, dst_.Length());
       int u = shmswarm_mutex_unlock(mutex_);
       if (rc == 0) rc = u;
     }
@@ -209,24 +207,25 @@ class LockedReadWorker : public Napi::AsyncWorker {
     lock_->EndWork();
     if (data_ != lock_) data_->EndWork();
     if (rc_ < 0) deferred_.Reject(MakeError(env, failure_, lock_->name_).Value());
+    else if (!dst_.Deliver())
+      deferred_.Reject(Napi::TypeError::New(env, "the destination array was detached or resized while the read was pending").Value());
     else deferred_.Resolve(Napi::Boolean::New(env, recovered_ != 0));
   }
 
   Napi::Promise::Deferred deferred_;
   RawMapping *lock_;
   RawMapping *data_;
-  Napi::ObjectReference lockRef_, dataRef_, dstRef_;  // all three outlive the worker thread
+  Napi::ObjectReference lockRef_, dataRef_;  // both outlive the worker thread
+  CopyDestination dst_;
   void *mutex_;
   const uint8_t *src_;
-  uint8_t *dst_ = nullptr;
-  size_t len_ = 0;
   int64_t timeout_ns_;
   int recovered_ = 0;
   int rc_ = 0;
   Failure failure_;
 };
 
-// lockedReadAsync(mutexOffset, dataMapping, dataOffset, dst, timeoutMs) -> Promise<recovered>:
+// lockedReadAsync(mutexOffset, dataMapping, dataOffset, dst, timeoutMs, isPrivate) -> Promise<recovered>:
 // lock this object's mutex, copy dst.byteLength bytes from dataMapping at dataOffset, unlock.
 Napi::Value RawMapping::LockedReadAsync(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
@@ -243,7 +242,10 @@ Napi::Value RawMapping::LockedReadAsync(const Napi::CallbackInfo &info) {
     ThrowType(env, "offset and length must lie inside the object");
   double ms = info[4].IsNumber() ? info[4].As<Napi::Number>().DoubleValue() : 1000;
   if (!(ms >= 0)) ThrowType(env, "timeoutMs must be >= 0");
-  auto *w = new LockedReadWorker(env, this, m, data, (const uint8_t *)data->base_ + (size_t)off, ta, (int64_t)(ms * 1e6));
+  // info[5]: the array is the library's own, unseen by the caller until the read resolves.
+  bool isPrivate = info[5].IsBoolean() && info[5].As<Napi::Boolean>().Value();
+  auto *w = new LockedReadWorker(env, this, m, data, (const uint8_t *)data->base_ + (size_t)off, ta, isPrivate,
+                                 (int64_t)(ms * 1e6));
   Napi::Promise p = w->Promise();
   w->Queue();
   return p;

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdint>
 
+#include "destination.h"
 #include "errors.h"
 #include "futex_ring.h"
 
@@ -31,27 +32,6 @@ uint64_t Seen(const Napi::Value &v) {
 // The bytes behind a TypedArray or DataView, or a TypeError.
 // One N-API call on the hot path (each costs 25-45 ns here): ask for the typed-array info
 // directly, without the ArrayBuffer handle; anything else fails that call and is checked after.
-void BytesOf(const Napi::Value &v, void **data, size_t *len) {
-  napi_env env = v.Env();
-  napi_typedarray_type type;
-  size_t length;
-  if (napi_get_typedarray_info(env, v, &type, &length, data, nullptr, nullptr) == napi_ok) {
-    static const size_t sizes[] = {1, 1, 1, 2, 2, 4, 4, 4, 8, 8, 8};
-    *len = length * (type <= napi_biguint64_array ? sizes[type] : 1);
-    return;
-  }
-  bool isView = false;
-  napi_is_dataview(env, v, &isView);
-  if (isView) {
-    size_t length, offset;
-    napi_value ab;
-    napi_get_dataview_info(env, v, &length, data, &ab, &offset);
-    *len = length;
-    return;
-  }
-  ThrowType(v.Env(), "expected a TypedArray");
-}
-
 void FillInfo(Napi::Env env, const Napi::Value &out, const shmswarm_frame_info &fi) {
   napi_typedarray_type type;
   size_t length;
@@ -105,8 +85,14 @@ class HandleWorker : public Napi::AsyncWorker {
     Napi::Env env = Env();
     try {
       Napi::HandleScope scope(env);
-      if (rc_ < 0) deferred_.Reject(MakeError(env, failure_, handle_->name()).Value());
-      else deferred_.Resolve(Result(env));
+      if (rc_ < 0) return deferred_.Reject(MakeError(env, failure_, handle_->name()).Value());
+      Napi::Value result;
+      try {
+        result = Result(env);
+      } catch (const Napi::Error &e) {
+        return deferred_.Reject(e.Value());  // the result could not be delivered
+      }
+      deferred_.Resolve(result);
     } catch (const Napi::Error &) {
       // Completed during environment teardown (a Worker terminated mid-wait): JS is gone.
     }
@@ -140,26 +126,45 @@ class WaitWorker : public HandleWorker {
   uint64_t sequence_ = 0;
 };
 
+constexpr int64_t kLockSliceNs = 20000000;  // how soon a pending read notices close()
+
 class ReadWorker : public HandleWorker {
  public:
-  ReadWorker(Napi::Env env, SegmentHandle *h, Napi::Object dst, int mode, uint64_t seen, int64_t timeout)
-      : HandleWorker(env, h), dstRef_(Napi::Persistent(dst)), mode_(mode), seen_(seen) {
-    BytesOf(dst, &data_, &len_);
-    shmswarm_set_timeout(h->segment(), timeout);
-  }
+  ReadWorker(Napi::Env env, SegmentHandle *h, Napi::Value dst, bool isPrivate, int mode, uint64_t seen, int64_t timeout)
+      : HandleWorker(env, h), dst_(dst, isPrivate), mode_(mode), seen_(seen), timeout_(timeout) {}
 
  protected:
+  // The lock is waited for in slices, so that close() ends a pending read within one of them.
   int Run() override {
-    return shmswarm_read_frame_ex(handle_->segment(), data_, len_, mode_, seen_, &info_);
+    int64_t left = timeout_;
+    for (;;) {
+      int64_t slice = left < kLockSliceNs ? left : kLockSliceNs;
+      int r = shmswarm_read_frame_timed(handle_->segment(), dst_.Bytes(), dst_.Length(), mode_, seen_, slice, &info_);
+      left -= slice;
+      if (r != -ETIMEDOUT || left <= 0) return r;
+      if (*handle_->cancelFlag()) {
+        cancelled_ = true;
+        return -ECANCELED;
+      }
+    }
   }
-  Napi::Value Result(Napi::Env env) override { return InfoArray(env, info_); }
+  void Execute() override {
+    HandleWorker::Execute();
+    if (cancelled_) failure_ = Failure{-ECANCELED, "read", "closed while waiting for the lock"};
+  }
+  Napi::Value Result(Napi::Env env) override {
+    // An unchanged frame (`since`) copied nothing.
+    if (!(info_.flags & SHMSWARM_FRAME_UNCHANGED) && !dst_.Deliver())
+      throw Napi::TypeError::New(env, "the destination array was detached or resized while the read was pending");
+    return InfoArray(env, info_);
+  }
 
  private:
-  Napi::ObjectReference dstRef_;  // keeps the destination alive while the worker copies into it
-  void *data_ = nullptr;
-  size_t len_ = 0;
+  CopyDestination dst_;
   int mode_;
   uint64_t seen_;
+  int64_t timeout_;
+  bool cancelled_ = false;
   shmswarm_frame_info info_{};
 };
 
@@ -425,7 +430,9 @@ Napi::Value SegmentHandle::ReadFrameAsync(const Napi::CallbackInfo &info) {
   Live(env);
   if (!info[0].IsObject()) ThrowType(env, "expected a TypedArray");
   int mode = info[1].IsNumber() ? info[1].As<Napi::Number>().Int32Value() : SHMSWARM_READ_AUTO;
-  auto *w = new ReadWorker(env, this, info[0].As<Napi::Object>(), mode, Seen(info[2]), TimeoutNs(info[3]));
+  // info[4]: the array is the library's own, unseen by the caller until the read resolves.
+  bool isPrivate = info[4].IsBoolean() && info[4].As<Napi::Boolean>().Value();
+  auto *w = new ReadWorker(env, this, info[0], isPrivate, mode, Seen(info[2]), TimeoutNs(info[3]));
   w->Queue();
   return w->Promise();
 }

@@ -51,7 +51,8 @@ export interface NativeSegmentHandle {
   beginFrame(): number;
   endFrame(): void;
   readFrame(dst: ArrayBufferView, mode: number, seen: number, info: Float64Array): number;
-  readFrameAsync(dst: ArrayBufferView, mode: number, seen: number, timeoutMs: number): Promise<number[]>;
+  /** isPrivate: dst is the library's own, unseen by the caller until the read resolves (no staging copy). */
+  readFrameAsync(dst: ArrayBufferView, mode: number, seen: number, timeoutMs: number, isPrivate?: boolean): Promise<number[]>;
   lock(timeoutMs: number): boolean;
   unlock(): void;
   lockProbeAsync(timeoutMs: number): Promise<boolean>;
@@ -69,7 +70,7 @@ export interface NativeRawMapping {
   /** null when it cannot be told (not glibc). */
   mutexRobust(offset: number): boolean | null;
   /** On a worker thread: lock the mutex at `offset`, copy from `data` at `dataOffset` into dst, unlock. Resolves `recovered`. */
-  lockedReadAsync(offset: number, data: NativeRawMapping, dataOffset: number, dst: ArrayBufferView, timeoutMs: number): Promise<boolean>;
+  lockedReadAsync(offset: number, data: NativeRawMapping, dataOffset: number, dst: ArrayBufferView, timeoutMs: number, isPrivate?: boolean): Promise<boolean>;
   close(): void;
 }
 export interface WaitStats {

@@ -1,9 +1,27 @@
 /** Element types: the WA-1 codes of InterProcessCommunication.jl. */
 export type DtypeName = 'i8' | 'u8' | 'i16' | 'u16' | 'i32' | 'u32' | 'i64' | 'u64' | 'f32' | 'f64';
 
-export type TypedArray =
-  | Int8Array | Uint8Array | Int16Array | Uint16Array | Int32Array | Uint32Array
-  | BigInt64Array | BigUint64Array | Float32Array | Float64Array;
+/** The typed array that holds each dtype's elements. */
+export interface DtypeArrays {
+  i8: Int8Array;
+  u8: Uint8Array;
+  i16: Int16Array;
+  u16: Uint16Array;
+  i32: Int32Array;
+  u32: Uint32Array;
+  i64: BigInt64Array;
+  u64: BigUint64Array;
+  f32: Float32Array;
+  f64: Float64Array;
+}
+
+export type TypedArray = DtypeArrays[DtypeName];
+
+/**
+ * The typed array of a dtype known statically (`'f32'` → Float32Array); a name known only at
+ * run time (`string`) may be any of them.
+ */
+export type DtypeArray<D extends string> = D extends DtypeName ? DtypeArrays[D] : TypedArray;
 
 type TypedArrayCtor = { new (buffer: ArrayBufferLike, byteOffset?: number, length?: number): TypedArray; new (length: number): TypedArray; BYTES_PER_ELEMENT: number };
 

@@ -1,8 +1,9 @@
 /**
- * A system or format failure from the native layer: `code` is the errno name (`ENOENT`,
- * `EOWNERDEAD`, …) or a format code (`EBADMAGIC`, `ECHECKSUM`, `EUNINIT`, …), `segment` the
- * segment's name and `syscall` the call or header field that failed. Misuse of the API throws
- * TypeError or RangeError instead.
+ * A system or format failure from the native layer, or a call the handle's state does not
+ * allow: `code` is the errno name (`ENOENT`, `EOWNERDEAD`, …), a format code (`EBADMAGIC`,
+ * `ECHECKSUM`, `EUNINIT`, …) or a state code (`ECLOSED`: the handle was closed; `ENOTBEGUN`:
+ * endFrame() without beginFrame()), `segment` the segment's name and `syscall` the call or
+ * header field that failed. Wrong arguments throw TypeError or RangeError instead.
  */
 export class ShmswarmError extends Error {
   readonly code: string;
@@ -21,4 +22,16 @@ export class ShmswarmError extends Error {
 
 export function isShmswarmError(e: unknown, code?: string): e is ShmswarmError {
   return e instanceof ShmswarmError && (code === undefined || e.code === code);
+}
+
+/**
+ * A value as an argument error shows it: strings quoted, bigints with their `n`, everything
+ * else as String() shows it (JSON.stringify would print NaN as null and throw on a bigint).
+ */
+export function describeValue(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (typeof value === 'bigint') return `${value}n`;
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'object' && value !== null) return `an object (${value.constructor?.name ?? 'no prototype'})`;
+  return String(value);
 }

@@ -1,21 +1,26 @@
 import { native, type NativeRawMapping } from './binding.js';
 import { type Dtype, type DtypeName, type TypedArray, parseDtype } from './dtypes.js';
-import { ShmswarmError, isShmswarmError } from './errors.js';
+import { ShmswarmError, describeValue, isShmswarmError } from './errors.js';
 import { checkSegmentName, defaultFields, parseFields } from './names.js';
-import { frameTarget, nameStatusOf, type Frame, type NameStatus, type ReadOptions, type SegmentInfo } from './segment.js';
+import {
+  stayingDestination,
+  waitInSlices,
+  checkSequence, checkTimeout, frameTarget, nameStatusOf, optionalBoolean, optionsObject,
+  type Frame, type FreshReadOptions, type NameStatus, type ReadOptions, type SegmentInfo,
+} from './segment.js';
 
 /** Raw mode: a bare matrix in an object with no header (the seed's ofxSharedMemory layout). */
 export interface RawOptions {
   /** Rows and columns: [rows, cols] or "300x3". */
   shape: readonly [number, number] | string;
-  dtype?: DtypeName | string;
+  dtype?: DtypeName;
   /** Byte offset of the matrix in the object (default 0). */
   offset?: number;
   /** Name of a separate object holding a process-shared pthread mutex to lock around each copy. */
   mutex?: string;
   /** Byte offset of the mutex inside that object (default 0). */
   mutexOffset?: number;
-  /** Lock timeout in ms (default 1000). */
+  /** Lock timeout in ms (default 1000); a read's own `timeoutMs` applies to that read only. */
   timeoutMs?: number;
   /** Column names, "x,y,z" or an array (default c0, c1, …): a raw object stores none. */
   fields?: string | readonly string[];
@@ -24,13 +29,8 @@ export interface RawOptions {
 const DEFAULT_TIMEOUT_MS = 1000;
 function checkOffset(value: unknown, what: string): number {
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0)
-    throw new TypeError(`${what} must be an integer number of bytes >= 0, got ${JSON.stringify(value)}`);
+    throw new TypeError(`${what} must be an integer number of bytes >= 0, got ${describeValue(value)}`);
   return value;
-}
-
-function checkTimeout(ms: unknown): number {
-  if (typeof ms !== 'number' || !(ms >= 0) || ms > 1e12) throw new RangeError('timeoutMs must be a number of ms >= 0');
-  return ms;
 }
 
 /** "300x3", "300×3", [300, 3] → [rows, cols]; TypeError saying what is expected otherwise. */
@@ -47,7 +47,7 @@ export function parseShape(shape: unknown): [number, number] {
   }
   const [rows, cols] = parts;
   if (!Number.isSafeInteger(rows) || !Number.isSafeInteger(cols) || (rows as number) < 1 || (cols as number) < 1)
-    throw new TypeError(`shape must have rows and cols >= 1, got ${JSON.stringify(parts)}`);
+    throw new TypeError(`shape must have rows and cols >= 1, got [${parts.map(describeValue).join(', ')}]`);
   return [rows as number, cols as number];
 }
 
@@ -94,7 +94,7 @@ export class RawSegment {
     if (o.mutex !== undefined) checkSegmentName(o.mutex);
     const fields = o.fields === undefined ? null : parseFields(o.fields);
     if (fields && fields.length !== cols) throw new RangeError(`${fields.length} field names given for ${cols} columns`);
-    this.#timeoutMs = checkTimeout(o.timeoutMs ?? DEFAULT_TIMEOUT_MS);
+    this.#timeoutMs = o.timeoutMs === undefined ? DEFAULT_TIMEOUT_MS : checkTimeout(o.timeoutMs);
     const bytes = rows * cols * dt.bytes;
     if (!Number.isSafeInteger(bytes)) throw new RangeError(`shape ${rows}x${cols} is too large`);
 
@@ -157,7 +157,7 @@ export class RawSegment {
   }
 
   #live(): NativeRawMapping {
-    if (!this.#data) throw new Error(`raw segment ${this.name} is closed`);
+    if (!this.#data) throw new ShmswarmError(`${this.name}: this raw handle was closed; open it again`, 'ECLOSED', { segment: this.name });
     return this.#data;
   }
 
@@ -193,11 +193,13 @@ export class RawSegment {
     };
   }
 
-  #useLock(o: ReadOptions): boolean {
-    if (o.lock && o.lockFree) throw new TypeError('lock and lockFree exclude each other');
-    if (o.lock && this.mutex === null)
+  #useLock(o: Partial<ReadOptions>): boolean {
+    const lock = optionalBoolean(o.lock, 'lock');
+    const lockFree = optionalBoolean(o.lockFree, 'lockFree');
+    if (lock && lockFree) throw new TypeError('lock and lockFree exclude each other');
+    if (lock && this.mutex === null)
       throw new TypeError(`raw segment ${this.name} has no mutex to lock; name the writer's mutex object (mutex option)`);
-    return this.mutex !== null && !o.lockFree;
+    return this.mutex !== null && !lockFree;
   }
 
   #timeoutError(ms: number): ShmswarmError {
@@ -267,34 +269,48 @@ export class RawSegment {
    * A copy of the matrix: under the writer's mutex when one was named (blocking this thread up
    * to the timeout; ETIMEDOUT after it), else unsynchronised and flagged `unsynced`.
    */
-  readFrame<T extends TypedArray = TypedArray>(options: ReadOptions<T> = {}): Frame<T> | null {
+  readFrame<T extends TypedArray = TypedArray>(options?: FreshReadOptions<T> | null): Frame<T>;
+  readFrame<T extends TypedArray = TypedArray>(options: ReadOptions<T>): Frame<T> | null;
+  readFrame<T extends TypedArray = TypedArray>(options?: ReadOptions<T> | null): Frame<T> | null {
     this.#live();
-    const locked = this.#useLock(options);
-    const data = frameTarget(this.#dt, this.#elements, options.into);
-    const recovered = locked ? this.#lockSync(checkTimeout(options.timeoutMs ?? this.#timeoutMs)) : false;
+    const o = optionsObject(options);
+    const locked = this.#useLock(o);
+    const data = frameTarget(this.#dt, this.#elements, o.into);
+    const since = o.since === undefined ? undefined : checkSequence(o.since, 'since');
+    const recovered = locked ? this.#lockSync(o.timeoutMs === undefined ? this.#timeoutMs : checkTimeout(o.timeoutMs)) : false;
     this.#copy(data, locked);
-    return this.#finish(data, locked, recovered, options.since);
+    return this.#finish(data, locked, recovered, since);
   }
 
   /** readFrame with the lock wait, the copy and the unlock on a worker thread: the event loop stays free. */
-  async readFrameAsync<T extends TypedArray = TypedArray>(options: ReadOptions<T> = {}): Promise<Frame<T> | null> {
+  readFrameAsync<T extends TypedArray = TypedArray>(options?: FreshReadOptions<T> | null): Promise<Frame<T>>;
+  readFrameAsync<T extends TypedArray = TypedArray>(options: ReadOptions<T>): Promise<Frame<T> | null>;
+  async readFrameAsync<T extends TypedArray = TypedArray>(options?: ReadOptions<T> | null): Promise<Frame<T> | null> {
     const h = this.#live();
-    const locked = this.#useLock(options);
-    const data = frameTarget(this.#dt, this.#elements, options.into);
+    const o = optionsObject(options);
+    const locked = this.#useLock(o);
+    const data = frameTarget(this.#dt, this.#elements, o.into);
+    const since = o.since === undefined ? undefined : checkSequence(o.since, 'since');
     if (!locked) {
       h.read(data, this.offset);
-      return this.#finish(data, false, false, options.since);
+      return this.#finish(data, false, false, since);
     }
-    const timeout = checkTimeout(options.timeoutMs ?? this.#timeoutMs);
+    const timeout = o.timeoutMs === undefined ? this.#timeoutMs : checkTimeout(o.timeoutMs);
+    // As in Segment.readFrameAsync: only the caller's `into` needs the staging copy, and the
+    // wait goes in slices so that terminating a worker thread does not wait it out.
+    const isPrivate = o.into === undefined;
+    const lock = this.#lock!;
+    const stopped = () => (this.closed ? new ShmswarmError(`raw segment ${this.name} was closed during the read`, 'ECANCELED', { segment: this.name }) : null);
     let recovered: boolean;
     try {
-      recovered = await this.#lock!.lockedReadAsync(this.mutexOffset, h, this.offset, data, timeout);
+      const read = stayingDestination(data, (ms) => lock.lockedReadAsync(this.mutexOffset, h, this.offset, data, ms, isPrivate));
+      recovered = await waitInSlices(timeout, read, stopped);
     } catch (e) {
       if (isShmswarmError(e, 'ETIMEDOUT')) throw this.#timeoutError(timeout);
       throw e;
     }
     if (this.closed) throw new ShmswarmError(`raw segment ${this.name} was closed during the read`, 'ECANCELED', { segment: this.name });
-    return this.#finish(data, true, recovered, options.since);
+    return this.#finish(data, true, recovered, since);
   }
 
   /** Whether the name still points at the object mapped here (the seed's writer re-creates it on restart). */

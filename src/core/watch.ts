@@ -73,6 +73,16 @@ export function screenSize(columns: number | undefined, rows: number | undefined
 }
 
 /**
+ * What watch says of a frame seen half-written, with the same odd sequence, `seconds` apart.
+ * (Below STUCK_AFTER_S it avoids the words "in progress for", which announce the stuck case.)
+ */
+export function stalledFrameMessage(seconds: number): string {
+  if (seconds < STUCK_AFTER_S)
+    return `a frame has been half-written for at least ${seconds.toFixed(1)} s (writer stalled mid-frame?)`;
+  return `a frame has been in progress for ${seconds.toFixed(1)} s: its writer is stopped, or died holding the lock (a locked read, e.g. shmswarm dump --lock, repairs a dead one)`;
+}
+
+/**
  * Follows one segment name: attaches when it appears, re-attaches when it is re-created, notes
  * a writer's death, a removal or a shrink, and reads frames lock-free only when the sequence
  * moved, so watching never slows the writer. poll() never throws for the segment's state; it
@@ -232,16 +242,18 @@ export class Watcher {
     }
   }
 
-  /** An odd sequence that does not move is a frame nobody finishes: a stopped writer, or one that died holding the lock. */
+  /**
+   * An odd sequence that has not moved since the last look is a frame nobody finished meanwhile:
+   * a stalled writer, not one that keeps overwriting; past STUCK_AFTER_S, a stopped writer or
+   * one that died holding the lock. The first look at an odd sequence cannot tell: null.
+   */
   #stuckMessage(sequence: number, now: number): string | null {
     if (sequence % 2 === 0 || sequence !== this.#oddSequence) {
       this.#oddSequence = sequence % 2 === 1 ? sequence : -1;
       this.#oddSince = now;
       return null;
     }
-    const seconds = (now - this.#oddSince) / 1000;
-    if (seconds < STUCK_AFTER_S) return null;
-    return `a frame has been in progress for ${seconds.toFixed(1)} s: its writer is stopped, or died holding the lock (a locked read, e.g. shmswarm dump --lock, repairs a dead one)`;
+    return stalledFrameMessage((now - this.#oddSince) / 1000);
   }
 
   #read(syncs: boolean): void {

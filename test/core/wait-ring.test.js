@@ -393,7 +393,7 @@ test('lowLatency gives the waiting thread a 100 µs scheduler slice, and only th
   const name = uniqueName(t, 'slice');
   const seg = Segment.create(name, { rows: 1, cols: 1 });
   t.after(() => seg.close());
-  assert.throws(() => seg.waitForFrame(0, { lowLatency: 'yes' }), TypeError);
+  await assert.rejects(seg.waitForFrame(0, { lowLatency: 'yes' }), TypeError);
   // Per-thread slices (sched_attr.sched_runtime of a fair thread) arrived in Linux 6.12.
   const [maj, min] = release().split('.').map(Number);
   if (maj < 6 || (maj === 6 && min < 12) || !/se\.slice/.test(readFileSync('/proc/thread-self/sched', 'utf8'))) {

@@ -42,6 +42,13 @@ export function buildProgram(program, flags = []) {
   return out;
 }
 
+/** Run a compiler and assert that it succeeded without a single warning (tests of the header's hygiene). */
+export function compileWithoutWarnings(cc, args) {
+  const r = spawnSync(cc, args, { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`${cc} ${args.join(' ')}\n${r.stderr}`);
+  if (r.stderr !== '') throw new Error(`${cc} warned:\n${r.stderr}`);
+}
+
 /** The misbehaving-peer helper (see helper.c). */
 export function buildHelper() {
   return buildProgram('helper');

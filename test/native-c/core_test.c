@@ -6,6 +6,7 @@
 #include "shmswarm.h"
 
 #include <sys/wait.h>
+#include <time.h>
 
 static int failures, counter;
 static char name[64];
@@ -411,6 +412,329 @@ static void test_mutex_kinds(void) {
   report(failed, "mutex_robust: 1 for the segment's robust mutex, 0 for a plain process-shared one");
 }
 
+/* ---- misuse of the API (the audit's findings) ---- */
+static double seconds(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static shmswarm_segment *relock_seg;
+static int relock_rc;
+static void *relock_thread(void *arg) {
+  (void)arg;
+  relock_rc = shmswarm_lock_ex(relock_seg, 50000000, NULL);
+  if (relock_rc == 0) shmswarm_unlock(relock_seg);
+  return NULL;
+}
+
+/* A child after fork holds none of its parent's locks: it must wait (and time out), not EDEADLK. */
+static void child_lock_parents_segment(void) {
+  shmswarm_segment *c;
+  if (shmswarm_open(name, 1, &c)) _exit(3);
+  if (shmswarm_lock_ex(c, 50000000, NULL) != -ETIMEDOUT) _exit(4);
+  _exit(0);
+}
+
+static void test_relock_deadlk(void) {
+  int failed = 0;
+  shmswarm_segment *s = make(4, 2), *o = NULL;
+  CHECK(shmswarm_open(name, 1, &o) == 0);
+  float f[8] = {0};
+  void *d;
+  shmswarm_frame_info info;
+  CHECK(shmswarm_write_frame(s, f, sizeof f) == 0);
+  /* Every call that locks, on this handle and on another of the same segment, while this
+   * thread holds the lock: EDEADLK at once, not ETIMEDOUT after the 1 s timeout. */
+  CHECK(shmswarm_lock(s) == 0);
+  double t0 = seconds();
+  CHECK(shmswarm_lock(s) == -EDEADLK);
+  CHECK(strstr(shmswarm_last_detail(), "already holds") != NULL);
+  CHECK(shmswarm_lock_ex(s, 0, NULL) == -EDEADLK);
+  CHECK(shmswarm_write_frame(s, f, sizeof f) == -EDEADLK);
+  CHECK(shmswarm_begin_frame(s, &d) == -EDEADLK);
+  CHECK(shmswarm_read_frame_ex(s, f, sizeof f, SHMSWARM_READ_LOCK, UINT64_MAX, &info) == -EDEADLK);
+  CHECK(shmswarm_lock(o) == -EDEADLK);
+  CHECK(shmswarm_write_frame(o, f, sizeof f) == -EDEADLK);
+  CHECK(shmswarm_read_frame_ex(o, f, sizeof f, SHMSWARM_READ_LOCK, UINT64_MAX, &info) == -EDEADLK);
+  CHECK(seconds() - t0 < 0.5);
+  /* Lock-free reads need no lock; unseen frames still answer without it. */
+  CHECK(shmswarm_read_frame_ex(o, f, sizeof f, SHMSWARM_READ_AUTO, UINT64_MAX, &info) == 0 && info.sequence == 2);
+  /* Another thread of this process does not hold it: it waits, as for any holder. */
+  relock_seg = o;
+  pthread_t th;
+  CHECK(pthread_create(&th, NULL, relock_thread, NULL) == 0);
+  pthread_join(th, NULL);
+  CHECK(relock_rc == -ETIMEDOUT);
+  int cst = run_child(child_lock_parents_segment);
+  CHECK(WIFEXITED(cst) && WEXITSTATUS(cst) == 0);
+  CHECK(shmswarm_unlock(s) == 0);
+  CHECK(pthread_create(&th, NULL, relock_thread, NULL) == 0);
+  pthread_join(th, NULL);
+  CHECK(relock_rc == 0);
+  /* Inside begin_frame the same. */
+  CHECK(shmswarm_begin_frame(s, &d) == 0);
+  t0 = seconds();
+  CHECK(shmswarm_lock(s) == -EDEADLK);
+  CHECK(shmswarm_lock(o) == -EDEADLK);
+  CHECK(shmswarm_begin_frame(o, &d) == -EDEADLK);
+  CHECK(shmswarm_read_frame_ex(o, f, sizeof f, SHMSWARM_READ_LOCK, UINT64_MAX, &info) == -EDEADLK);
+  CHECK(seconds() - t0 < 0.5);
+  CHECK(shmswarm_end_frame(s) == 0);
+  CHECK(shmswarm_lock(o) == 0 && shmswarm_unlock(o) == 0);
+  /* Released by close: the other handle locks at once. */
+  CHECK(shmswarm_lock(s) == 0);
+  shmswarm_close(s);
+  CHECK(shmswarm_lock_ex(o, 0, NULL) == 0 && shmswarm_unlock(o) == 0);
+  shmswarm_close(o);
+  report(failed, "lock twice from one thread (same handle or another): EDEADLK at once; other threads and a fork child wait");
+}
+
+static void child_pause(void) {
+  pause();
+}
+static void *sleeper(void *arg) {
+  (void)arg;
+  for (;;) pause();
+  return NULL;
+}
+static void child_leader_exits(void) {
+  pthread_t th;
+  pthread_create(&th, NULL, sleeper, NULL);
+  pthread_exit(NULL); /* the process lives on in its other thread */
+}
+static void child_write_and_pause(void) {
+  shmswarm_segment *s;
+  float f[8] = {0};
+  if (shmswarm_open(name, 1, &s) || shmswarm_write_frame(s, f, sizeof f)) _exit(3);
+  pause();
+}
+
+/* Fork without waiting for the child. */
+static pid_t start_child(void (*fn)(void)) {
+  fflush(stdout);
+  pid_t pid = fork();
+  if (pid == 0) {
+    fn();
+    _exit(0);
+  }
+  return pid;
+}
+static char proc_state(pid_t pid) {
+  char state = 0;
+  long threads;
+  uint64_t start;
+  shmswarm__proc_stat(pid, &state, &threads, &start);
+  return state;
+}
+
+static void test_zombie_not_alive(void) {
+  int failed = 0;
+  pid_t pid = start_child(child_pause);
+  uint64_t start = 0;
+  for (int i = 0; i < 1000 && !start; i++) start = shmswarm__proc_start(pid);
+  CHECK(start != 0);
+  CHECK(shmswarm_pid_alive(pid, start) == 1);
+  CHECK(shmswarm_pid_alive(pid, 0) == 1);
+  kill(pid, SIGKILL);
+  siginfo_t si;
+  /* WNOWAIT: wait for the death but leave the child unreaped, a zombie. */
+  CHECK(waitid(P_PID, (id_t)pid, &si, WEXITED | WNOWAIT) == 0);
+  CHECK(proc_state(pid) == 'Z');
+  CHECK(kill(pid, 0) == 0); /* what the old check trusted */
+  CHECK(shmswarm_pid_alive(pid, start) == 0);
+  CHECK(shmswarm_pid_alive(pid, 0) == 0);
+  waitpid(pid, NULL, 0);
+
+  /* A process whose main thread has exited shows Z too, but its other thread still runs. */
+  pid = start_child(child_leader_exits);
+  for (int i = 0; i < 2000 && proc_state(pid) != 'Z'; i++) usleep(1000);
+  CHECK(proc_state(pid) == 'Z');
+  CHECK(shmswarm_pid_alive(pid, 0) == 1);
+  kill(pid, SIGKILL);
+  waitpid(pid, NULL, 0);
+  CHECK(shmswarm_pid_alive(pid, 0) == 0);
+
+  /* The same through a segment: a writer killed and not yet reaped is not a live writer. */
+  shmswarm_segment *s = make(4, 2);
+  shmswarm_state st;
+  pid = start_child(child_write_and_pause);
+  for (int i = 0; i < 2000 && (shmswarm_get_state(s, &st) || st.frames == 0); i++) usleep(1000);
+  CHECK(st.writer_pid == pid && st.writer_start != 0);
+  CHECK(shmswarm_pid_alive(st.writer_pid, st.writer_start) == 1);
+  kill(pid, SIGKILL);
+  CHECK(waitid(P_PID, (id_t)pid, &si, WEXITED | WNOWAIT) == 0);
+  CHECK(shmswarm_pid_alive(st.writer_pid, st.writer_start) == 0);
+  waitpid(pid, NULL, 0);
+  shmswarm_close(s);
+  report(failed, "a zombie (killed, not reaped) is not alive; a process whose main thread exited still is");
+}
+
+static void test_field_rules(void) {
+  int failed = 0;
+  shmswarm_segment *s = NULL;
+  static const char *bad[] = {"x, y", " x,y", "x ,y", "x,y ", "x,x", "a,b", ""};
+  static const uint32_t cols[] = {2, 2, 2, 2, 2, 3, 1};
+  static const char *bad3 = "a,b,a";
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    const char *f = i == 5 ? bad3 : bad[i];
+    int rc = shmswarm_create(name, 1, cols[i], SHMSWARM_F32, f, 0600, &s);
+    if (rc != -EINVAL || s != NULL || strcmp(shmswarm_last_syscall(), "fields") != 0) {
+      printf("#   fields \"%s\": %d (%s)\n", f, rc, shmswarm_last_detail());
+      failed = 1;
+    }
+  }
+  CHECK(shmswarm_create(name, 1, 2, SHMSWARM_F32, "x,x", 0600, &s) == -EINVAL);
+  CHECK(strstr(shmswarm_last_detail(), "\"x\" appears twice") != NULL);
+  CHECK(shmswarm_create(name, 1, 2, SHMSWARM_F32, "x, y", 0600, &s) == -EINVAL);
+  CHECK(strstr(shmswarm_last_detail(), "\" y\"") != NULL);
+  CHECK(shm_open(name, O_RDONLY, 0) < 0 && errno == ENOENT);
+  /* Spaces inside a name are fine; so are many names, and a duplicate among them is found. */
+  CHECK(shmswarm_create(name, 1, 2, SHMSWARM_F32, "pos x,pos y", 0600, &s) == 0);
+  shmswarm_close(s);
+  shm_unlink(name);
+  static char many[20000];
+  size_t len = 0;
+  for (int i = 0; i < 2000; i++) len += (size_t)snprintf(many + len, sizeof many - len, "%sf%d", i ? "," : "", i);
+  CHECK(shmswarm_create(name, 1, 2000, SHMSWARM_F32, many, 0600, &s) == 0);
+  shmswarm_close(s);
+  shm_unlink(name);
+  memcpy(many + len - 5, "f1234", 5); /* the last name, f1999, becomes a second f1234 */
+  CHECK(shmswarm_create(name, 1, 2000, SHMSWARM_F32, many, 0600, &s) == -EINVAL);
+  CHECK(strstr(shmswarm_last_detail(), "\"f1234\" appears twice") != NULL);
+  CHECK(shm_open(name, O_RDONLY, 0) < 0 && errno == ENOENT);
+  report(failed, "create refuses field names with spaces at their ends, duplicates and the empty string (the TypeScript rules)");
+}
+
+static void test_utf8_names(void) {
+  int failed = 0;
+  static const char *bad[] = {
+      "\xff", "\xfe\xff", "\x80", "a\xbf",          /* not a lead byte */
+      "\xc0\xaf", "\xc1\xbf", "\xe0\x80\xaf", "\xe0\x9f\xbf", "\xf0\x80\x80\xaf", "\xf0\x8f\xbf\xbf", /* overlong */
+      "\xed\xa0\x80", "\xed\xbf\xbf",               /* surrogates U+D800, U+DFFF */
+      "\xf4\x90\x80\x80", "\xf5\x80\x80\x80", "\xf8\x88\x80\x80\x80", /* past U+10FFFF */
+      "\xe2\x82", "a\xe2\x82x", "\xc3", "\xf0\x9f\x98", /* cut short */
+  };
+  char n[80];
+  shmswarm_segment *s = NULL;
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    snprintf(n, sizeof n, "%s-%s", name, bad[i]);
+    int rc = shmswarm_create(n, 1, 1, SHMSWARM_F32, NULL, 0600, &s);
+    int ro = shmswarm_open(n, 0, &s), ru = shmswarm_unlink(n);
+    if (rc != -EINVAL || ro != -EINVAL || ru != -EINVAL || s || !strstr(shmswarm_last_detail(), "UTF-8")) {
+      printf("#   name #%zu: create %d, open %d, unlink %d (%s)\n", i, rc, ro, ru, shmswarm_last_detail());
+      failed = 1;
+    }
+    CHECK(shm_open(n, O_RDONLY, 0) < 0 && errno == ENOENT);
+  }
+  /* Control and bidirectional characters stay refused, with their own reason. */
+  static const char *ctl[] = {"a\n", "\xc2\x85", "\xc2\x9b", "\xd8\x9c", "\xe2\x80\x8e", "\xe2\x80\xa8", "\xe2\x80\xae",
+                              "\xe2\x81\xa6", "\xef\xbb\xbf"};
+  for (size_t i = 0; i < sizeof ctl / sizeof ctl[0]; i++) {
+    snprintf(n, sizeof n, "%s-%s", name, ctl[i]);
+    if (shmswarm_create(n, 1, 1, SHMSWARM_F32, NULL, 0600, &s) != -EINVAL || !strstr(shmswarm_last_detail(), "control")) {
+      printf("#   control #%zu: %s\n", i, shmswarm_last_detail());
+      failed = 1;
+    }
+  }
+  /* Valid UTF-8 of every length, the largest code point and those next to the refused ones. */
+  static const char *good[] = {"\xc3\xa9", "\xe2\x82\xac", "\xf0\x9f\x98\x80", "\xf4\x8f\xbf\xbf", "\xed\x9f\xbf",
+                               "\xee\x80\x80", "\xc2\xa0", "\xe2\x80\x8d", "\xe2\x80\xaf"};
+  for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+    snprintf(n, sizeof n, "%s-%s", name, good[i]);
+    int rc = shmswarm_create(n, 1, 1, SHMSWARM_F32, NULL, 0600, &s);
+    if (rc) {
+      printf("#   good #%zu: %d (%s)\n", i, rc, shmswarm_last_detail());
+      failed = 1;
+      continue;
+    }
+    shmswarm_close(s);
+    CHECK(shmswarm_unlink(n) == 0);
+  }
+  report(failed, "names: invalid UTF-8 (overlong, surrogates, past U+10FFFF, cut short) refused by create, open and unlink");
+}
+
+static void test_null_arguments(void) {
+  int failed = 0;
+  shmswarm_segment *s = make(2, 2), *o = NULL;
+  float f[4] = {0};
+  shmswarm_state st;
+  shmswarm_layout lay;
+  uint64_t seq;
+  void *p;
+  size_t size;
+  CHECK(shmswarm_create(name, 1, 1, SHMSWARM_F32, NULL, 0600, NULL) == -EINVAL);
+  CHECK(strstr(shmswarm_last_detail(), "out is NULL") != NULL);
+  CHECK(shmswarm_create_ex(name, 1, 1, SHMSWARM_F32, NULL, 0600, NULL, NULL) == -EINVAL);
+  CHECK(shmswarm_open(name, 0, NULL) == -EINVAL);
+  CHECK(shmswarm_open(NULL, 0, &o) == -EINVAL && o == NULL);
+  CHECK(shmswarm_write_frame(NULL, f, sizeof f) == -EINVAL);
+  CHECK(shmswarm_write_frame(s, NULL, sizeof f) == -EINVAL);
+  CHECK(shmswarm_begin_frame(NULL, &p) == -EINVAL);
+  CHECK(shmswarm_end_frame(NULL) == -EINVAL);
+  CHECK(shmswarm_read_frame(NULL, f, sizeof f, &seq) == -EINVAL);
+  CHECK(shmswarm_read_frame(s, NULL, sizeof f, &seq) == -EINVAL);
+  CHECK(shmswarm_read_frame_ex(s, NULL, sizeof f, SHMSWARM_READ_LOCK, UINT64_MAX, NULL) == -EINVAL);
+  CHECK(shmswarm_read_frame_ex(s, f, sizeof f, 99, UINT64_MAX, NULL) == -EINVAL);
+  CHECK(strstr(shmswarm_last_detail(), "read mode 99") != NULL);
+  CHECK(shmswarm_read_frame_ex(s, f, sizeof f, -1, UINT64_MAX, NULL) == -EINVAL);
+  CHECK(shmswarm_get_state(s, NULL) == -EINVAL);
+  CHECK(shmswarm_get_state(NULL, &st) == -EINVAL);
+  CHECK(shmswarm_lock(NULL) == -EINVAL && shmswarm_lock_ex(NULL, 0, NULL) == -EINVAL && shmswarm_unlock(NULL) == -EINVAL);
+  CHECK(shmswarm_wait(NULL, 0, 0, &seq) == -EINVAL);
+  CHECK(shmswarm_wait_cancellable(NULL, 0, 0, NULL, &seq) == -EINVAL);
+  CHECK(shmswarm_wait_begin(NULL, NULL) == -EINVAL);
+  CHECK(shmswarm_wait_check(NULL, 0, NULL, NULL) == -EINVAL);
+  shmswarm_wait_end(NULL);
+  shmswarm_set_timeout(NULL, 5);
+  CHECK(shmswarm_stat(NULL, NULL, NULL, NULL, NULL, NULL) == -EINVAL);
+  CHECK(shmswarm_map_private(NULL, &p, &size) == -EINVAL && shmswarm_map_private(s, NULL, &size) == -EINVAL &&
+        shmswarm_map_private(s, &p, NULL) == -EINVAL);
+  CHECK(shmswarm_validate(NULL, 100, &lay) == -EINVAL);
+  CHECK(shmswarm_validate(NULL, 0, &lay) == SHMSWARM_EUNINIT); /* an empty object, as before */
+  CHECK(shmswarm_copy_guarded(NULL, f, 4) == -EINVAL && shmswarm_copy_guarded(f, NULL, 4) == -EINVAL);
+  CHECK(shmswarm_copy_guarded(NULL, NULL, 0) == 0);
+  CHECK(shmswarm_mutex_timedlock(NULL, 0, NULL) == -EINVAL && shmswarm_mutex_unlock(NULL) == -EINVAL);
+  CHECK(shmswarm_mutex_check(NULL) == -EINVAL && shmswarm_mutex_robust(NULL) == -1);
+  CHECK(shmswarm_rows(NULL) == 0 && shmswarm_cols(NULL) == 0 && shmswarm_dtype(NULL) == 0 && shmswarm_slots(NULL) == 0);
+  CHECK(shmswarm_get_layout(NULL) == NULL && shmswarm_data(NULL) == NULL && shmswarm_frame_data(NULL) == NULL);
+  CHECK(strcmp(shmswarm_fields(NULL), "") == 0);
+  CHECK(shmswarm_close(NULL) == 0);
+  /* Optional pointers stay optional. */
+  CHECK(shmswarm_write_frame(s, f, sizeof f) == 0);
+  CHECK(shmswarm_read_frame(s, f, sizeof f, NULL) == 0);
+  CHECK(shmswarm_begin_frame(s, NULL) == 0 && shmswarm_end_frame(s) == 0);
+  CHECK(shmswarm_lock_ex(s, -1, NULL) == 0 && shmswarm_unlock(s) == 0);
+  CHECK(shmswarm_stat(s, NULL, NULL, NULL, NULL, NULL) == 0);
+  /* A refused write left the lock free. */
+  CHECK(shmswarm_open(name, 1, &o) == 0);
+  CHECK(shmswarm_write_frame(s, NULL, sizeof f) == -EINVAL);
+  CHECK(shmswarm_lock_ex(o, 0, NULL) == 0 && shmswarm_unlock(o) == 0);
+  shmswarm_close(o);
+  shmswarm_close(s);
+  report(failed, "NULL segment, buffer or result pointer: -EINVAL naming it, never a crash; an unknown read mode is EINVAL");
+}
+
+static void test_mode_bits(void) {
+  int failed = 0;
+  shmswarm_segment *s = NULL;
+  static const unsigned bad[] = {04755, 02755, 01777, 04000, 010000, 0xffffffffu};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    if (shmswarm_create(name, 1, 1, SHMSWARM_F32, NULL, bad[i], &s) != -EINVAL || s) {
+      printf("#   mode %o: %s\n", bad[i], shmswarm_last_detail());
+      failed = 1;
+    }
+  }
+  CHECK(strstr(shmswarm_last_detail(), "beyond 0777") != NULL);
+  CHECK(shm_open(name, O_RDONLY, 0) < 0 && errno == ENOENT);
+  uint32_t mode = 0;
+  CHECK(shmswarm_create(name, 1, 1, SHMSWARM_F32, NULL, 0777, &s) == 0);
+  CHECK(shmswarm_stat(s, NULL, NULL, NULL, NULL, &mode) == 0 && mode == 0777);
+  shmswarm_close(s);
+  CHECK(shmswarm_create(name, 1, 1, SHMSWARM_F32, NULL, 0, &s) == -EEXIST); /* mode 0 is a mode */
+  report(failed, "create refuses setuid, setgid and sticky bits (mode above 0777), as the TypeScript API does");
+}
+
 int main(void) {
   snprintf(name, sizeof name, "/shmswarm-core-test-%d", (int)getpid());
   test_round_trip();
@@ -425,6 +749,12 @@ int main(void) {
   test_slots_layout_and_protocol();
   test_slots_validate();
   test_mutex_kinds();
+  test_relock_deadlk();
+  test_zombie_not_alive();
+  test_field_rules();
+  test_utf8_names();
+  test_null_arguments();
+  test_mode_bits();
   printf("1..%d\n", counter);
   shm_unlink(name);
   return failures ? 1 : 0;

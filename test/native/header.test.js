@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Segment } from '../../dist/core/index.js';
 import { ROOT, uniqueName } from '../helpers.js';
+import { compileWithoutWarnings } from '../native-c/build.js';
 
 const PROGRAM = String.raw`
 #define SHMSWARM_IMPLEMENTATION
@@ -66,11 +67,7 @@ process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
 const include = join(ROOT, 'include');
 const haveCc = spawnSync('cc', ['--version']).status === 0;
 
-function compile(compiler, args) {
-  const r = spawnSync(compiler, args, { encoding: 'utf8' });
-  assert.equal(r.status, 0, `${compiler} ${args.join(' ')}\n${r.stderr}`);
-  assert.equal(r.stderr, '', 'no warnings');
-}
+const compile = compileWithoutWarnings;
 
 let exe = null;
 function program() {

@@ -20,7 +20,11 @@ export async function collectInfo(name: string, o: InfoFlags): Promise<{ info: S
   try {
     const info = source.info();
     const target: SnippetTarget = {
-      name, kind: source.kind, rows: source.rows, cols: source.cols, dtype: source.dtype, fields: source.fields,
+      name, kind: source.kind, rows: source.rows, cols: source.cols, dtype: source.dtype,
+      // Named only when a snippet asks: an object may have millions of unnamed columns.
+      get fields() {
+        return source.fields;
+      },
       dataOffset: raw ? raw.offset : undefined,
       slots: info.slots,
     };
@@ -41,6 +45,12 @@ function ago(ms: number, now: number): string {
 }
 
 /** Key/value pairs for people; colour only marks state (alive, dead, torn). */
+/** c0, c1, … c(n-1), with the middle left out past a handful (an object may have millions). */
+export function unnamedFields(cols: number): string {
+  if (cols <= 8) return Array.from({ length: cols }, (_, k) => `c${k}`).join(', ');
+  return `c0, c1, c2, …, c${cols - 1}`;
+}
+
 export function infoLines(i: SegmentInfo, c: ChalkInstance, bytes: (n: number) => string, now = Date.now()): [string, string][] {
   const kind = i.kind === 'shmswarm' ? `shmswarm segment (format ${i.formatVersion})` : i.kind === 'wa1' ? 'plain WA-1 object (no lock, no sequence counter)' : `${i.kind} object (no header)`;
   const lines: [string, string][] = [
@@ -49,7 +59,7 @@ export function infoLines(i: SegmentInfo, c: ChalkInstance, bytes: (n: number) =
     ['shape', `${i.rows} agents × ${i.cols} fields`],
     ['dtype', `${i.dtype} (${i.elementBytes} bytes)`],
     ...(i.slots > 1 ? [['slots', `${i.slots} frame buffers (a frame is ${i.dataBytes} bytes; readers copy the latest whole one)`] as [string, string]] : []),
-    ['fields', i.fieldsNamed ? i.fields.join(', ') : `${i.fields.join(', ')} (unnamed)`],
+    ['fields', i.fieldsNamed ? i.fields.join(', ') : `${unnamedFields(i.cols)} (unnamed)`],
     ['size', `${bytes(i.bytes)} (${i.bytes} bytes; matrix ${i.dataBytes} bytes)`],
     ['mode', `${(i.mode & 0o7777).toString(8).padStart(4, '0')}, owner uid ${i.uid}`],
   ];
@@ -94,7 +104,11 @@ Examples:
     .action(async (name: string, o: InfoFlags) => {
       const { info, target } = await collectInfo(name, o);
       if (o.json) {
-        process.stdout.write(JSON.stringify(info, null, 2) + '\n');
+        const { summaryFields } = await import('../../core/segment.js');
+        // Key by key, not spread: spreading would name every column (info.fields is made on use).
+        const out: Record<string, unknown> = {};
+        for (const k of Object.keys(info) as (keyof SegmentInfo)[]) out[k] = k === 'fields' ? summaryFields(info) : info[k];
+        process.stdout.write(JSON.stringify(out, null, 2) + '\n');
       } else if (o.julia || o.python) {
         const { juliaSnippet, pythonSnippet } = await import('../../core/snippets.js');
         process.stdout.write(o.julia ? juliaSnippet(target) : pythonSnippet(target));

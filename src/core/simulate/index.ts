@@ -114,9 +114,17 @@ export function makeFrameWriter(pattern: PatternName, rows: number, cols: number
         },
       };
     }
-    case 'ramp':
-      // In place: the frame is filled inside begin/endFrame, straight into shared memory.
-      return { write: (segment, k) => segment.writeFrameInPlace((view) => fillRamp(view as Float32Array, k)) };
+    case 'ramp': {
+      // Filled in private memory, then published by the guarded copy: filled in place, through
+      // the zero-copy view, a segment truncated by another process killed simulate with SIGBUS.
+      const frame = new Float32Array(rows * cols);
+      return {
+        write(segment, k) {
+          fillRamp(frame, k);
+          segment.writeFrame(frame);
+        },
+      };
+    }
     case 'random': {
       const noise = new RandomPattern(rows * cols, seed);
       return { write: (segment) => segment.writeFrame(noise.step()) };

@@ -62,7 +62,7 @@ READY = 0x59444552                 # init_state "REDY"
 B_MAGIC, B_VERSION, B_LAYOUT, B_ROWS, B_COLS, B_DTYPE, B_ELSIZE = 0, 8, 12, 16, 24, 28, 30
 B_DATA_OFFSET, B_DATA_BYTES, B_BLOCK_OFFSET, B_FIELDS_LEN, B_CHECKSUM = 32, 40, 48, 56, 60
 B_CREATED_NS, B_TOTAL_SIZE, B_CREATOR_PID, B_MODE, B_INIT_STATE, B_SLOTS = 64, 80, 88, 92, 96, 100
-B_SEQ, B_FRAMES, B_LAST_WRITE_NS, B_WRITER_PID, B_FLAGS = 128, 192, 200, 216, 220
+B_SEQ, B_FRAMES, B_LAST_WRITE_NS, B_WRITER_PID, B_FLAGS, B_STATS_SEQ = 128, 192, 200, 216, 220, 224
 
 # WA-1 element type codes (InterProcessCommunication.jl) -> little-endian numpy dtypes.
 DTYPES = {1: '<i1', 2: '<u1', 3: '<i2', 4: '<u2', 5: '<i4', 6: '<u4', 7: '<i8', 8: '<u8', 9: '<f4', 10: '<f8'}
@@ -268,6 +268,7 @@ class Segment:
         self.fields = lay.fields.split(',') if lay.fields else [f'c{i}' for i in range(self.cols)]
         self.synced = lay.kind == 'shmswarm'
         self.slots = lay.slots
+        self.last_torn = False
         # Slot i (frame n lives in slot n % slots) at data_offset + i * data_bytes.
         self._slots = [np.frombuffer(self._mm, dtype=self.dtype, count=self.rows * self.cols,
                                      offset=lay.data_offset + i * lay.data_bytes).reshape(self.rows, self.cols)
@@ -279,6 +280,7 @@ class Segment:
             self._seq = np.frombuffer(self._mm, dtype='<u8', count=1, offset=boff + B_SEQ)
             self._frames = np.frombuffer(self._mm, dtype='<u8', count=1, offset=boff + B_FRAMES)
             self._flags = np.frombuffer(self._mm, dtype='<u4', count=1, offset=boff + B_FLAGS)
+            self._stats_seq = np.frombuffer(self._mm, dtype='<u8', count=1, offset=boff + B_STATS_SEQ)
 
     def __enter__(self):
         return self
@@ -305,8 +307,11 @@ class Segment:
         """One whole frame as a new (rows, cols) array.
 
         Plain WA-1 objects have no sequence counter: their copy is unsynchronised. With
-        with_sequence=True returns (frame, sequence); the sequence is None for WA-1.
+        with_sequence=True returns (frame, sequence); the sequence is None for WA-1. Afterwards
+        `last_torn` says whether that frame was left half-written by a writer that died (the
+        TORN flag, docs/FORMAT.md section 10): the data is then a mix of two frames.
         """
+        self.last_torn = False
         self._check_size()
         if not self.synced:
             frame = self._data.copy()
@@ -320,13 +325,20 @@ class Segment:
             s1 = int(self._seq[0])
             if k > 1:
                 # Frame n = s1 // 2 is whole even when s1 is odd (frame n + 1 goes to another slot).
+                # Its flags are the ones read while stats_seq is still below frame n + 1's (2n + 1):
+                # the writer of n + 1 stores stats_seq before it clears TORN (section 9).
                 n = s1 >> 1
-                frame = self._slots[n % k].copy()
-                if int(self._seq[0]) <= 2 * (n + k) - 2:
-                    return (frame, 2 * n) if with_sequence else frame
+                torn = bool(int(self._flags[0]) & TORN)
+                if int(self._stats_seq[0]) < 2 * n + 1 and int(self._seq[0]) >> 1 == n:
+                    frame = self._slots[n % k].copy()
+                    if int(self._seq[0]) <= 2 * (n + k) - 2:
+                        self.last_torn = torn
+                        return (frame, 2 * n) if with_sequence else frame
             elif not s1 & 1:
+                torn = bool(int(self._flags[0]) & TORN)
                 frame = self._data.copy()
                 if int(self._seq[0]) == s1:
+                    self.last_torn = torn
                     return (frame, s1) if with_sequence else frame
             attempts += 1
             if time.monotonic() >= deadline:
@@ -365,7 +377,7 @@ class Segment:
             return
         os.close(self._fd)
         # numpy views export the mmap's buffer: drop them before closing it.
-        self._data = self._slots = self._seq = self._frames = self._flags = None
+        self._data = self._slots = self._seq = self._frames = self._flags = self._stats_seq = None
         self._mm.close()
         self._mm = None
 
@@ -390,6 +402,9 @@ def _main(argv):
                 if seg.synced and seen is not None and seg.wait(seen, timeout=5.0) is None:
                     raise ShmswarmError('ETIMEDOUT', 'no new frame within 5 s', seg.name)
                 frame, seen = seg.read(with_sequence=True)
+                if seg.last_torn:
+                    print(f'shmswarm.py: the frame at sequence {seen} of {seg.name} is torn: its writer died while writing it',
+                          file=sys.stderr)
                 print(f'# sequence {seen}')
                 np.savetxt(sys.stdout, frame, fmt='%.9g', delimiter=',', header=','.join(seg.fields), comments='')
     except BrokenPipeError:

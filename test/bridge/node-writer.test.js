@@ -171,6 +171,42 @@ except shmswarm.ShmswarmError as e:
   seg.close();
   const after = py(0.2);
   assert.equal(after.stdout.trim(), '[-1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0]', after.stderr);
+  // ... and says that this frame is torn, as the script and as last_torn.
+  const script = spawnSync('python3', [`${PY_DIR}/shmswarm.py`, name], { encoding: 'utf8' });
+  assert.equal(script.status, 0, script.stderr);
+  assert.match(script.stderr, /the frame at sequence 4 of .* is torn: its writer died while writing it/);
+});
+
+test('Python reader with 3 slots: last_torn only for the frame a dead writer left half-written, not for the whole one before it', async (t) => {
+  const missing = pythonMissing();
+  if (missing) return t.skip(missing);
+  const name = uniqueName(t, 'pydead3');
+  const child = spawnNode(`
+    const seg = Segment.create(${JSON.stringify(name)}, { rows: 4, fields: ['x', 'y'], slots: 3 });
+    seg.writeFrame(new Float32Array(8).fill(7));
+    seg.beginFrame()[0] = -1;
+    console.log('mid-frame');
+    setInterval(() => {}, 1000);
+  `);
+  t.after(() => child.kill('SIGKILL'));
+  await waitForLine(child, /mid-frame/);
+  child.kill('SIGKILL');
+  await waitExit(child);
+  const py = () =>
+    spawnSync('python3', ['-c', `${PY_PRELUDE}
+seg = shmswarm.open(${JSON.stringify(name)})
+frame, seq = seg.read(timeout=0.5, with_sequence=True)
+print(seq, seg.last_torn, frame.ravel().tolist()[0])
+`], { encoding: 'utf8' });
+  // Before the repair: frame 1 (sequence 2), whole, not torn.
+  let r = py();
+  assert.equal(r.stdout.trim(), '2 False 7.0', r.stderr);
+  const seg = Segment.open(name);
+  assert.ok(seg.readFrame({ lock: true }).torn);
+  seg.close();
+  // After: frame 2 (sequence 4), the half-written one, torn.
+  r = py();
+  assert.equal(r.stdout.trim(), '4 True -1.0', r.stderr);
 });
 
 test('Node writer with 3 slots → Python reader: whole frames from the right slot, also while a frame is being written', async (t) => {

@@ -136,16 +136,16 @@ test('the Python reader as a script prints the header and a frame as CSV', async
   assert.match(missingName.stderr, /^shmswarm\.py: .*No such file/);
 });
 
-test('Python reader: a frame left half-written by a dead writer is ENOFRAME after the timeout, whole again once repaired', async (t) => {
-  const missing = pythonMissing();
-  if (missing) return t.skip(missing);
-  const name = uniqueName(t, 'pydead');
-  // A writer that dies inside beginFrame/endFrame: the sequence stays odd.
+/**
+ * A 4 × 2 segment (with `options`) whose writer published `first` (JS source of a Float32Array),
+ * then died (SIGKILL) inside beginFrame/endFrame after setting element 0 to -1: the sequence
+ * stays odd until a locker repairs it.
+ */
+async function dieMidFrame(t, name, options, first) {
   const child = spawnNode(`
-    const seg = Segment.create(${JSON.stringify(name)}, { rows: 4, fields: ['x', 'y'] });
-    seg.writeFrame(new Float32Array(8).map((_, i) => 1 + i));
-    const v = seg.beginFrame();
-    v[0] = -1;
+    const seg = Segment.create(${JSON.stringify(name)}, { rows: 4, fields: ['x', 'y'], ...${JSON.stringify(options)} });
+    seg.writeFrame(${first});
+    seg.beginFrame()[0] = -1;
     console.log('mid-frame');
     setInterval(() => {}, 1000);
   `);
@@ -153,6 +153,13 @@ test('Python reader: a frame left half-written by a dead writer is ENOFRAME afte
   await waitForLine(child, /mid-frame/);
   child.kill('SIGKILL');
   await waitExit(child);
+}
+
+test('Python reader: a frame left half-written by a dead writer is ENOFRAME after the timeout, whole again once repaired', async (t) => {
+  const missing = pythonMissing();
+  if (missing) return t.skip(missing);
+  const name = uniqueName(t, 'pydead');
+  await dieMidFrame(t, name, {}, 'new Float32Array(8).map((_, i) => 1 + i)');
   const py = (timeout) =>
     spawnSync('python3', ['-c', `${PY_PRELUDE}
 seg = shmswarm.open(${JSON.stringify(name)})
@@ -181,17 +188,7 @@ test('Python reader with 3 slots: last_torn only for the frame a dead writer lef
   const missing = pythonMissing();
   if (missing) return t.skip(missing);
   const name = uniqueName(t, 'pydead3');
-  const child = spawnNode(`
-    const seg = Segment.create(${JSON.stringify(name)}, { rows: 4, fields: ['x', 'y'], slots: 3 });
-    seg.writeFrame(new Float32Array(8).fill(7));
-    seg.beginFrame()[0] = -1;
-    console.log('mid-frame');
-    setInterval(() => {}, 1000);
-  `);
-  t.after(() => child.kill('SIGKILL'));
-  await waitForLine(child, /mid-frame/);
-  child.kill('SIGKILL');
-  await waitExit(child);
+  await dieMidFrame(t, name, { slots: 3 }, 'new Float32Array(8).fill(7)');
   const py = () =>
     spawnSync('python3', ['-c', `${PY_PRELUDE}
 seg = shmswarm.open(${JSON.stringify(name)})

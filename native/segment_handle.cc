@@ -126,7 +126,23 @@ class WaitWorker : public HandleWorker {
   uint64_t sequence_ = 0;
 };
 
-constexpr int64_t kLockSliceNs = 20000000;  // how soon a pending read notices close()
+constexpr int64_t kLockSliceNs = 20000000;  // how soon a pending lock wait notices close()
+
+// attempt(slice_ns) until it ends other than ETIMEDOUT or `timeout` is spent; between slices a
+// set cancel flag (close()) ends it with ECANCELED and *cancelled.
+template <typename Attempt>
+int InSlices(int64_t timeout, const volatile int *cancel, bool *cancelled, Attempt attempt) {
+  for (int64_t left = timeout;;) {
+    int64_t slice = left < kLockSliceNs ? left : kLockSliceNs;
+    int r = attempt(slice);
+    left -= slice;
+    if (r != -ETIMEDOUT || left <= 0) return r;
+    if (*cancel) {
+      *cancelled = true;
+      return -ECANCELED;
+    }
+  }
+}
 
 class ReadWorker : public HandleWorker {
  public:
@@ -136,17 +152,9 @@ class ReadWorker : public HandleWorker {
  protected:
   // The lock is waited for in slices, so that close() ends a pending read within one of them.
   int Run() override {
-    int64_t left = timeout_;
-    for (;;) {
-      int64_t slice = left < kLockSliceNs ? left : kLockSliceNs;
-      int r = shmswarm_read_frame_timed(handle_->segment(), dst_.Bytes(), dst_.Length(), mode_, seen_, slice, &info_);
-      left -= slice;
-      if (r != -ETIMEDOUT || left <= 0) return r;
-      if (*handle_->cancelFlag()) {
-        cancelled_ = true;
-        return -ECANCELED;
-      }
-    }
+    return InSlices(timeout_, handle_->cancelFlag(), &cancelled_, [&](int64_t slice) {
+      return shmswarm_read_frame_timed(handle_->segment(), dst_.Bytes(), dst_.Length(), mode_, seen_, slice, &info_);
+    });
   }
   void Execute() override {
     HandleWorker::Execute();
@@ -175,16 +183,22 @@ class LockProbeWorker : public HandleWorker {
  protected:
   // A pthread mutex belongs to the thread that locked it, so the worker only learns that the
   // lock can be had (repairing a dead owner on the way); the caller then takes it on its thread.
+  // In slices, as ReadWorker, so that close() ends it within one of them.
   int Run() override {
-    int r = shmswarm_lock_ex(handle_->segment(), timeout_, &recovered_);
-    if (r == 0) r = shmswarm_unlock(handle_->segment());
-    return r;
+    int r = InSlices(timeout_, handle_->cancelFlag(), &cancelled_,
+                     [&](int64_t slice) { return shmswarm_lock_ex(handle_->segment(), slice, &recovered_); });
+    return r == 0 ? shmswarm_unlock(handle_->segment()) : r;
+  }
+  void Execute() override {
+    HandleWorker::Execute();
+    if (cancelled_) failure_ = Failure{-ECANCELED, "lock", "closed while waiting for the lock"};
   }
   Napi::Value Result(Napi::Env env) override { return Napi::Boolean::New(env, recovered_ != 0); }
 
  private:
   int64_t timeout_;
   int recovered_ = 0;
+  bool cancelled_ = false;
 };
 
 }  // namespace
@@ -198,6 +212,7 @@ Napi::Function SegmentHandle::Init(Napi::Env env) {
           InstanceMethod<&SegmentHandle::Layout>("layout"),
           InstanceMethod<&SegmentHandle::State>("state"),
           InstanceMethod<&SegmentHandle::Sequence>("sequence"),
+          InstanceMethod<&SegmentHandle::HeldHere>("heldHere"),
           InstanceMethod<&SegmentHandle::Bound>("bound"),
           InstanceMethod<&SegmentHandle::Stat>("stat"),
           InstanceMethod<&SegmentHandle::View>("view"),
@@ -327,6 +342,11 @@ Napi::Value SegmentHandle::Sequence(const Napi::CallbackInfo &info) {
   shmswarm_state st;
   Check(env, shmswarm_get_state(Live(env), &st), name_);
   return Napi::Number::New(env, (double)st.sequence);
+}
+
+// heldHere() -> whether this thread holds the lock (a wait for it on a pool thread would wait for us).
+Napi::Value SegmentHandle::HeldHere(const Napi::CallbackInfo &info) {
+  return Napi::Boolean::New(info.Env(), shmswarm_lock_held(Live(info.Env())) != 0);
 }
 
 Napi::Value SegmentHandle::Stat(const Napi::CallbackInfo &info) {

@@ -82,7 +82,12 @@ function describeShmswarmError(e: ShmswarmError): string {
       return `no room in /dev/shm for segment ${name}; free some space or choose a smaller shape`;
     case 'ETIMEDOUT':
       return `${e.message}; is a process stuck holding the lock of ${name}?`;
+    case 'EBUSY':
+      // A timeout of 0 tries the lock once.
+      return `${e.message}; another process holds the lock of ${name} (a timeout of 0 tries it once)`;
     case 'ENOTRECOVERABLE':
+      // A foreign (--mutex) one already says who can free it; a segment is re-created.
+      if (e.message.includes('restarting the writer')) return e.message;
       return `the mutex of ${name} is not recoverable; re-create the segment (shmswarm create ${name} --force ...)`;
     default:
       return e.message;

@@ -27,12 +27,17 @@ export function printableName(name: string): string {
  * not "." or "..", no control characters. Throws TypeError saying what is expected; returns
  * warnings for names that work here but not everywhere.
  */
+const LONE_SURROGATE = /\p{Cs}/u;
+
 export function checkSegmentName(name: unknown): { warnings: string[] } {
   if (typeof name !== 'string') throw new TypeError('segment name must be a string such as "/swarm"');
   const shown = printableName(name);
   // POSIX allows any byte but "/" and NUL; shmswarm prints names and writes them into code
   // (info --python/--julia), so it takes only names that print as themselves.
   if (shown !== name) throw new TypeError(`segment name "${shown}" contains control characters; use printable characters`);
+  // A lone UTF-16 surrogate has no UTF-8 form: it would reach the system as U+FFFD, a name other
+  // than the one this handle reports.
+  if (LONE_SURROGATE.test(name)) throw new TypeError('segment name contains a lone UTF-16 surrogate (not valid Unicode)');
   if (!name.startsWith('/')) {
     const hint = name && !name.includes('/') ? `; did you mean "/${name}"?` : '';
     throw new TypeError(`segment name "${name}" must start with "/"${hint}`);

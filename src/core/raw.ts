@@ -223,12 +223,23 @@ export class RawSegment {
     );
   }
 
+  /** The lock's failure in the words of a foreign mutex: what it means and who can help. */
+  #lockError(e: unknown, ms: number): unknown {
+    if (isShmswarmError(e, 'ETIMEDOUT') || isShmswarmError(e, 'EBUSY')) return this.#timeoutError(ms);
+    if (isShmswarmError(e, 'ENOTRECOVERABLE'))
+      return new ShmswarmError(
+        `${this.mutex}: mutex is not recoverable (a process took it from a dead holder and released it without making it consistent); only restarting the writer, which initialises it, frees it`,
+        'ENOTRECOVERABLE',
+        { segment: this.mutex ?? this.name, syscall: 'pthread_mutex_lock' },
+      );
+    return e;
+  }
+
   #lockSync(ms: number): boolean {
     try {
       return this.#lock!.lockMutex(this.mutexOffset, ms);
     } catch (e) {
-      if (isShmswarmError(e, 'ETIMEDOUT') || isShmswarmError(e, 'EBUSY')) throw this.#timeoutError(ms);
-      throw e;
+      throw this.#lockError(e, ms);
     }
   }
 
@@ -306,8 +317,7 @@ export class RawSegment {
       const read = stayingDestination(data, (ms) => lock.lockedReadAsync(this.mutexOffset, h, this.offset, data, ms, isPrivate));
       recovered = await waitInSlices(timeout, read, stopped);
     } catch (e) {
-      if (isShmswarmError(e, 'ETIMEDOUT')) throw this.#timeoutError(timeout);
-      throw e;
+      throw this.#lockError(e, timeout);
     }
     if (this.closed) throw new ShmswarmError(`raw segment ${this.name} was closed during the read`, 'ECANCELED', { segment: this.name });
     return this.#finish(data, true, recovered, since);

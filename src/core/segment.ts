@@ -45,14 +45,19 @@ export function stayingDestination<R>(data: ArrayBufferView, read: (sliceMs: num
  */
 export async function waitInSlices<R>(timeoutMs: number, attempt: (sliceMs: number) => Promise<R>, stopped: () => ShmswarmError | null): Promise<R> {
   const deadline = performance.now() + timeoutMs;
+  let timedOut: unknown = null;
   for (;;) {
     const stop = stopped();
     if (stop) throw stop;
     const left = Math.max(0, deadline - performance.now());
+    // Less than a ms left after a slice that timed out: another attempt would be a 0 ms one,
+    // which the native layer reads as "try once" (EBUSY), not as a timeout.
+    if (timedOut && left < 1) throw timedOut;
     try {
       return await attempt(Math.min(left, WAIT_CHUNK_MS));
     } catch (e) {
       if (!isShmswarmError(e, 'ETIMEDOUT') || left <= WAIT_CHUNK_MS) throw e;
+      timedOut = e;
     }
   }
 }
@@ -728,10 +733,10 @@ export class Segment<T extends TypedArray = TypedArray> {
   async readFrameAsync<U extends T = T>(options?: ReadOptions<U> | null): Promise<Frame<U> | null> {
     const h = this.#live();
     const o = optionsObject(options);
-    const mode = readMode(o);
     const data = frameTarget(this.#dtype, this.#elements, o.into);
     const since = o.since === undefined ? -1 : checkSequence(o.since, 'since');
     const timeout = o.timeoutMs === undefined ? this.#timeoutMs : checkTimeout(o.timeoutMs);
+    const mode = this.#asyncReadMode(h, readMode(o));
     // An array made here is seen by no one until the read resolves: the copy may go straight
     // into it. The caller's `into` could be detached meanwhile, so the native read stages it.
     const isPrivate = o.into === undefined;
@@ -798,6 +803,18 @@ export class Segment<T extends TypedArray = TypedArray> {
     return waitInSlices(timeoutMs, (ms) => h.waitAsync(afterSequence, ms, WAIT_ON_THREAD), () => this.#stoppedWaiting('a frame'));
   }
 
+  /**
+   * The mode for a read on a pool thread. If this thread holds the lock, that thread would wait
+   * for us: a locked read is EDEADLK at once, an automatic one stays lock-free (it can still
+   * succeed, the lock does not stop a lock-free copy).
+   */
+  #asyncReadMode(h: NativeSegmentHandle, mode: number): number {
+    if (mode === ReadMode.NOLOCK || !h.heldHere()) return mode;
+    if (mode === ReadMode.LOCK)
+      throw new ShmswarmError(`${this.name}: this thread already holds the segment's lock; unlock or end the frame first`, 'EDEADLK', { segment: this.name });
+    return ReadMode.NOLOCK;
+  }
+
   /** Why a sliced wait must not go on: close() between two slices cancels it, as it cancels a pending one. */
   #stoppedWaiting(what: string): ShmswarmError | null {
     return this.closed ? new ShmswarmError(`${this.name}: closed while waiting for ${what}`, 'ECANCELED', { segment: this.name }) : null;
@@ -818,9 +835,16 @@ export class Segment<T extends TypedArray = TypedArray> {
 
   /** lock() whose waiting happens on a worker thread; the lock is then taken on this thread. */
   async lockAsync(options?: { timeoutMs?: number } | null): Promise<{ recovered: boolean }> {
-    this.#live();
+    const h = this.#live();
     const o = optionsObject(options);
     const timeout = o.timeoutMs === undefined ? this.#timeoutMs : checkTimeout(o.timeoutMs);
+    // Free, it is had at once; held by this very thread (EDEADLK), a probe on a pool thread
+    // would wait for us until the timeout.
+    try {
+      return { recovered: h.lock(0) };
+    } catch (e) {
+      if (!isShmswarmError(e, 'EBUSY')) throw e;
+    }
     const deadline = performance.now() + timeout;
     let recovered = false;
     for (;;) {

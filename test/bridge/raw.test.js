@@ -270,6 +270,25 @@ test('--mutex naming a robust mutex held by a live process: the timeout says so 
   assert.doesNotMatch(r.stderr, /repaired/, 'nothing of the raw object was repaired');
 });
 
+test('--mutex naming a robust mutex left not recoverable: one line saying so (not "not an initialised pthread mutex")', async (t) => {
+  const { Segment } = await import('../../dist/core/index.js');
+  const { buildHelper } = await import('../native-c/build.js');
+  const seg = uniqueName(t, 'unrecov');
+  Segment.create(seg, { rows: 4, fields: 'x,y,z' }).close();
+  // A holder dies inside a frame; the next taker gets EOWNERDEAD and unlocks without repairing.
+  for (const mode of ['die-mid-frame', 'skip-repair']) {
+    const r = spawnSync(buildHelper(), [mode, seg], { encoding: 'utf8', timeout: 10_000 });
+    assert.notEqual(r.signal, 'SIGALRM', `${mode}: ${r.stderr}`);
+  }
+  const data = uniqueName(t, 'data');
+  writeFileSync('/dev/shm' + data, Buffer.alloc(48));
+  const r = runCli(['dump', data, '--raw', '--shape', '4x3', '--mutex', seg, '--mutex-offset', '512', '--csv']);
+  assert.equal(r.status, 1, r.stderr);
+  assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+  assert.match(r.stderr, /mutex is not recoverable .* only restarting the writer/);
+  assert.doesNotMatch(r.stderr, /not an initialised pthread mutex|re-create the segment/);
+});
+
 test('a plain mutex held by a stopped writer: the timeout says it is not robust', async (t) => {
   const { data, mutex, child } = await startSeedWriter(t, ['--stall-after', '3']);
   await waitForLine(child, /^stalled /);

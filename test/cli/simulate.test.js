@@ -210,6 +210,16 @@ test('unlinking the segment stops simulate (exit 0, says why); --unlink-on-exit 
   seg.close();
 });
 
+test('at a slow --rate the name is still checked about once a second (it never sleeps a whole period first)', async (t) => {
+  const name = uniqueName(t, 'slowgone');
+  const child = spawnSim(t, [name, '--agents', '10', '--rate', '0.01']); // a frame every 100 s
+  (await waitFrames(name, 1)).close();
+  assert.equal(runCli(['unlink', name]).status, 0);
+  const r = await waitExit(child, 15_000);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /stopped, the segment was removed; wrote 1 frame /);
+});
+
 test('a segment shrunk under the writer ends it with one line and exit 1, never SIGBUS (every pattern)', async (t) => {
   for (const [pattern, size] of [['boids', 4096], ['ramp', 100], ['random', 0]]) {
     const name = uniqueName(t, `shrink-${pattern}`);

@@ -291,3 +291,11 @@ test('watch says a writer is stalled mid-frame when the sequence stayed odd sinc
     watcher.close();
   }
 });
+
+test('a name with a lone UTF-16 surrogate is refused: it would reach the system as U+FFFD, another name', () => {
+  for (const name of ['/a\uD800', '/\uDFFFb', '/x\uDC00y']) {
+    assert.throws(() => Segment.create(name, { rows: 1, cols: 1 }), { name: 'TypeError', message: /lone UTF-16 surrogate/ });
+    assert.throws(() => Segment.open(name), { name: 'TypeError' });
+  }
+  assert.equal(readdirSync('/dev/shm').filter((e) => e.includes('\uFFFD')).length, 0);
+});

@@ -137,3 +137,28 @@ test('a lock-free-only read of a segment whose writer died mid-frame is told tha
     return true;
   });
 });
+
+test('lockAsync and a locked readFrameAsync from the thread that holds the lock: EDEADLK at once, not a wait for the whole timeout', async (t) => {
+  const name = uniqueName(t, 'selflock');
+  const seg = Segment.create(name, { rows: 4, fields: 'a,b' });
+  t.after(() => seg.close());
+  seg.lock();
+  // 1e12 ms: the old code waited for ever (the pool thread waited for this one).
+  await assert.rejects(seg.lockAsync({ timeoutMs: 1e12 }), { code: 'EDEADLK' });
+  await assert.rejects(seg.readFrameAsync({ lock: true, timeoutMs: 1e12 }), { code: 'EDEADLK' });
+  // An automatic read stays lock-free, which the held lock does not stop.
+  assert.equal((await seg.readFrameAsync({ timeoutMs: 1e12 })).data.length, 8);
+  seg.unlock();
+  assert.equal((await seg.lockAsync()).recovered, false);
+  seg.unlock();
+});
+
+test('a lock wait whose timeout is just over one 500 ms slice ends in ETIMEDOUT, not EBUSY', async (t) => {
+  const { name } = await heldSegment(t, 'slice');
+  const seg = Segment.open(name);
+  t.after(() => seg.close());
+  for (const timeoutMs of [501, 505, 1001]) {
+    await assert.rejects(seg.readFrameAsync({ lock: true, timeoutMs }), { code: 'ETIMEDOUT' }, `readFrameAsync ${timeoutMs}`);
+    await assert.rejects(seg.lockAsync({ timeoutMs }), { code: 'ETIMEDOUT' }, `lockAsync ${timeoutMs}`);
+  }
+});

@@ -241,7 +241,10 @@ export async function runSimulation(segment: Segment, writer: FrameWriter, optio
     const now = clock.now();
     const wait = schedule.delayMs(now);
     if (wait > 0) {
-      await clock.sleep(durationMs === undefined ? wait : Math.min(wait, Math.max(0, t0 + durationMs - now)), signal);
+      // Never past the next name check: at 0.001 Hz a removed segment would go unnoticed for 1000 s.
+      const untilCheck = Math.max(1, nameCheckedAt + nameCheckMs - now);
+      const untilEnd = durationMs === undefined ? Infinity : Math.max(0, t0 + durationMs - now);
+      await clock.sleep(Math.min(wait, untilEnd, untilCheck), signal);
       yielded = clock.now();
       continue;
     }

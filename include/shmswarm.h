@@ -214,9 +214,6 @@ int shmswarm_read_frame_timed(shmswarm_segment *s, void *dst, size_t bytes, int 
  * of the segment) gets -EDEADLK at once here and from every call that locks: write_frame,
  * begin_frame, locking reads. */
 int shmswarm_lock(shmswarm_segment *s);
-/* 1 when the calling thread holds the segment's lock through shmswarm_lock* or begin_frame (on
- * this or another handle of it), else 0: a lock from another thread would wait for it. */
-int shmswarm_lock_held(const shmswarm_segment *s);
 /* timeout_ns < 0: the segment's timeout; 0: try once (-EBUSY). *recovered (may be NULL) is set
  * to 1 when the previous owner had died holding it. */
 int shmswarm_lock_ex(shmswarm_segment *s, int64_t timeout_ns, int *recovered);
@@ -1104,7 +1101,6 @@ int shmswarm_lock_ex(shmswarm_segment *s, int64_t timeout_ns, int *recovered) {
   return r;
 }
 int shmswarm_lock(shmswarm_segment *s) { return shmswarm_lock_ex(s, -1, NULL); }
-int shmswarm_lock_held(const shmswarm_segment *s) { return s && s->blk ? shmswarm__held_here(s) : 0; }
 int shmswarm_unlock(shmswarm_segment *s) {
   if (!s) return shmswarm__null("unlock", "segment");
   if (!s->blk) return shmswarm__fail(SHMSWARM_ENOTSYNC, "unlock", "plain WA-1 object has no mutex");

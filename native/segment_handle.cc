@@ -212,7 +212,6 @@ Napi::Function SegmentHandle::Init(Napi::Env env) {
           InstanceMethod<&SegmentHandle::Layout>("layout"),
           InstanceMethod<&SegmentHandle::State>("state"),
           InstanceMethod<&SegmentHandle::Sequence>("sequence"),
-          InstanceMethod<&SegmentHandle::HeldHere>("heldHere"),
           InstanceMethod<&SegmentHandle::Bound>("bound"),
           InstanceMethod<&SegmentHandle::Stat>("stat"),
           InstanceMethod<&SegmentHandle::View>("view"),
@@ -342,11 +341,6 @@ Napi::Value SegmentHandle::Sequence(const Napi::CallbackInfo &info) {
   shmswarm_state st;
   Check(env, shmswarm_get_state(Live(env), &st), name_);
   return Napi::Number::New(env, (double)st.sequence);
-}
-
-// heldHere() -> whether this thread holds the lock (a wait for it on a pool thread would wait for us).
-Napi::Value SegmentHandle::HeldHere(const Napi::CallbackInfo &info) {
-  return Napi::Boolean::New(info.Env(), shmswarm_lock_held(Live(info.Env())) != 0);
 }
 
 Napi::Value SegmentHandle::Stat(const Napi::CallbackInfo &info) {

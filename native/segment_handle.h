@@ -32,7 +32,6 @@ class SegmentHandle : public Napi::ObjectWrap<SegmentHandle> {
   Napi::Value Layout(const Napi::CallbackInfo &info);
   Napi::Value State(const Napi::CallbackInfo &info);
   Napi::Value Sequence(const Napi::CallbackInfo &info);
-  Napi::Value HeldHere(const Napi::CallbackInfo &info);
   Napi::Value Bound(const Napi::CallbackInfo &info);
   static Napi::Value BoundWriteFrame(const Napi::CallbackInfo &info);
   static Napi::Value BoundReadFrame(const Napi::CallbackInfo &info);

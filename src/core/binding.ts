@@ -42,8 +42,6 @@ export interface NativeSegmentHandle {
   layout(): NativeLayout;
   state(): NativeState;
   sequence(): number;
-  /** Whether this thread holds the segment's lock (through any handle of it). */
-  heldHere(): boolean;
   /** writeFrame and readFrame bound to this handle (no per-call unwrap); keep them with it. */
   bound(): { writeFrame(src: ArrayBufferView): void; readFrame(dst: ArrayBufferView, mode: number, seen: number, info: Float64Array): number };
   stat(): NativeStat;

@@ -736,7 +736,7 @@ export class Segment<T extends TypedArray = TypedArray> {
     const data = frameTarget(this.#dtype, this.#elements, o.into);
     const since = o.since === undefined ? -1 : checkSequence(o.since, 'since');
     const timeout = o.timeoutMs === undefined ? this.#timeoutMs : checkTimeout(o.timeoutMs);
-    const mode = this.#asyncReadMode(h, readMode(o));
+    const mode = readMode(o);
     // An array made here is seen by no one until the read resolves: the copy may go straight
     // into it. The caller's `into` could be detached meanwhile, so the native read stages it.
     const isPrivate = o.into === undefined;
@@ -803,18 +803,6 @@ export class Segment<T extends TypedArray = TypedArray> {
     return waitInSlices(timeoutMs, (ms) => h.waitAsync(afterSequence, ms, WAIT_ON_THREAD), () => this.#stoppedWaiting('a frame'));
   }
 
-  /**
-   * The mode for a read on a pool thread. If this thread holds the lock, that thread would wait
-   * for us: a locked read is EDEADLK at once, an automatic one stays lock-free (it can still
-   * succeed, the lock does not stop a lock-free copy).
-   */
-  #asyncReadMode(h: NativeSegmentHandle, mode: number): number {
-    if (mode === ReadMode.NOLOCK || !h.heldHere()) return mode;
-    if (mode === ReadMode.LOCK)
-      throw new ShmswarmError(`${this.name}: this thread already holds the segment's lock; unlock or end the frame first`, 'EDEADLK', { segment: this.name });
-    return ReadMode.NOLOCK;
-  }
-
   /** Why a sliced wait must not go on: close() between two slices cancels it, as it cancels a pending one. */
   #stoppedWaiting(what: string): ShmswarmError | null {
     return this.closed ? new ShmswarmError(`${this.name}: closed while waiting for ${what}`, 'ECANCELED', { segment: this.name }) : null;
@@ -838,12 +826,13 @@ export class Segment<T extends TypedArray = TypedArray> {
     const h = this.#live();
     const o = optionsObject(options);
     const timeout = o.timeoutMs === undefined ? this.#timeoutMs : checkTimeout(o.timeoutMs);
-    // Free, it is had at once; held by this very thread (EDEADLK), a probe on a pool thread
-    // would wait for us until the timeout.
+    // Free, it is had at once. Held, also by this thread (EDEADLK), it is waited for on a pool
+    // thread: as with readFrameAsync({ lock: true }), this thread may unlock meanwhile; awaiting
+    // it while holding the lock deadlocks until the timeout, as any lock held across an await.
     try {
       return { recovered: h.lock(0) };
     } catch (e) {
-      if (!isShmswarmError(e, 'EBUSY')) throw e;
+      if (!isShmswarmError(e, 'EBUSY') && !isShmswarmError(e, 'EDEADLK')) throw e;
     }
     const deadline = performance.now() + timeout;
     let recovered = false;

@@ -444,11 +444,9 @@ static void test_relock_deadlk(void) {
   void *d;
   shmswarm_frame_info info;
   CHECK(shmswarm_write_frame(s, f, sizeof f) == 0);
-  CHECK(shmswarm_lock_held(s) == 0 && shmswarm_lock_held(o) == 0 && shmswarm_lock_held(NULL) == 0);
   /* Every call that locks, on this handle and on another of the same segment, while this
    * thread holds the lock: EDEADLK at once, not ETIMEDOUT after the 1 s timeout. */
   CHECK(shmswarm_lock(s) == 0);
-  CHECK(shmswarm_lock_held(s) == 1 && shmswarm_lock_held(o) == 1);
   double t0 = seconds();
   CHECK(shmswarm_lock(s) == -EDEADLK);
   CHECK(strstr(shmswarm_last_detail(), "already holds") != NULL);

@@ -11,6 +11,7 @@
 #include "destination.h"
 #include "errors.h"
 #include "shmswarm.h"
+#include "slices.h"
 
 namespace shmswarm {
 
@@ -156,10 +157,6 @@ Napi::Value RawMapping::MutexRobust(const Napi::CallbackInfo &info) {
   return r < 0 ? env.Null() : Napi::Boolean::New(env, r == 1);
 }
 
-namespace {
-constexpr int64_t kLockSliceNs = 20000000;  // how soon a pending read notices close()
-}
-
 // A pthread mutex belongs to the thread that locked it, so the whole lock, copy, unlock runs on
 // the worker thread; the event loop only starts it and receives the result.
 class LockedReadWorker : public Napi::AsyncWorker {
@@ -177,18 +174,8 @@ class LockedReadWorker : public Napi::AsyncWorker {
 
  protected:
   void Execute() override {
-    int64_t left = timeout_ns_;
-    int rc;
-    for (;;) {
-      if (lock_->cancel_.load() || data_->cancel_.load()) {
-        rc = -ECANCELED;
-        break;
-      }
-      int64_t slice = left < kLockSliceNs ? left : kLockSliceNs;
-      rc = shmswarm_mutex_timedlock(mutex_, slice, &recovered_);
-      left -= slice;
-      if (rc != -ETIMEDOUT || left <= 0) break;
-    }
+    int rc = InSlices(timeout_ns_, [&] { return lock_->cancel_.load() || data_->cancel_.load(); },
+                      [&](int64_t slice) { return shmswarm_mutex_timedlock(mutex_, slice, &recovered_); });
     if (rc == 0) {
       rc = shmswarm_copy_guarded(dst_.Bytes(), src_, dst_.Length());
       int u = shmswarm_mutex_unlock(mutex_);

@@ -8,6 +8,7 @@
 #include "destination.h"
 #include "errors.h"
 #include "futex_ring.h"
+#include "slices.h"
 
 namespace shmswarm {
 
@@ -126,24 +127,6 @@ class WaitWorker : public HandleWorker {
   uint64_t sequence_ = 0;
 };
 
-constexpr int64_t kLockSliceNs = 20000000;  // how soon a pending lock wait notices close()
-
-// attempt(slice_ns) until it ends other than ETIMEDOUT or `timeout` is spent; between slices a
-// set cancel flag (close()) ends it with ECANCELED and *cancelled.
-template <typename Attempt>
-int InSlices(int64_t timeout, const volatile int *cancel, bool *cancelled, Attempt attempt) {
-  for (int64_t left = timeout;;) {
-    int64_t slice = left < kLockSliceNs ? left : kLockSliceNs;
-    int r = attempt(slice);
-    left -= slice;
-    if (r != -ETIMEDOUT || left <= 0) return r;
-    if (*cancel) {
-      *cancelled = true;
-      return -ECANCELED;
-    }
-  }
-}
-
 class ReadWorker : public HandleWorker {
  public:
   ReadWorker(Napi::Env env, SegmentHandle *h, Napi::Value dst, bool isPrivate, int mode, uint64_t seen, int64_t timeout)
@@ -152,13 +135,13 @@ class ReadWorker : public HandleWorker {
  protected:
   // The lock is waited for in slices, so that close() ends a pending read within one of them.
   int Run() override {
-    return InSlices(timeout_, handle_->cancelFlag(), &cancelled_, [&](int64_t slice) {
+    return InSlices(timeout_, [&] { return *handle_->cancelFlag() != 0; }, [&](int64_t slice) {
       return shmswarm_read_frame_timed(handle_->segment(), dst_.Bytes(), dst_.Length(), mode_, seen_, slice, &info_);
     });
   }
   void Execute() override {
     HandleWorker::Execute();
-    if (cancelled_) failure_ = Failure{-ECANCELED, "read", "closed while waiting for the lock"};
+    if (rc_ == -ECANCELED) failure_ = Failure{-ECANCELED, "read", "closed while waiting for the lock"};
   }
   Napi::Value Result(Napi::Env env) override {
     // An unchanged frame (`since`) copied nothing.
@@ -172,7 +155,6 @@ class ReadWorker : public HandleWorker {
   int mode_;
   uint64_t seen_;
   int64_t timeout_;
-  bool cancelled_ = false;
   shmswarm_frame_info info_{};
 };
 
@@ -185,20 +167,19 @@ class LockProbeWorker : public HandleWorker {
   // lock can be had (repairing a dead owner on the way); the caller then takes it on its thread.
   // In slices, as ReadWorker, so that close() ends it within one of them.
   int Run() override {
-    int r = InSlices(timeout_, handle_->cancelFlag(), &cancelled_,
+    int r = InSlices(timeout_, [&] { return *handle_->cancelFlag() != 0; },
                      [&](int64_t slice) { return shmswarm_lock_ex(handle_->segment(), slice, &recovered_); });
     return r == 0 ? shmswarm_unlock(handle_->segment()) : r;
   }
   void Execute() override {
     HandleWorker::Execute();
-    if (cancelled_) failure_ = Failure{-ECANCELED, "lock", "closed while waiting for the lock"};
+    if (rc_ == -ECANCELED) failure_ = Failure{-ECANCELED, "lock", "closed while waiting for the lock"};
   }
   Napi::Value Result(Napi::Env env) override { return Napi::Boolean::New(env, recovered_ != 0); }
 
  private:
   int64_t timeout_;
   int recovered_ = 0;
-  bool cancelled_ = false;
 };
 
 }  // namespace

@@ -116,6 +116,7 @@ export function native(): Native {
   const require = createRequire(import.meta.url);
   let addon: Native;
   try {
+    // From dist/core/, or from the CLI bundle dist/cli/shmswarm.cjs: both two levels down.
     addon = require('../../build/Release/shmswarm.node') as Native;
   } catch (e) {
     const why = e instanceof Error ? e.message.split('\n')[0] : String(e);

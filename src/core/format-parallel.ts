@@ -24,6 +24,8 @@ import { csvChunks, finish, jsonChunks, ndjsonChunks, planChunks, textPlan, warm
  */
 export const PARALLEL_MIN_VALUES = 6_000_000;
 /** Values per block: about 1 MiB of CSV of random float32s. */
+// Relative to dist/core/ and to the CLI bundle in dist/cli/ alike (scripts/bundle-cli.mjs).
+const WORKER_PATH = '../core/format-worker.js';
 const BLOCK_VALUES = 1 << 17;
 const WINDOW = 8;
 /** The longest a worker spends compiling its row loop before the frame arrives. */
@@ -118,7 +120,7 @@ export class TextFormatter {
     }
     for (let k = 0; k < threads - 1; k++) {
       const { port1, port2 } = new MessageChannel();
-      const worker = new Worker(new URL('./format-worker.js', import.meta.url), { workerData: { port: port2 }, transferList: [port2] });
+      const worker = new Worker(new URL(WORKER_PATH, import.meta.url), { workerData: { port: port2 }, transferList: [port2] });
       worker.on('error', (e) => this.#fail(e));
       // A worker that ends normally has posted every block it claimed.
       worker.on('exit', (code) => {

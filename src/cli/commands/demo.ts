@@ -1,13 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import { CliError } from '../errors.js';
 import { parseDims, parsePositiveInt, parseSeconds } from '../parse.js';
 import { progress } from '../output.js';
 import { createUninterrupted, SignalHold } from '../signals.js';
+import { BIN_PATH } from '../paths.js';
 import { runWatch } from './watch.js';
-
-const BIN = fileURLToPath(new URL('../../../bin/shmswarm', import.meta.url));
 
 interface DemoFlags {
   agents: number;
@@ -66,7 +64,7 @@ What it does, step by step (each is a command you can run yourself):
         seg.close();
         made = true;
         progress(`demo: ${flags.agents} boids in ${name}, simulated by a child process and watched here${tty && !durationMs ? '; Ctrl-C to stop' : ''}`);
-        child = spawn(process.execPath, [BIN, 'simulate', name, '--pattern', 'boids', '--rate', '60'], {
+        child = spawn(process.execPath, [BIN_PATH, 'simulate', name, '--pattern', 'boids', '--rate', '60'], {
           stdio: ['ignore', 'ignore', 'pipe'],
           env: { ...process.env, NO_COLOR: '1' },
         });

@@ -1,0 +1,23 @@
+// Bundles the compiled CLI (dist/cli/index.js and everything it imports) into one CommonJS file,
+// dist/cli/shmswarm.cjs, which bin/shmswarm loads. Node 20 starts a CommonJS program about 30 ms
+// sooner than the same code as ES modules (the ES module loader itself is most of it): `shmswarm
+// info` went from 1.55x to 1.25x the time of `node -e 0` (docs/PERFORMANCE.md, change 16).
+// The library (dist/core) stays ES modules; this file is for the command line only.
+import { build } from 'esbuild';
+
+await build({
+  entryPoints: ['dist/cli/index.js'],
+  outfile: 'dist/cli/shmswarm.cjs',
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  target: 'node20',
+  // The addon is found at run time, relative to the module asking (import.meta.url below).
+  external: ['*.node'],
+  // Every module of the bundle gets the bundle's own URL: sources that find files through
+  // import.meta.url must sit two levels under the package root, as dist/cli/shmswarm.cjs does
+  // (dist/core/binding.js, dist/cli/paths.js).
+  define: { 'import.meta.url': '__shmswarm_bundle_url' },
+  banner: { js: "const __shmswarm_bundle_url = require('node:url').pathToFileURL(__filename).href;" },
+  logLevel: 'warning',
+});

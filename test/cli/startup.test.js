@@ -1,0 +1,111 @@
+// The CLI starts as one CommonJS bundle (scripts/bundle-cli.mjs): Node's ES module loader costs
+// about 30 ms of start-up on this kind of machine. No timing here: these tests check the
+// structure that buys the time, and that the bundle is the code in dist/.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { readdirSync, statSync, writeFileSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Segment } from '../../dist/core/index.js';
+import { BIN, ROOT, uniqueName } from '../helpers.js';
+
+// Preloaded into the CLI process: reports, at exit, whether Node loaded the internal module that
+// runs ES modules (process.moduleLoadList records its internal modules). Loading the addon pulls
+// in a few ES module utilities; only a real ES module graph needs module_job.
+const dir = mkdtempSync(join(tmpdir(), 'shmswarm-startup-'));
+const REPORTER = join(dir, 'report-esm.cjs');
+writeFileSync(
+  REPORTER,
+  "process.on('exit', () => process.stderr.write('ESM:' + process.moduleLoadList.filter((m) => m.endsWith('/esm/module_job')).length + '\\n'));\n",
+);
+
+function runReported(args, env = {}) {
+  const r = spawnSync(process.execPath, ['-r', REPORTER, BIN, ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, NO_COLOR: '1', ...env },
+    timeout: 30_000,
+  });
+  const m = /ESM:(\d+)\n$/.exec(r.stderr);
+  assert.ok(m, `no report from the CLI process: ${r.stderr}`);
+  return { status: r.status, stdout: r.stdout, esmLoader: Number(m[1]) };
+}
+
+test('info, dump, list and --version run no ES module', (t) => {
+  const name = uniqueName(t);
+  const seg = Segment.create(name, { rows: 3, fields: 'x,y' });
+  t.after(() => seg.close());
+  seg.writeFrame([1, 2, 3, 4, 5, 6]);
+  for (const args of [['info', name], ['dump', name, '--csv'], ['dump', name, '--table'], ['list'], ['--version']]) {
+    const r = runReported(args);
+    assert.equal(r.status, 0, args.join(' '));
+    assert.equal(r.esmLoader, 0, `shmswarm ${args.join(' ')} ran ES modules`);
+  }
+  // The reporter itself can see the loader: a CLI run the old way (ES modules) loads it.
+  const esm = spawnSync(process.execPath, ['-r', REPORTER, '--input-type=module', '-e', `await import(${JSON.stringify(join(ROOT, 'dist/cli/index.js'))})`], {
+    encoding: 'utf8',
+  });
+  assert.match(esm.stderr, /ESM:[1-9]/);
+});
+
+test('colour still works from the bundle (chalk is bundled, loaded only when colouring)', () => {
+  const r = spawnSync(process.execPath, [BIN, 'info', '/shmswarm-startup-no-such-segment'], {
+    encoding: 'utf8',
+    env: { ...process.env, NO_COLOR: '', FORCE_COLOR: '1' },
+  });
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /^\x1b\[31mshmswarm:\x1b\[39m segment \/shmswarm-startup-no-such-segment/);
+});
+
+test('a big frame is formatted by a worker started from a file that exists (the bundle lives elsewhere)', async (t) => {
+  const { PARALLEL_MIN_VALUES } = await import('../../dist/core/format-parallel.js');
+  const name = uniqueName(t);
+  const rows = Math.ceil(PARALLEL_MIN_VALUES / 4);
+  const seg = Segment.create(name, { rows, fields: 'a,b,c,d' });
+  t.after(() => seg.close());
+  seg.writeFrame(Float32Array.from({ length: rows * 4 }, (_, i) => i / 7));
+  const spy = join(dir, 'report-workers.cjs');
+  writeFileSync(
+    spy,
+    `const wt = require('node:worker_threads');
+const { existsSync } = require('node:fs');
+const { fileURLToPath } = require('node:url');
+const seen = [];
+wt.Worker = class extends wt.Worker {
+  constructor(file, options) {
+    const path = file instanceof URL ? fileURLToPath(file) : String(file);
+    seen.push({ path, exists: existsSync(path), errors: [] });
+    super(file, options);
+    const mine = seen[seen.length - 1];
+    this.on('error', (e) => mine.errors.push(e.message));
+  }
+};
+process.on('exit', () => process.stderr.write('WORKERS:' + JSON.stringify(seen) + '\\n'));
+`,
+  );
+  const r = spawnSync(process.execPath, ['-r', spy, BIN, 'dump', name, '--csv'], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...process.env, NO_COLOR: '1' },
+    timeout: 60_000,
+  });
+  assert.equal(r.status, 0, r.stderr);
+  const workers = JSON.parse(/WORKERS:(.*)\n$/.exec(r.stderr)[1]);
+  assert.ok(workers.length >= 1, 'no formatting worker started');
+  for (const w of workers) assert.deepEqual(w, { path: join(ROOT, 'dist', 'core', 'format-worker.js'), exists: true, errors: [] });
+});
+
+test('the CLI bundle is not older than the compiled files it was built from (npm run build:ts)', () => {
+  const bundle = join(ROOT, 'dist', 'cli', 'shmswarm.cjs');
+  const built = statSync(bundle).mtimeMs;
+  const stale = [];
+  const walk = (d) => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      const p = join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (p.endsWith('.js') && statSync(p).mtimeMs > built) stale.push(p);
+    }
+  };
+  walk(join(ROOT, 'dist'));
+  assert.deepEqual(stale, [], 'dist/ changed after the bundle was made: run npm run build:ts');
+});

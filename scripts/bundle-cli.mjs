@@ -1,7 +1,7 @@
 // Bundles the compiled CLI (dist/cli/index.js and everything it imports) into one CommonJS file,
 // dist/cli/shmswarm.cjs, which bin/shmswarm loads. Node 20 starts a CommonJS program about 30 ms
 // sooner than the same code as ES modules (the ES module loader itself is most of it): `shmswarm
-// info` went from 1.55x to 1.25x the time of `node -e 0` (docs/PERFORMANCE.md, change 16).
+// info` went from about 1.55x to 1.3x the time of `node -e 0` (docs/PERFORMANCE.md, change 16).
 // The library (dist/core) stays ES modules; this file is for the command line only.
 import { build } from 'esbuild';
 

@@ -23,9 +23,9 @@ import { csvChunks, finish, jsonChunks, ndjsonChunks, planChunks, textPlan, warm
  * A worker needs 50-100 ms (start-up, modules, compiling the row loop) before its first block.
  */
 export const PARALLEL_MIN_VALUES = 6_000_000;
-/** Values per block: about 1 MiB of CSV of random float32s. */
 // Relative to dist/core/ and to the CLI bundle in dist/cli/ alike (scripts/bundle-cli.mjs).
 const WORKER_PATH = '../core/format-worker.js';
+/** Values per block: about 1 MiB of CSV of random float32s. */
 const BLOCK_VALUES = 1 << 17;
 const WINDOW = 8;
 /** The longest a worker spends compiling its row loop before the frame arrives. */

@@ -13,11 +13,14 @@ await build({
   format: 'cjs',
   target: 'node20',
   // The addon is found at run time, relative to the module asking (import.meta.url below).
-  external: ['*.node'],
+  // commander and cli-table3 are CommonJS already: Node loads them as they are, each in its own
+  // strict or sloppy mode. chalk is bundled: it is an ES module, which Node 20 cannot require().
+  external: ['*.node', 'commander', 'cli-table3'],
   // Every module of the bundle gets the bundle's own URL: sources that find files through
   // import.meta.url must sit two levels under the package root, as dist/cli/shmswarm.cjs does
   // (dist/core/binding.js, dist/cli/paths.js).
   define: { 'import.meta.url': '__shmswarm_bundle_url' },
-  banner: { js: "const __shmswarm_bundle_url = require('node:url').pathToFileURL(__filename).href;" },
+  // ES modules are strict mode; the bundle must be too, and a directive counts only first.
+  banner: { js: `"use strict";\nconst __shmswarm_bundle_url = require('node:url').pathToFileURL(__filename).href;` },
   logLevel: 'warning',
 });

@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readdirSync, statSync, writeFileSync, mkdtempSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Segment } from '../../dist/core/index.js';
@@ -93,6 +93,21 @@ process.on('exit', () => process.stderr.write('WORKERS:' + JSON.stringify(seen) 
   const workers = JSON.parse(/WORKERS:(.*)\n$/.exec(r.stderr)[1]);
   assert.ok(workers.length >= 1, 'no formatting worker started');
   for (const w of workers) assert.deepEqual(w, { path: join(ROOT, 'dist', 'core', 'format-worker.js'), exists: true, errors: [] });
+});
+
+test('the bundle runs in strict mode, as the ES modules it was made from do', () => {
+  // A directive counts only as the first statement of the file.
+  assert.match(readFileSync(join(ROOT, 'dist', 'cli', 'shmswarm.cjs'), 'utf8'), /^"use strict";\n/);
+});
+
+test('without a built CLI, bin/shmswarm says so in one line and exits 1', () => {
+  const bin = join(dir, 'unbuilt', 'bin');
+  mkdirSync(bin, { recursive: true });
+  for (const f of ['shmswarm', 'package.json']) copyFileSync(join(ROOT, 'bin', f), join(bin, f));
+  const r = spawnSync(process.execPath, [join(bin, 'shmswarm'), '--version'], { encoding: 'utf8' });
+  assert.equal(r.status, 1);
+  assert.equal(r.stdout, '');
+  assert.match(r.stderr, /^shmswarm: cannot load the CLI \(Cannot find module '\.\.\/dist\/cli\/shmswarm\.cjs'\); run npm ci to build it\n$/);
 });
 
 test('the CLI bundle is not older than the compiled files it was built from (npm run build:ts)', () => {

@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import { Command, InvalidArgumentError } from 'commander';
 import type { PlotBounds } from '../../core/plot.js';
 import type { FieldStats } from '../../core/stats.js';
@@ -72,9 +73,12 @@ export function snapshotJson(s: WatchSnapshot): string {
 type TableCtor = new (options: object) => { push(...rows: unknown[]): void; toString(): string };
 let TableClass: TableCtor | undefined;
 
-/** cli-table3 only for people: loaded on first use so pipes and --json never pay for it. */
+/**
+ * cli-table3 only for people: loaded on first use so pipes and --json never pay for it. Through
+ * require, as format.ts does: an import() would start Node's ES module loader for a CommonJS package.
+ */
 async function loadTable(): Promise<TableCtor> {
-  if (!TableClass) TableClass = ((await import('cli-table3')) as unknown as { default: TableCtor }).default;
+  TableClass ??= createRequire(import.meta.url)('cli-table3') as TableCtor;
   return TableClass;
 }
 

@@ -901,6 +901,8 @@ export class Segment<T extends TypedArray = TypedArray> {
 
   /** Every shared-memory object with what shmswarm can tell about it. */
   static list(): SegmentSummary[] {
+    // A missing addon must fail the listing, not turn every segment into a foreign object.
+    native();
     return Segment.names().map((name) => summarize(name));
   }
 }

@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync, mkdtempSync } from 'node:fs';
+import { copyFileSync, cpSync, mkdirSync, symlinkSync, readdirSync, readFileSync, statSync, writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Segment } from '../../dist/core/index.js';
@@ -108,6 +108,21 @@ test('without a built CLI, bin/shmswarm says so in one line and exits 1', () => 
   assert.equal(r.status, 1);
   assert.equal(r.stdout, '');
   assert.match(r.stderr, /^shmswarm: cannot load the CLI \(Cannot find module '\.\.\/dist\/cli\/shmswarm\.cjs'\); run npm ci to build it\n$/);
+});
+
+test('without the addon, list, info and dump say it is not built (list showed no segments)', (t) => {
+  const name = uniqueName(t);
+  const seg = Segment.create(name, { rows: 2, fields: 'x' });
+  t.after(() => seg.close());
+  const pkg = join(dir, 'no-addon');
+  for (const d of ['bin', 'dist']) cpSync(join(ROOT, d), join(pkg, d), { recursive: true });
+  symlinkSync(join(ROOT, 'node_modules'), join(pkg, 'node_modules'));
+  for (const args of [['list'], ['list', '--json'], ['info', name], ['dump', name]]) {
+    const r = spawnSync(process.execPath, [join(pkg, 'bin', 'shmswarm'), ...args], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+    assert.equal(r.status, 1, `${args.join(' ')}: ${r.stdout}${r.stderr}`);
+    assert.equal(r.stdout, '', args.join(' '));
+    assert.match(r.stderr, /^shmswarm: the shmswarm native addon is not built \(.*\); run npm ci to build it\n$/, args.join(' '));
+  }
 });
 
 test('the CLI bundle is not older than the compiled files it was built from (npm run build:ts)', () => {

@@ -1,10 +1,10 @@
 // The CLI starts as one CommonJS bundle (scripts/bundle-cli.mjs): Node's ES module loader costs
 // about 30 ms of start-up on this kind of machine. No timing here: these tests check the
 // structure that buys the time, and that the bundle is the code in dist/.
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, cpSync, mkdirSync, symlinkSync, readdirSync, readFileSync, statSync, writeFileSync, mkdtempSync } from 'node:fs';
+import { copyFileSync, cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Segment } from '../../dist/core/index.js';
@@ -14,6 +14,7 @@ import { BIN, ROOT, uniqueName } from '../helpers.js';
 // runs ES modules (process.moduleLoadList records its internal modules). Loading the addon pulls
 // in a few ES module utilities; only a real ES module graph needs module_job.
 const dir = mkdtempSync(join(tmpdir(), 'shmswarm-startup-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
 const REPORTER = join(dir, 'report-esm.cjs');
 writeFileSync(
   REPORTER,
@@ -28,7 +29,7 @@ function runReported(args, env = {}) {
   });
   const m = /ESM:(\d+)\n$/.exec(r.stderr);
   assert.ok(m, `no report from the CLI process: ${r.stderr}`);
-  return { status: r.status, stdout: r.stdout, esmLoader: Number(m[1]) };
+  return { status: r.status, stdout: r.stdout, esModuleJobs: Number(m[1]) };
 }
 
 test('info, dump, list and --version run no ES module', (t) => {
@@ -39,7 +40,7 @@ test('info, dump, list and --version run no ES module', (t) => {
   for (const args of [['info', name], ['dump', name, '--csv'], ['dump', name, '--table'], ['list'], ['--version']]) {
     const r = runReported(args);
     assert.equal(r.status, 0, args.join(' '));
-    assert.equal(r.esmLoader, 0, `shmswarm ${args.join(' ')} ran ES modules`);
+    assert.equal(r.esModuleJobs, 0, `shmswarm ${args.join(' ')} ran ES modules`);
   }
   // The reporter itself can see the loader: a CLI run the old way (ES modules) loads it.
   const esm = spawnSync(process.execPath, ['-r', REPORTER, '--input-type=module', '-e', `await import(${JSON.stringify(join(ROOT, 'dist/cli/index.js'))})`], {

@@ -3,24 +3,43 @@
 // sooner than the same code as ES modules (the ES module loader itself is most of it): `shmswarm
 // info` went from about 1.55x to 1.3x the time of `node -e 0` (docs/PERFORMANCE.md, change 16).
 // The library (dist/core) stays ES modules; this file is for the command line only.
-import { build } from 'esbuild';
+//
+// Where esbuild cannot run (an install with --omit=optional has no esbuild binary), the CLI runs
+// from dist/ as ES modules: bin/shmswarm falls back to them when there is no bundle, so a
+// missing esbuild is a warning, and an older bundle is removed rather than left to run stale
+// code. Code that esbuild refuses fails the build.
+import { rmSync } from 'node:fs';
 
-await build({
-  entryPoints: ['dist/cli/index.js'],
-  outfile: 'dist/cli/shmswarm.cjs',
-  bundle: true,
-  platform: 'node',
-  format: 'cjs',
-  target: 'node20',
-  // The addon is found at run time, relative to the module asking (import.meta.url below).
-  // commander and cli-table3 are CommonJS already: Node loads them as they are, each in its own
-  // strict or sloppy mode. chalk is bundled: it is an ES module, which Node 20 cannot require().
-  external: ['*.node', 'commander', 'cli-table3'],
-  // Every module of the bundle gets the bundle's own URL: sources that find files through
-  // import.meta.url must sit two levels under the package root, as dist/cli/shmswarm.cjs does
-  // (dist/core/binding.js, dist/cli/paths.js).
-  define: { 'import.meta.url': '__shmswarm_bundle_url' },
-  // ES modules are strict mode; the bundle must be too, and a directive counts only first.
-  banner: { js: `"use strict";\nconst __shmswarm_bundle_url = require('node:url').pathToFileURL(__filename).href;` },
-  logLevel: 'warning',
-});
+const OUT = 'dist/cli/shmswarm.cjs';
+
+try {
+  const { build } = await import('esbuild');
+  await build({
+    entryPoints: ['dist/cli/index.js'],
+    outfile: OUT,
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+    // The addon is found at run time, relative to the module asking (import.meta.url below).
+    // commander and cli-table3 are CommonJS already: Node loads them as they are, each in its own
+    // strict or sloppy mode. chalk is bundled: it is an ES module, which Node 20 cannot require().
+    external: ['*.node', 'commander', 'cli-table3'],
+    // Every module of the bundle gets the bundle's own URL: sources that find files through
+    // import.meta.url must sit two levels under the package root, as dist/cli/shmswarm.cjs does
+    // (dist/core/binding.js, dist/cli/paths.js).
+    define: { 'import.meta.url': '__shmswarm_bundle_url' },
+    // ES modules are strict mode; the bundle must be too, and a directive counts only first.
+    banner: { js: `"use strict";\nconst __shmswarm_bundle_url = require('node:url').pathToFileURL(__filename).href;` },
+    logLevel: 'warning',
+  });
+} catch (e) {
+  rmSync(OUT, { force: true });
+  if (Array.isArray(e?.errors)) {
+    // esbuild ran and printed why the code did not bundle: a bug to fix, not a missing tool.
+    process.exitCode = 1;
+  } else {
+    const why = String(e?.message ?? e).split('\n')[0];
+    process.stderr.write(`bundle-cli: the CLI was not bundled (${why}); it runs from dist/ as ES modules, about 30 ms slower to start\n`);
+  }
+}

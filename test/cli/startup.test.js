@@ -108,16 +108,56 @@ test('without a built CLI, bin/shmswarm says so in one line and exits 1', () => 
   const r = spawnSync(process.execPath, [join(bin, 'shmswarm'), '--version'], { encoding: 'utf8' });
   assert.equal(r.status, 1);
   assert.equal(r.stdout, '');
-  assert.match(r.stderr, /^shmswarm: cannot load the CLI \(Cannot find module '\.\.\/dist\/cli\/shmswarm\.cjs'\); run npm ci to build it\n$/);
+  assert.match(r.stderr, /^shmswarm: cannot load the CLI \(Cannot find module '[^']*\/dist\/cli\/index\.js'[^\n]*\); run npm ci to build it\n$/);
+});
+
+/** A copy of the package's bin/ and dist/ (without `drop`), using this checkout's node_modules and build. */
+function packageCopy(label, drop) {
+  const pkg = join(dir, label);
+  for (const d of ['bin', 'dist']) cpSync(join(ROOT, d), join(pkg, d), { recursive: true, filter: (p) => p !== join(ROOT, drop) });
+  symlinkSync(join(ROOT, 'node_modules'), join(pkg, 'node_modules'));
+  if (drop !== 'build') symlinkSync(join(ROOT, 'build'), join(pkg, 'build'));
+  return pkg;
+}
+
+test('without the bundle (esbuild could not run), bin/shmswarm runs the CLI from dist/ as ES modules', (t) => {
+  const name = uniqueName(t);
+  const seg = Segment.create(name, { rows: 2, fields: 'x,y' });
+  t.after(() => seg.close());
+  seg.writeFrame([1.5, 2, 3, 4]);
+  const pkg = packageCopy('no-bundle', join('dist', 'cli', 'shmswarm.cjs'));
+  const r = spawnSync(process.execPath, ['-r', REPORTER, join(pkg, 'bin', 'shmswarm'), 'dump', name, '--csv'], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout, 'x,y\r\n1.5,2\r\n3,4\r\n');
+  assert.match(r.stderr, /^ESM:[1-9]\d*\n$/);
+});
+
+test('scripts/bundle-cli.mjs: a missing esbuild binary is a warning, a build error fails; neither leaves a bundle', () => {
+  for (const [label, thrown, status, stderr] of [
+    ['no-binary', "new Error('The package \"@esbuild/linux-x64\" could not be found, and is needed by esbuild.\\n\\nmore')", 0,
+      /^bundle-cli: the CLI was not bundled \(The package "@esbuild\/linux-x64" could not be found, and is needed by esbuild\.\); it runs from dist\/ as ES modules, about 30 ms slower to start\n$/],
+    ['build-error', "Object.assign(new Error('Build failed with 1 error'), { errors: [{ text: 'x' }] })", 1, /^$/],
+  ]) {
+    const root = join(dir, `bundle-${label}`);
+    mkdirSync(join(root, 'node_modules', 'esbuild'), { recursive: true });
+    mkdirSync(join(root, 'scripts'));
+    mkdirSync(join(root, 'dist', 'cli'), { recursive: true });
+    writeFileSync(join(root, 'node_modules', 'esbuild', 'package.json'), '{ "name": "esbuild", "type": "module", "main": "index.js" }');
+    writeFileSync(join(root, 'node_modules', 'esbuild', 'index.js'), `export async function build() { throw ${thrown}; }\n`);
+    copyFileSync(join(ROOT, 'scripts', 'bundle-cli.mjs'), join(root, 'scripts', 'bundle-cli.mjs'));
+    writeFileSync(join(root, 'dist', 'cli', 'shmswarm.cjs'), '// an older bundle\n');
+    const r = spawnSync(process.execPath, ['scripts/bundle-cli.mjs'], { cwd: root, encoding: 'utf8' });
+    assert.equal(r.status, status, `${label}: ${r.stderr}`);
+    assert.match(r.stderr, stderr, label);
+    assert.deepEqual(readdirSync(join(root, 'dist', 'cli')), [], `${label}: the older bundle was left`);
+  }
 });
 
 test('without the addon, list, info and dump say it is not built (list showed no segments)', (t) => {
   const name = uniqueName(t);
   const seg = Segment.create(name, { rows: 2, fields: 'x' });
   t.after(() => seg.close());
-  const pkg = join(dir, 'no-addon');
-  for (const d of ['bin', 'dist']) cpSync(join(ROOT, d), join(pkg, d), { recursive: true });
-  symlinkSync(join(ROOT, 'node_modules'), join(pkg, 'node_modules'));
+  const pkg = packageCopy('no-addon', 'build');
   for (const args of [['list'], ['list', '--json'], ['info', name], ['dump', name]]) {
     const r = spawnSync(process.execPath, [join(pkg, 'bin', 'shmswarm'), ...args], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
     assert.equal(r.status, 1, `${args.join(' ')}: ${r.stdout}${r.stderr}`);

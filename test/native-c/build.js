@@ -2,7 +2,7 @@
 // cached under the system temp dir by a hash of the sources, so a test file pays it once.
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -47,6 +47,22 @@ export function compileWithoutWarnings(cc, args) {
   const r = spawnSync(cc, args, { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`${cc} ${args.join(' ')}\n${r.stderr}`);
   if (r.stderr !== '') throw new Error(`${cc} warned:\n${r.stderr}`);
+}
+
+/**
+ * A C program (the text `source`) against include/, built into `dir` without a warning on the
+ * first call of the returned function, which gives its path then and after.
+ */
+export function lazyHeaderProgram(dir, base, source, optimise = '-O2') {
+  let exe = null;
+  return () => {
+    if (exe) return exe;
+    const c = join(dir, `${base}.c`);
+    writeFileSync(c, source);
+    const out = join(dir, base);
+    compileWithoutWarnings('cc', ['-std=c11', '-Wall', '-Wextra', '-Werror', optimise, '-I', join(ROOT, 'include'), c, '-o', out, '-lpthread']);
+    return (exe = out);
+  };
 }
 
 /** The misbehaving-peer helper (see helper.c). */

@@ -12,7 +12,7 @@ import { performance } from 'node:perf_hooks';
 import { native } from '../../dist/core/binding.js';
 import { Segment } from '../../dist/core/index.js';
 import { ROOT, SHM_PREFIX, runCli, uniqueName, waitForLine, waitExit } from '../helpers.js';
-import { compileWithoutWarnings } from '../native-c/build.js';
+import { compileWithoutWarnings, lazyHeaderProgram } from '../native-c/build.js';
 
 const include = join(ROOT, 'include');
 const dir = mkdtempSync(join(tmpdir(), 'shmswarm-c-misuse-'));
@@ -79,14 +79,7 @@ int main(int argc, char **argv) {
 
 const compile = compileWithoutWarnings;
 
-let exe = null;
-function program() {
-  if (exe) return exe;
-  writeFileSync(join(dir, 'misuse.c'), PROGRAM);
-  exe = join(dir, 'misuse');
-  compile('cc', ['-std=c11', '-Wall', '-Wextra', '-Werror', '-O1', '-I', include, join(dir, 'misuse.c'), '-o', exe, '-lpthread']);
-  return exe;
-}
+const program = lazyHeaderProgram(dir, 'misuse', PROGRAM, '-O1');
 
 function ramp(t) {
   const name = uniqueName(t);

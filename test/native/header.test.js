@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Segment } from '../../dist/core/index.js';
 import { ROOT, uniqueName } from '../helpers.js';
-import { compileWithoutWarnings } from '../native-c/build.js';
+import { compileWithoutWarnings, lazyHeaderProgram } from '../native-c/build.js';
 
 const PROGRAM = String.raw`
 #define SHMSWARM_IMPLEMENTATION
@@ -69,14 +69,7 @@ const haveCc = spawnSync('cc', ['--version']).status === 0;
 
 const compile = compileWithoutWarnings;
 
-let exe = null;
-function program() {
-  if (exe) return exe;
-  writeFileSync(join(dir, 'prog.c'), PROGRAM);
-  exe = join(dir, 'prog');
-  compile('cc', ['-std=c11', '-Wall', '-Wextra', '-Werror', '-O2', '-I', include, join(dir, 'prog.c'), '-o', exe, '-lpthread']);
-  return exe;
-}
+const program = lazyHeaderProgram(dir, 'prog', PROGRAM);
 const run = (...args) => spawnSync(program(), args, { encoding: 'utf8', timeout: 20_000 });
 
 test('the header compiles as C11 and as C++17 with -Wall -Wextra -Werror', { skip: !haveCc && 'no C compiler' }, () => {

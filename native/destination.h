@@ -26,6 +26,10 @@ class CopyDestination {
   size_t Length() const { return len_; }
   // Loop thread, after a successful copy: false when the array was detached or resized meanwhile.
   bool Deliver();
+  // The error for a destination Deliver() found gone.
+  static Napi::TypeError Gone(Napi::Env env) {
+    return Napi::TypeError::New(env, "the destination array was detached or resized while the read was pending");
+  }
 
  private:
   Napi::Reference<Napi::Value> ref_;

@@ -195,7 +195,7 @@ class LockedReadWorker : public Napi::AsyncWorker {
     if (data_ != lock_) data_->EndWork();
     if (rc_ < 0) deferred_.Reject(MakeError(env, failure_, lock_->name_).Value());
     else if (!dst_.Deliver())
-      deferred_.Reject(Napi::TypeError::New(env, "the destination array was detached or resized while the read was pending").Value());
+      deferred_.Reject(CopyDestination::Gone(env).Value());
     else deferred_.Resolve(Napi::Boolean::New(env, recovered_ != 0));
   }
 

@@ -146,7 +146,7 @@ class ReadWorker : public HandleWorker {
   Napi::Value Result(Napi::Env env) override {
     // An unchanged frame (`since`) copied nothing.
     if (!(info_.flags & SHMSWARM_FRAME_UNCHANGED) && !dst_.Deliver())
-      throw Napi::TypeError::New(env, "the destination array was detached or resized while the read was pending");
+      throw CopyDestination::Gone(env);
     return InfoArray(env, info_);
   }
 

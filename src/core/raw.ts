@@ -1,11 +1,11 @@
-import { native, type NativeRawMapping } from './binding.js';
+import { ReadMode, native, type NativeRawMapping } from './binding.js';
 import { type Dtype, type DtypeName, type TypedArray, parseDtype } from './dtypes.js';
 import { ShmswarmError, describeValue, isShmswarmError } from './errors.js';
 import { checkSegmentName, defaultFields, parseFields } from './names.js';
 import {
   stayingDestination,
   waitInSlices,
-  checkSequence, checkTimeout, frameTarget, nameStatusOf, optionalBoolean, optionsObject,
+  checkSequence, timeoutOption, frameTarget, nameStatusOf, optionsObject, readMode,
   type Frame, type FreshReadOptions, type NameStatus, type ReadOptions, type SegmentInfo,
 } from './segment.js';
 
@@ -94,7 +94,7 @@ export class RawSegment {
     if (o.mutex !== undefined) checkSegmentName(o.mutex);
     const fields = o.fields === undefined ? null : parseFields(o.fields);
     if (fields && fields.length !== cols) throw new RangeError(`${fields.length} field names given for ${cols} columns`);
-    this.#timeoutMs = o.timeoutMs === undefined ? DEFAULT_TIMEOUT_MS : checkTimeout(o.timeoutMs);
+    this.#timeoutMs = timeoutOption(o.timeoutMs, DEFAULT_TIMEOUT_MS);
     const bytes = rows * cols * dt.bytes;
     if (!Number.isSafeInteger(bytes)) throw new RangeError(`shape ${rows}x${cols} is too large`);
 
@@ -194,12 +194,10 @@ export class RawSegment {
   }
 
   #useLock(o: Partial<ReadOptions>): boolean {
-    const lock = optionalBoolean(o.lock, 'lock');
-    const lockFree = optionalBoolean(o.lockFree, 'lockFree');
-    if (lock && lockFree) throw new TypeError('lock and lockFree exclude each other');
-    if (lock && this.mutex === null)
+    const mode = readMode(o);
+    if (mode === ReadMode.LOCK && this.mutex === null)
       throw new TypeError(`raw segment ${this.name} has no mutex to lock; name the writer's mutex object (mutex option)`);
-    return this.mutex !== null && !lockFree;
+    return this.mutex !== null && mode !== ReadMode.NOLOCK;
   }
 
   #timeoutError(ms: number): ShmswarmError {
@@ -288,7 +286,7 @@ export class RawSegment {
     const locked = this.#useLock(o);
     const data = frameTarget(this.#dt, this.#elements, o.into);
     const since = o.since === undefined ? undefined : checkSequence(o.since, 'since');
-    const recovered = locked ? this.#lockSync(o.timeoutMs === undefined ? this.#timeoutMs : checkTimeout(o.timeoutMs)) : false;
+    const recovered = locked ? this.#lockSync(timeoutOption(o.timeoutMs, this.#timeoutMs)) : false;
     this.#copy(data, locked);
     return this.#finish(data, locked, recovered, since);
   }
@@ -306,7 +304,7 @@ export class RawSegment {
       h.read(data, this.offset);
       return this.#finish(data, false, false, since);
     }
-    const timeout = o.timeoutMs === undefined ? this.#timeoutMs : checkTimeout(o.timeoutMs);
+    const timeout = timeoutOption(o.timeoutMs, this.#timeoutMs);
     // As in Segment.readFrameAsync: only the caller's `into` needs the staging copy, and the
     // wait goes in slices so that terminating a worker thread does not wait it out.
     const isPrivate = o.into === undefined;

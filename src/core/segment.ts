@@ -217,10 +217,15 @@ function checkInteger(value: unknown, what: string, min: number, max: number): n
 }
 
 /** A timeout in ms: a number from 0 to 1e12 (the native layer's bound). */
-export function checkTimeout(ms: unknown, what = 'timeoutMs'): number {
+function checkTimeout(ms: unknown, what = 'timeoutMs'): number {
   if (typeof ms !== 'number') throw new TypeError(`${what} must be a number of ms, got ${describeValue(ms)}`);
   if (!(ms >= 0) || ms > 1e12) throw new RangeError(`${what} must be a number of ms from 0 to 1e12, got ${ms}`);
   return ms;
+}
+
+/** An optional timeout: `fallback` when absent, else checked as above. */
+export function timeoutOption(ms: unknown, fallback: number, what = 'timeoutMs'): number {
+  return ms === undefined ? fallback : checkTimeout(ms, what);
 }
 
 /**
@@ -260,7 +265,7 @@ function checkFields(fields: unknown): string[] {
 }
 
 /** The native read mode from `lock` and `lockFree`. */
-function readMode(o: Partial<ReadOptions>): number {
+export function readMode(o: Partial<ReadOptions>): number {
   const lock = optionalBoolean(o.lock, 'lock');
   const lockFree = optionalBoolean(o.lockFree, 'lockFree');
   if (lock && lockFree) throw new TypeError('lock and lockFree exclude each other');
@@ -405,7 +410,7 @@ export class Segment<T extends TypedArray = TypedArray> {
     if (slots > 1 && rows * cols * dtype.bytes * slots > MAX_DATA_BYTES)
       throw new RangeError(`${slots} slots of ${rows} × ${cols} ${dtype.name} are larger than the ${MAX_DATA_BYTES} bytes a segment may hold`);
     const replace = optionalBoolean(o.replace, 'replace');
-    const timeoutMs = o.timeoutMs === undefined ? DEFAULT_TIMEOUT_MS : checkTimeout(o.timeoutMs);
+    const timeoutMs = timeoutOption(o.timeoutMs, DEFAULT_TIMEOUT_MS);
     const make = () => native().SegmentHandle.create(name, rows, cols, dtype.code, fields ? fields.join(',') : null, mode, slots);
     let handle: NativeSegmentHandle;
     try {
@@ -426,8 +431,8 @@ export class Segment<T extends TypedArray = TypedArray> {
     const { warnings } = checkSegmentName(name);
     const o: Partial<OpenOptions> = optionsObject(options);
     const readonly = optionalBoolean(o.readonly, 'readonly');
-    const timeoutMs = o.timeoutMs === undefined ? DEFAULT_TIMEOUT_MS : checkTimeout(o.timeoutMs);
-    const initWait = o.initWaitMs === undefined ? DEFAULT_INIT_WAIT_MS : checkTimeout(o.initWaitMs, 'initWaitMs');
+    const timeoutMs = timeoutOption(o.timeoutMs, DEFAULT_TIMEOUT_MS);
+    const initWait = timeoutOption(o.initWaitMs, DEFAULT_INIT_WAIT_MS, 'initWaitMs');
     const want = o.dtype === undefined ? null : parseDtype(o.dtype);
     const deadline = Date.now() + initWait;
     for (;;) {
@@ -716,7 +721,7 @@ export class Segment<T extends TypedArray = TypedArray> {
     const mode = readMode(o);
     const data = frameTarget(this.#dtype, this.#elements, o.into);
     const since = o.since === undefined ? -1 : checkSequence(o.since, 'since');
-    this.#useTimeout(h, o.timeoutMs === undefined ? this.#timeoutMs : checkTimeout(o.timeoutMs));
+    this.#useTimeout(h, timeoutOption(o.timeoutMs, this.#timeoutMs));
     const flags = this.#bound.readFrame(data, mode, since, this.#info);
     if (flags & FrameFlag.UNCHANGED) return null;
     return Segment.#frame(data, this.#info);
@@ -735,7 +740,7 @@ export class Segment<T extends TypedArray = TypedArray> {
     const o = optionsObject(options);
     const data = frameTarget(this.#dtype, this.#elements, o.into);
     const since = o.since === undefined ? -1 : checkSequence(o.since, 'since');
-    const timeout = o.timeoutMs === undefined ? this.#timeoutMs : checkTimeout(o.timeoutMs);
+    const timeout = timeoutOption(o.timeoutMs, this.#timeoutMs);
     const mode = readMode(o);
     // An array made here is seen by no one until the read resolves: the copy may go straight
     // into it. The caller's `into` could be detached meanwhile, so the native read stages it.
@@ -818,14 +823,14 @@ export class Segment<T extends TypedArray = TypedArray> {
   lock(options?: { timeoutMs?: number } | null): { recovered: boolean } {
     const h = this.#live();
     const o = optionsObject(options);
-    return { recovered: h.lock(o.timeoutMs === undefined ? this.#timeoutMs : checkTimeout(o.timeoutMs)) };
+    return { recovered: h.lock(timeoutOption(o.timeoutMs, this.#timeoutMs)) };
   }
 
   /** lock() whose waiting happens on a worker thread; the lock is then taken on this thread. */
   async lockAsync(options?: { timeoutMs?: number } | null): Promise<{ recovered: boolean }> {
     const h = this.#live();
     const o = optionsObject(options);
-    const timeout = o.timeoutMs === undefined ? this.#timeoutMs : checkTimeout(o.timeoutMs);
+    const timeout = timeoutOption(o.timeoutMs, this.#timeoutMs);
     // Free, it is had at once. Held, also by this thread (EDEADLK), it is waited for on a pool
     // thread: as with readFrameAsync({ lock: true }), this thread may unlock meanwhile; awaiting
     // it while holding the lock deadlocks until the timeout, as any lock held across an await.

@@ -614,23 +614,21 @@ static void shmswarm__held_add(const shmswarm_segment *s) {
   h->ino = s->ino;
   h->pid = s->pid;
 }
-static void shmswarm__held_remove(const shmswarm_segment *s) {
+/* The entry of segment s held by process pid, or -1. */
+static int shmswarm__held_index(const shmswarm_segment *s, int32_t pid) {
   for (unsigned i = 0; i < shmswarm__nheld; i++) {
-    shmswarm__held_lock *h = &shmswarm__held[i];
-    if (h->dev == s->dev && h->ino == s->ino && h->pid == s->pid) {
-      *h = shmswarm__held[--shmswarm__nheld];
-      return;
-    }
+    const shmswarm__held_lock *h = &shmswarm__held[i];
+    if (h->dev == s->dev && h->ino == s->ino && h->pid == pid) return (int)i;
   }
+  return -1;
+}
+static void shmswarm__held_remove(const shmswarm_segment *s) {
+  int i = shmswarm__held_index(s, s->pid);
+  if (i >= 0) shmswarm__held[i] = shmswarm__held[--shmswarm__nheld];
 }
 /* Asked only when the lock is busy, so getpid() costs nothing on the uncontended path. */
 static int shmswarm__held_here(const shmswarm_segment *s) {
-  int32_t me = (int32_t)getpid();
-  for (unsigned i = 0; i < shmswarm__nheld; i++) {
-    const shmswarm__held_lock *h = &shmswarm__held[i];
-    if (h->dev == s->dev && h->ino == s->ino && h->pid == me) return 1;
-  }
-  return 0;
+  return shmswarm__held_index(s, (int32_t)getpid()) >= 0;
 }
 
 /* ---- names, types ---- */

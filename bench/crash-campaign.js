@@ -9,6 +9,7 @@
 // test/reliability/crash.test.js runs the same campaign with 100 kills.
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 import { Segment } from '../dist/core/index.js';
 import { buildHelper } from '../test/native-c/build.js';
 
@@ -102,12 +103,16 @@ export async function runCampaign({ name, kills = 1000, rows = 4096, maxDelayMs 
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const args = process.argv.slice(2);
-  const rowsAt = args.indexOf('--rows');
-  const rows = rowsAt >= 0 ? Number(args.splice(rowsAt, 2)[1]) : 4096;
-  const kills = args[0] ? Number(args[0]) : 1000;
-  if (!Number.isInteger(kills) || kills < 1 || !Number.isInteger(rows) || rows < 1) {
-    console.error('usage: node bench/crash-campaign.js [kills=1000] [--rows N]');
+  let args;
+  try {
+    args = parseArgs({ options: { rows: { type: 'string', default: '4096' } }, allowPositionals: true });
+  } catch (e) {
+    args = { values: {}, positionals: [], error: e.message.split('\n')[0] };
+  }
+  const rows = Number(args.values.rows);
+  const kills = Number(args.positionals[0] ?? 1000);
+  if (args.error || args.positionals.length > 1 || !Number.isInteger(kills) || kills < 1 || !Number.isInteger(rows) || rows < 1) {
+    console.error(`${args.error ? `crash-campaign: ${args.error}\n` : ''}usage: node bench/crash-campaign.js [kills=1000] [--rows N]`);
     process.exit(2);
   }
   const name = `/shmswarm-crash-campaign-${process.pid}`;

@@ -16,6 +16,7 @@ import { mkdirSync, renameSync, writeFileSync, readFileSync, rmSync, statSync, r
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 import { latencySummary, median } from './lib/measure.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -33,14 +34,31 @@ const SIZES = [
 ];
 
 // ---------------------------------------------------------------- arguments
-const argv = process.argv.slice(2);
-const opt = (name) => {
-  const i = argv.indexOf(name);
-  return i >= 0 ? argv[i + 1] : undefined;
-};
-const quick = argv.includes('--quick');
-const only = opt('--only')?.split(',');
-const outFile = opt('--out') ?? join(HERE, 'results', 'latest.json');
+const SECTIONS = ['copy', 'wake', 'interference', 'alternatives', 'cli'];
+const USAGE = `usage: node bench/run.js [--only ${SECTIONS.join(',')}] [--quick] [--out FILE]
+       node bench/run.js --targets FILE`;
+let args;
+try {
+  // strict: a mistyped option stops here instead of starting a six-minute run that overwrites latest.json
+  args = parseArgs({
+    options: { only: { type: 'string' }, quick: { type: 'boolean' }, out: { type: 'string' }, targets: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+  }).values;
+} catch (e) {
+  process.stderr.write(`bench: ${e.message.split('\n')[0]}\n${USAGE}\n`);
+  process.exit(2);
+}
+if (args.help) {
+  process.stdout.write(`${USAGE}\n`);
+  process.exit(0);
+}
+const quick = Boolean(args.quick);
+const only = args.only?.split(',');
+const unknown = only?.filter((s) => !SECTIONS.includes(s)) ?? [];
+if (unknown.length) {
+  process.stderr.write(`bench: no section ${unknown.join(', ')}\n${USAGE}\n`);
+  process.exit(2);
+}
+const outFile = args.out ?? join(HERE, 'results', 'latest.json');
 const want = (s) => !only || only.includes(s);
 
 // ---------------------------------------------------------------- processes and names
@@ -631,8 +649,8 @@ function targets() {
 
 // ---------------------------------------------------------------- main
 // --targets FILE: the targets table of an earlier run, nothing measured.
-if (opt('--targets')) {
-  Object.assign(results, JSON.parse(readFileSync(opt('--targets'), 'utf8')));
+if (args.targets) {
+  Object.assign(results, JSON.parse(readFileSync(args.targets, 'utf8')));
   targets();
   process.exit(0);
 }

@@ -10,6 +10,7 @@
 import { spawn } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 import { Segment } from '../dist/core/index.js';
 
 const DIST = new URL('../dist/core/index.js', import.meta.url).href;
@@ -167,13 +168,17 @@ function render(r) {
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const args = process.argv.slice(2);
-  const json = args.includes('--json');
-  const rowsAt = args.indexOf('--rows');
-  const rows = rowsAt >= 0 ? Number(args[rowsAt + 1]) : 1000;
-  const minutes = Number(args.find((a, i) => !a.startsWith('--') && args[i - 1] !== '--rows'));
-  if (!(minutes > 0) || !Number.isInteger(rows) || rows < 1) {
-    console.error('usage: node bench/soak.js <minutes> [--rows N] [--json]');
+  let args;
+  try {
+    args = parseArgs({ options: { rows: { type: 'string', default: '1000' }, json: { type: 'boolean' } }, allowPositionals: true });
+  } catch (e) {
+    args = { values: {}, positionals: [], error: e.message.split('\n')[0] };
+  }
+  const json = Boolean(args.values.json);
+  const rows = Number(args.values.rows);
+  const minutes = Number(args.positionals[0]);
+  if (args.error || args.positionals.length !== 1 || !(minutes > 0) || !Number.isInteger(rows) || rows < 1) {
+    console.error(`${args.error ? `soak: ${args.error}\n` : ''}usage: node bench/soak.js <minutes> [--rows N] [--json]`);
     process.exit(2);
   }
   const r = await soak({ minutes, rows });

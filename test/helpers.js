@@ -1,7 +1,7 @@
 // Shared test helpers: unique segment names that are unlinked after each test (pass or fail),
 // the real CLI binary, and child processes that use the built library.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after } from 'node:test';
@@ -112,3 +112,16 @@ export function waitForLine(child, pattern, timeoutMs = 10_000) {
 }
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** A rows × cols f32 WA-1 object (a Julia WrappedArray's bytes), as another program would make it. */
+export function writeWa1Matrix(name, rows, cols, values) {
+  const b = Buffer.alloc(64 + rows * cols * 4);
+  b.writeUInt32LE(0x57412d31, 0);
+  b.writeUInt16LE(9, 4); // Float32
+  b.writeUInt16LE(2, 6);
+  b.writeBigInt64LE(64n, 8);
+  b.writeBigInt64LE(BigInt(cols), 16); // Julia order: first dim varies fastest
+  b.writeBigInt64LE(BigInt(rows), 24);
+  Buffer.from(new Float32Array(values).buffer).copy(b, 64);
+  writeFileSync('/dev/shm' + name, b);
+}

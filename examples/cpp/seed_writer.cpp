@@ -1,5 +1,5 @@
 // seed_writer.cpp: reproduces the seed's hand-made two-object layout (an adapted
-// ofxSharedMemory, see /work/shared/FIELD-NOTES.md) to test shmswarm's raw mode against it:
+// ofxSharedMemory; docs/BRIDGES.md describes it) to test shmswarm's raw mode against it:
 //
 //   <data>  a bare rows x 3 float32 matrix, no header          (the seed's /position_data)
 //   <mutex> a plain process-shared, NON-robust pthread mutex     (the seed's /mutex_lock)

@@ -407,8 +407,11 @@ def _main(argv):
                           file=sys.stderr)
                 print(f'# sequence {seen}')
                 np.savetxt(sys.stdout, frame, fmt='%.9g', delimiter=',', header=','.join(seg.fields), comments='')
+                sys.stdout.flush()  # each frame as it comes, also into a pipe
     except BrokenPipeError:
         return 0
+    except KeyboardInterrupt:  # Ctrl-C while waiting for a frame: the shell's status, no traceback
+        return 130
     except (ShmswarmError, OSError, ValueError) as e:
         print(f'shmswarm.py: {e}', file=sys.stderr)
         return 1

@@ -67,6 +67,8 @@ function describeShmswarmError(e: ShmswarmError): string {
   const name = e.segment ?? '';
   switch (e.code) {
     case 'ENOENT':
+      // A raw matrix or a mutex object is another program's to make: no create hint.
+      if (e.message.endsWith(' does not exist')) return e.message;
       return `segment ${name} does not exist; create it with: shmswarm create ${name} --agents N --fields x,y`;
     case 'EEXIST':
       return e.message.includes('not replacing')
@@ -83,6 +85,8 @@ function describeShmswarmError(e: ShmswarmError): string {
     case 'ETIMEDOUT':
       return `${e.message}; is a process stuck holding the lock of ${name}?`;
     case 'EBUSY':
+      // A refusal to replace a segment with a live writer says all there is to say.
+      if (e.message.includes('not replacing')) return e.message;
       // A timeout of 0 tries the lock once.
       return `${e.message}; another process holds the lock of ${name} (a timeout of 0 tries it once)`;
     case 'ENOTRECOVERABLE':

@@ -51,6 +51,16 @@ export function parseShape(shape: unknown): [number, number] {
   return [rows as number, cols as number];
 }
 
+/** Map one of the objects a raw segment reads; a missing one is named for what it is. */
+function openObject(name: string, writable: boolean, what: string): NativeRawMapping {
+  try {
+    return native().RawMapping.open(name, writable);
+  } catch (e) {
+    if (isShmswarmError(e, 'ENOENT')) throw new ShmswarmError(`${what} ${name} does not exist`, 'ENOENT', { segment: name, syscall: 'shm_open' });
+    throw e;
+  }
+}
+
 /**
  * A bare rows × cols matrix in a shared-memory object that has no header, read as frames: the
  * seed's `/position_data`, optionally synchronised by a plain process-shared pthread mutex that
@@ -112,7 +122,7 @@ export class RawSegment {
     this.fields = Object.freeze(fields ?? defaultFields(cols));
 
     // The data object is never written: map it read-only.
-    this.#data = native().RawMapping.open(name, false);
+    this.#data = openObject(name, false, 'raw object');
     this.#lock = null;
     try {
       const size = this.#data.size();
@@ -125,13 +135,21 @@ export class RawSegment {
       this.#ino = this.#data.stat().ino;
       if (this.mutex !== null) {
         // Locking stores into the mutex, so its object must be mapped writable.
-        this.#lock = native().RawMapping.open(this.mutex, true);
+        this.#lock = openObject(this.mutex, true, 'mutex object');
         const msize = this.#lock.size();
         const need = native().mutexSize;
         if (mutexOffset % 8 !== 0 || mutexOffset + need > msize)
           throw new ShmswarmError(
             `${this.mutex}: object of ${msize} bytes has no 8-byte aligned ${need}-byte pthread mutex at offset ${mutexOffset}`,
             'ETRUNCATED',
+            { segment: this.mutex, syscall: 'mutex' },
+          );
+        // One object may hold both (a mutex, then the matrix after it), but a mutex inside the
+        // matrix would have the lock's stores read back as data.
+        if (this.#lock.stat().ino === this.#ino && mutexOffset < offset + bytes && offset < mutexOffset + need)
+          throw new ShmswarmError(
+            `${this.mutex}: the mutex at offset ${mutexOffset} (${need} bytes) lies inside the matrix it guards (bytes ${offset}-${offset + bytes - 1} of the same object); name the writer's mutex, or the offset where it is`,
+            'EINVAL',
             { segment: this.mutex, syscall: 'mutex' },
           );
       }

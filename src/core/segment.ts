@@ -450,15 +450,18 @@ export class Segment<T extends TypedArray = TypedArray> {
   }
 
   /**
-   * Remove a segment's name. Only shmswarm segments (and plain WA-1 objects) unless `force`;
-   * ENOENT when the name does not exist.
+   * Remove a segment's name. Only shmswarm segments unless `force` (ENOTSHMSWARM for anything
+   * else, WA-1 arrays included); ENOENT when the name does not exist.
    */
   static unlink(name: string, options?: { force?: boolean } | null): void {
     checkSegmentName(name);
     const force = optionalBoolean(optionsObject(options).force, 'force');
     if (!force) {
+      let kind: Segment['kind'];
       try {
-        Segment.open(name, { readonly: true, initWaitMs: 0 }).close();
+        const seg = Segment.open(name, { readonly: true, initWaitMs: 0 });
+        kind = seg.kind;
+        seg.close();
       } catch (e) {
         if (!isShmswarmError(e) || e.code === 'ENOENT' || e.code === 'EACCES') throw e;
         throw new ShmswarmError(
@@ -467,6 +470,13 @@ export class Segment<T extends TypedArray = TypedArray> {
           { segment: name },
         );
       }
+      // Readable is not ours: a WA-1 array is another program's (a Julia WrappedArray).
+      if (kind !== 'shmswarm')
+        throw new ShmswarmError(
+          `${name} is a WA-1 array (another program's, e.g. a Julia WrappedArray), not a shmswarm segment; use --force to remove it anyway`,
+          'ENOTSHMSWARM',
+          { segment: name },
+        );
     }
     native().unlink(name);
   }

@@ -123,7 +123,9 @@ async function openWhenReady(name: string, raw: RawOptions | undefined, deadline
       const left = deadline - Date.now();
       if (left <= 0) {
         const why = missing
-          ? `segment ${name} does not exist`
+          ? raw
+            ? (last as Error).message
+            : `segment ${name} does not exist`
           : isShmswarmError(last, 'EUNINIT')
             ? `${name} exists but is not initialised (its creator is still creating it, or died doing so)`
             : `${name} is not ready: ${(last as Error).message}`;

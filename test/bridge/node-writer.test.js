@@ -136,6 +136,24 @@ test('the Python reader as a script prints the header and a frame as CSV', async
   assert.match(missingName.stderr, /^shmswarm\.py: .*No such file/);
 });
 
+test('the Python script stopped with Ctrl-C while it waits for a frame: status 130, no traceback', async (t) => {
+  const missing = pythonMissing();
+  if (missing) return t.skip(missing);
+  const name = uniqueName(t, 'pyint');
+  const seg = Segment.create(name, { rows: 3, fields: ['x', 'y'] });
+  t.after(() => seg.close());
+  seg.writeFrame(rampFrame(1, 3, 2));
+  const env = { ...process.env };
+  delete env.PYTHONUNBUFFERED; // the script itself must flush each frame into the pipe
+  const child = spawn('python3', [`${PY_DIR}/shmswarm.py`, name, '--frames', '2'], { stdio: ['ignore', 'pipe', 'pipe'], env });
+  t.after(() => child.kill('SIGKILL'));
+  await waitForLine(child, /^5,6$/); // the first frame is out: it now waits (5 s) for the next
+  child.kill('SIGINT');
+  const r = await waitExit(child);
+  assert.equal(r.code, 130, r.stderr);
+  assert.equal(r.stderr, '');
+});
+
 /**
  * A 4 × 2 segment (with `options`) whose writer published `first` (JS source of a Float32Array),
  * then died (SIGKILL) inside beginFrame/endFrame after setting element 0 to -1: the sequence

@@ -213,6 +213,44 @@ test('--mutex on bytes that are not a pthread mutex is refused before anything i
   assert.equal(runCli(['info', seg]).status, 0, 'the segment named by mistake still opens');
 });
 
+// Zeros pass for an idle pthread mutex: the check above cannot see that the bytes are the matrix.
+test('--mutex naming the data object itself: refused where the mutex would lie inside the matrix, fine beside it', (t) => {
+  const data = uniqueName(t, 'self');
+  writeFileSync('/dev/shm' + data, Buffer.alloc(48 + 64));
+  const before = readFileSync('/dev/shm' + data);
+  for (const args of [['dump', data, '--csv'], ['info', data], ['check', data, '--finite', '--within', '0.2'], ['watch', data, '--once'], ['wait', data, '--timeout', '0.2']]) {
+    for (const placement of [[], ['--offset', '8'], ['--offset', '48', '--mutex-offset', '40']]) {
+      const r = runCli([...args, '--raw', '--shape', '2x3', '--mutex', data, ...placement]);
+      assert.equal(r.status, 1, `${args[0]} ${placement.join(' ')}: ${r.stderr}`);
+      assert.match(r.stderr, new RegExp(`^shmswarm: ${data}: the mutex at offset \\d+ \\(\\d+ bytes\\) lies inside the matrix it guards \\(bytes \\d+-\\d+ of the same object\\)`));
+      assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+    }
+  }
+  assert.deepEqual(readFileSync('/dev/shm' + data), before, 'a refused lock wrote into the data');
+  // The matrix after the mutex, in one object: a real layout.
+  const r = runCli(['dump', data, '--raw', '--shape', '2x3', '--offset', '64', '--mutex', data, '--csv']);
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout, 'c0,c1,c2\r\n0,0,0\r\n0,0,0\r\n');
+});
+
+test('a missing raw matrix or --mutex object is named for what it is, with no advice to create a segment', (t) => {
+  const data = uniqueName(t, 'data');
+  writeFileSync('/dev/shm' + data, Buffer.alloc(48));
+  const nodata = uniqueName(t, 'nodata');
+  const nomutex = uniqueName(t, 'nomutex');
+  for (const args of [['dump'], ['info'], ['watch', '--once'], ['check', '--finite', '--within', '0.2'], ['wait', '--timeout', '0.2']]) {
+    const [cmd, ...rest] = args;
+    const timedOut = cmd === 'wait' ? 'timed out after 0.20 s: ' : '';
+    let r = runCli([cmd, data, ...rest, '--raw', '--shape', '2x3', '--mutex', nomutex]);
+    assert.equal(r.status, 1, `${cmd}: ${r.stderr}`);
+    assert.equal(r.stderr, `shmswarm: ${timedOut}mutex object ${nomutex} does not exist\n`, cmd);
+    r = runCli([cmd, nodata, ...rest, '--raw', '--shape', '2x3']);
+    assert.equal(r.status, 1, `${cmd}: ${r.stderr}`);
+    const hint = cmd === 'check' ? `; start its writer first, or wait for it with: shmswarm wait ${nodata} --raw ...` : '';
+    assert.equal(r.stderr, `shmswarm: ${timedOut}raw object ${nodata} does not exist${hint}\n`, cmd);
+  }
+});
+
 test('a FIFO at a raw name (or as its --mutex) is refused at once, not waited on', (t) => {
   const fifo = uniqueName(t, 'fifo');
   assert.equal(spawnSync('mkfifo', ['/dev/shm' + fifo]).status, 0);

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, writeFileSync } from 'node:fs';
 import { Segment } from '../../dist/core/index.js';
-import { runCli, uniqueName } from '../helpers.js';
+import { runCli, uniqueName, writeWa1Matrix } from '../helpers.js';
 
 const exists = (name) => existsSync('/dev/shm' + name);
 const make = (name) => Segment.create(name, { rows: 2, cols: 2 }).close();
@@ -59,6 +59,21 @@ test('another kind of object is removed only with --force', (t) => {
   r = runCli(['unlink', '--force', foreign]);
   assert.equal(r.status, 0, r.stderr);
   assert.ok(!exists(foreign));
+});
+
+test('a WA-1 array is readable but not ours: removed only with --force', (t) => {
+  const wa1 = uniqueName(t, 'wa1');
+  writeWa1Matrix(wa1, 2, 2, [1, 2, 3, 4]);
+  assert.equal(runCli(['info', wa1]).status, 0);
+  let r = runCli(['unlink', wa1]);
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, new RegExp(`^shmswarm: ${wa1} is a WA-1 array \\(another program's, e\\.g\\. a Julia WrappedArray\\), not a shmswarm segment; use --force to remove it anyway\\n$`));
+  assert.ok(exists(wa1));
+  assert.throws(() => Segment.unlink(wa1), { code: 'ENOTSHMSWARM', segment: wa1 });
+  assert.ok(exists(wa1));
+  r = runCli(['unlink', '--force', wa1]);
+  assert.equal(r.status, 0, r.stderr);
+  assert.ok(!exists(wa1));
 });
 
 test('a bad name stops everything before anything is removed (exit 2)', (t) => {

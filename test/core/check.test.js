@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
-import { spawnNode, uniqueName, waitForLine } from '../helpers.js';
+import { spawnNode, uniqueName, waitForLine, writeWa1Matrix } from '../helpers.js';
 import { Segment, collectCheck, openFrameSource, parseRange, waitForSegment } from '../../dist/core/index.js';
 import { newValueStats, scanFrame } from '../../dist/core/check.js';
 
@@ -107,21 +107,9 @@ test('collectCheck on a segment never written: value checks fail, saying why', a
   assert.equal(r.assertions[2].message, `no writer has written to ${name}`);
 });
 
-function writeWa1(name, rows, cols, values) {
-  const b = Buffer.alloc(64 + rows * cols * 4);
-  b.writeUInt32LE(0x57412d31, 0);
-  b.writeUInt16LE(9, 4); // Float32
-  b.writeUInt16LE(2, 6);
-  b.writeBigInt64LE(64n, 8);
-  b.writeBigInt64LE(BigInt(cols), 16); // Julia order: first dim varies fastest
-  b.writeBigInt64LE(BigInt(rows), 24);
-  Buffer.from(new Float32Array(values).buffer).copy(b, 64);
-  writeFileSync('/dev/shm' + name, b);
-}
-
 test('a plain WA-1 object: values are sampled; rate and writer cannot be known and fail', async (t) => {
   const name = uniqueName(t, 'wa1');
-  writeWa1(name, 2, 2, [1, 2, 3, Infinity]);
+  writeWa1Matrix(name, 2, 2, [1, 2, 3, Infinity]);
   const src = openFrameSource(name);
   t.after(() => src.close());
   const r = await collectCheck(src, { shape: [2, 2], finite: true, minRate: 1, writerAlive: true, windowMs: 150, pollMs: 50 });

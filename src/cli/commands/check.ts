@@ -92,7 +92,7 @@ Examples:
         source = openFrameSource(name, { raw: raw && { ...raw, fields: o.fields } });
       } catch (e) {
         if (isShmswarmError(e, 'ENOENT') && e.segment === name)
-          throw new CliError(`segment ${name} does not exist; start its writer first, or wait for it with: shmswarm wait ${name}`);
+          throw new CliError(`${raw ? e.message : `segment ${name} does not exist`}; start its writer first, or wait for it with: shmswarm wait ${name}${raw ? ' --raw ...' : ''}`);
         throw e;
       }
       let report: CheckReport;

@@ -38,7 +38,7 @@ export function makeCreateCommand(): Command {
     .option('--fields <list>', 'field (column) names, e.g. x,y,vx,vy', parseFieldList)
     .option('--cols <k>', 'number of fields when they have no names (c0, c1, ...)', parseCols)
     .option('--dtype <type>', 'element type: f32 f64 i8 u8 i16 u16 i32 u32 i64 u64', parseDtypeOption, 'f32')
-    .option('--mode <octal>', 'permission bits, applied whatever the umask', parseMode, 0o600)
+    .addOption(new Option('--mode <octal>', 'permission bits, applied whatever the umask').argParser(parseMode).default(0o600, '600'))
     .option('--slots <k>', 'frame buffers, 1-16 (default 1): with k >= 2 a writer publishing back to back rarely waits for readers; costs k x the memory', parseSlots)
     .option('--force', 'replace an existing shmswarm segment whose writer is no longer alive')
     .option('--json', 'print the new segment\'s info as JSON on stdout')

@@ -54,7 +54,7 @@ export function makeDumpCommand(): Command {
     .option('--fields <list>', 'only these fields, in this order, e.g. x,y', parseFieldList)
     .option('--lock', 'copy under the segment\'s mutex instead of lock-free')
     .option('--timeout <ms>', 'how long to wait for the mutex', parseMs, 1000)
-    .option('-o, --output <file>', 'write to this file: a regular file is replaced whole, a device or FIFO written in place (format from .csv/.json/.ndjson/.npy unless given)');
+    .option('-o, --output <file>', 'write to this file: a regular file is replaced whole, a device or FIFO written in place (format from .csv/.json/.ndjson/.npy, .txt for a table, else CSV, unless given)');
   addRawOptions(command);
   return command
     .addHelpText(

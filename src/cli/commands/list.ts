@@ -37,7 +37,7 @@ export function listRows(list: readonly SegmentSummary[], all: boolean, bytes: (
 export function makeListCommand(): Command {
   return new Command('list')
     .alias('ls')
-    .description('list the shmswarm segments in /dev/shm with shape, dtype, size, frames and writer state')
+    .description('list the segments in /dev/shm that shmswarm reads (its own, and WA-1 arrays such as Julia WrappedArrays) with shape, dtype, size, frames and writer state')
     .option('--json', 'print the list as a JSON array')
     .option('-a, --all', 'also list other shared-memory objects, with why they are not segments')
     .addHelpText(

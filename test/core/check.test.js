@@ -2,7 +2,6 @@
 // waitForSegment against segments written by other processes.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
 import { spawnNode, uniqueName, waitForLine, writeWa1Matrix } from '../helpers.js';
 import { Segment, collectCheck, openFrameSource, parseRange, waitForSegment } from '../../dist/core/index.js';
 import { newValueStats, scanFrame } from '../../dist/core/check.js';

@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
 import { ShmswarmError } from './errors.js';
 
 /** The native addon's surface, as src/core uses it. */
@@ -110,6 +111,16 @@ export const WAIT_ON_THREAD = process.env.SHMSWARM_WAIT === 'thread';
 
 let loaded: Native | undefined;
 
+/**
+ * How to build the addon, for the package at `path`: installed as a dependency (npm install
+ * --ignore-scripts, or a failed build) `npm rebuild` runs its install script again; a clone
+ * builds with its own scripts.
+ */
+export function buildAdvice(path: string): string {
+  const how = path.includes('/node_modules/') ? 'run npm rebuild shmswarm' : 'run npm run build (or npm ci)';
+  return `${how}; it needs cmake and a C++ compiler`;
+}
+
 /** The addon, loaded once; a missing build fails with one actionable message. */
 export function native(): Native {
   if (loaded) return loaded;
@@ -120,7 +131,7 @@ export function native(): Native {
     addon = require('../../build/Release/shmswarm.node') as Native;
   } catch (e) {
     const why = e instanceof Error ? e.message.split('\n')[0] : String(e);
-    throw new Error(`the shmswarm native addon is not built (${why}); run npm ci to build it`);
+    throw new ShmswarmError(`the native addon is not built (${why}); ${buildAdvice(fileURLToPath(import.meta.url))}`, 'ENOADDON');
   }
   addon.setErrorClass(ShmswarmError);
   loaded = addon;

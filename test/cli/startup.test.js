@@ -157,12 +157,19 @@ test('without the addon, list, info and dump say it is not built (list showed no
   const name = uniqueName(t);
   const seg = Segment.create(name, { rows: 2, fields: 'x' });
   t.after(() => seg.close());
-  const pkg = packageCopy('no-addon', 'build');
-  for (const args of [['list'], ['list', '--json'], ['info', name], ['dump', name]]) {
-    const r = spawnSync(process.execPath, [join(pkg, 'bin', 'shmswarm'), ...args], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
-    assert.equal(r.status, 1, `${args.join(' ')}: ${r.stdout}${r.stderr}`);
-    assert.equal(r.stdout, '', args.join(' '));
-    assert.match(r.stderr, /^shmswarm: the shmswarm native addon is not built \(.*\); run npm ci to build it\n$/, args.join(' '));
+  // A clone builds with its scripts; a dependency installed with --ignore-scripts is rebuilt by npm.
+  for (const [label, advice] of [['no-addon', 'run npm run build \\(or npm ci\\)'], ['app/node_modules/shmswarm', 'run npm rebuild shmswarm']]) {
+    const pkg = packageCopy(label, 'build');
+    for (const args of [['list'], ['list', '--json'], ['info', name], ['dump', name]]) {
+      const r = spawnSync(process.execPath, [join(pkg, 'bin', 'shmswarm'), ...args], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+      assert.equal(r.status, 1, `${args.join(' ')}: ${r.stdout}${r.stderr}`);
+      assert.equal(r.stdout, '', args.join(' '));
+      assert.match(r.stderr, new RegExp(`^shmswarm: the native addon is not built \\(.*\\); ${advice}; it needs cmake and a C\\+\\+ compiler\\n$`), `${label}: ${args.join(' ')}`);
+    }
+    // The library says the same, as a ShmswarmError with a code like every other failure.
+    const lib = spawnSync(process.execPath, ['--input-type=module', '-e', `import { Segment } from ${JSON.stringify(join(pkg, 'dist', 'core', 'index.js'))};
+try { Segment.open(${JSON.stringify(name)}); } catch (e) { console.log(e.name, e.code); }`], { encoding: 'utf8' });
+    assert.equal(lib.stdout, 'ShmswarmError ENOADDON\n', lib.stderr);
   }
 });
 

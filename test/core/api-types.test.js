@@ -1,12 +1,14 @@
 // The TypeScript API as a user compiles it (tsc --strict, nodenext, importing 'shmswarm' from
-// dist): fixtures-types/compiles.ts must type-check (the README's example, element types decided
-// by the dtype, reads that cannot return null); fixtures-types/bad-dtype.ts must not ('f16').
+// dist): fixtures-types/compiles.ts must type-check (element types decided by the dtype, reads
+// that cannot return null); fixtures-types/bad-dtype.ts must not ('f16'). The README's library
+// example is taken from the README itself, compiled in a project that depends on shmswarm, and run.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ROOT } from '../helpers.js';
+import { ROOT, uniqueName } from '../helpers.js';
 
 const TSC = join(ROOT, 'node_modules', '.bin', 'tsc');
 const FIXTURES = join(ROOT, 'test', 'core', 'fixtures-types');
@@ -32,4 +34,23 @@ test('the typed API: the README example and typed element arrays compile under -
   assert.ok(bad.some((e) => e.startsWith('4:') && /"f16"/.test(e)), output);
   assert.ok(bad.some((e) => e.startsWith('7:') && /"f16"/.test(e)), output);
   assert.equal(bad.length, 2, output);
+});
+
+test('the README\'s library example, as printed, compiles under --strict in a dependent project and runs', { skip: !existsSync(TSC) && 'typescript is not installed' }, (t) => {
+  const block = /## The library\n\n```ts\n([\s\S]*?)```\n/.exec(readFileSync(join(ROOT, 'README.md'), 'utf8'));
+  assert.ok(block, 'no ```ts block under "## The library" in README.md');
+  assert.match(block[1], /'\/swarm'/);
+  const name = uniqueName(t, 'readme');
+  const dir = mkdtempSync(join(tmpdir(), 'shmswarm-readme-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  mkdirSync(join(dir, 'node_modules'));
+  symlinkSync(ROOT, join(dir, 'node_modules', 'shmswarm'));
+  writeFileSync(join(dir, 'package.json'), '{ "type": "module" }\n');
+  writeFileSync(join(dir, 'readme.mts'), block[1].replaceAll("'/swarm'", JSON.stringify(name)));
+  const tsc = spawnSync(TSC, ['--strict', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--target', 'es2022', '--outDir', 'out', 'readme.mts'], { cwd: dir, encoding: 'utf8', timeout: 120_000 });
+  assert.equal(tsc.status, 0, tsc.stdout + tsc.stderr);
+  const run = spawnSync(process.execPath, [join(dir, 'out', 'readme.mjs')], { cwd: dir, encoding: 'utf8', timeout: 30_000 });
+  assert.equal(run.status, 0, run.stderr);
+  assert.equal(run.stderr, '');
+  assert.ok(!existsSync('/dev/shm' + name), 'the example leaves its segment behind');
 });

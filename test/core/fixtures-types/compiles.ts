@@ -1,8 +1,9 @@
-// Must type-check under --strict (test/core/api-types.test.js): the README's example and the
+// Must type-check under --strict (test/core/api-types.test.js): a writer and a reader, and the
 // typed-array uses that the element type decides. Lines marked @ts-expect-error must fail.
+// (The README's own example is compiled from the README by the same test file.)
 import { Segment, isShmswarmError, type Frame, type CreateOptions } from 'shmswarm';
 
-export async function readmeExample(): Promise<number[]> {
+export async function writeAndRead(): Promise<number[]> {
   const frame0 = new Float32Array(4000);
   const seg = Segment.create('/swarm', { rows: 1000, fields: ['x', 'y', 'vx', 'vy'], dtype: 'f32' });
   seg.writeFrame(frame0);

@@ -9,8 +9,8 @@
 // test/reliability/crash.test.js runs the same campaign with 100 kills.
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { Segment } from '../dist/core/index.js';
+import { parseArgsOrExit, usageExit } from './lib/args.js';
 import { buildHelper } from '../test/native-c/build.js';
 
 function waitReady(child) {
@@ -103,18 +103,11 @@ export async function runCampaign({ name, kills = 1000, rows = 4096, maxDelayMs 
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  let args;
-  try {
-    args = parseArgs({ options: { rows: { type: 'string', default: '4096' } }, allowPositionals: true });
-  } catch (e) {
-    args = { values: {}, positionals: [], error: e.message.split('\n')[0] };
-  }
-  const rows = Number(args.values.rows);
-  const kills = Number(args.positionals[0] ?? 1000);
-  if (args.error || args.positionals.length > 1 || !Number.isInteger(kills) || kills < 1 || !Number.isInteger(rows) || rows < 1) {
-    console.error(`${args.error ? `crash-campaign: ${args.error}\n` : ''}usage: node bench/crash-campaign.js [kills=1000] [--rows N]`);
-    process.exit(2);
-  }
+  const USAGE = 'usage: node bench/crash-campaign.js [kills=1000] [--rows N]';
+  const { values, positionals } = parseArgsOrExit('crash-campaign', USAGE, { options: { rows: { type: 'string', default: '4096' } }, allowPositionals: true });
+  const rows = Number(values.rows);
+  const kills = Number(positionals[0] ?? 1000);
+  if (positionals.length > 1 || !Number.isInteger(kills) || kills < 1 || !Number.isInteger(rows) || rows < 1) usageExit('crash-campaign', USAGE);
   const name = `/shmswarm-crash-campaign-${process.pid}`;
   const started = Date.now();
   const r = await runCampaign({

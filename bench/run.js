@@ -16,7 +16,7 @@ import { mkdirSync, renameSync, writeFileSync, readFileSync, rmSync, statSync, r
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
+import { parseArgsOrExit, usageExit } from './lib/args.js';
 import { latencySummary, median } from './lib/measure.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -37,16 +37,10 @@ const SIZES = [
 const SECTIONS = ['copy', 'wake', 'interference', 'alternatives', 'cli'];
 const USAGE = `usage: node bench/run.js [--only ${SECTIONS.join(',')}] [--quick] [--out FILE]
        node bench/run.js --targets FILE`;
-let args;
-try {
-  // strict: a mistyped option stops here instead of starting a six-minute run that overwrites latest.json
-  args = parseArgs({
-    options: { only: { type: 'string' }, quick: { type: 'boolean' }, out: { type: 'string' }, targets: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
-  }).values;
-} catch (e) {
-  process.stderr.write(`bench: ${e.message.split('\n')[0]}\n${USAGE}\n`);
-  process.exit(2);
-}
+// A mistyped option stops here instead of starting a six-minute run that overwrites latest.json.
+const args = parseArgsOrExit('bench', USAGE, {
+  options: { only: { type: 'string' }, quick: { type: 'boolean' }, out: { type: 'string' }, targets: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+}).values;
 if (args.help) {
   process.stdout.write(`${USAGE}\n`);
   process.exit(0);
@@ -54,10 +48,7 @@ if (args.help) {
 const quick = Boolean(args.quick);
 const only = args.only?.split(',');
 const unknown = only?.filter((s) => !SECTIONS.includes(s)) ?? [];
-if (unknown.length) {
-  process.stderr.write(`bench: no section ${unknown.join(', ')}\n${USAGE}\n`);
-  process.exit(2);
-}
+if (unknown.length) usageExit('bench', USAGE, `no section ${unknown.join(', ')}`);
 const outFile = args.out ?? join(HERE, 'results', 'latest.json');
 const want = (s) => !only || only.includes(s);
 

@@ -10,8 +10,8 @@
 import { spawn } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { Segment } from '../dist/core/index.js';
+import { parseArgsOrExit, usageExit } from './lib/args.js';
 
 const DIST = new URL('../dist/core/index.js', import.meta.url).href;
 const WARMUP_MS = 3000;
@@ -168,19 +168,12 @@ function render(r) {
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  let args;
-  try {
-    args = parseArgs({ options: { rows: { type: 'string', default: '1000' }, json: { type: 'boolean' } }, allowPositionals: true });
-  } catch (e) {
-    args = { values: {}, positionals: [], error: e.message.split('\n')[0] };
-  }
-  const json = Boolean(args.values.json);
-  const rows = Number(args.values.rows);
-  const minutes = Number(args.positionals[0]);
-  if (args.error || args.positionals.length !== 1 || !(minutes > 0) || !Number.isInteger(rows) || rows < 1) {
-    console.error(`${args.error ? `soak: ${args.error}\n` : ''}usage: node bench/soak.js <minutes> [--rows N] [--json]`);
-    process.exit(2);
-  }
+  const USAGE = 'usage: node bench/soak.js <minutes> [--rows N] [--json]';
+  const { values, positionals } = parseArgsOrExit('soak', USAGE, { options: { rows: { type: 'string', default: '1000' }, json: { type: 'boolean' } }, allowPositionals: true });
+  const json = Boolean(values.json);
+  const rows = Number(values.rows);
+  const minutes = Number(positionals[0]);
+  if (positionals.length !== 1 || !(minutes > 0) || !Number.isInteger(rows) || rows < 1) usageExit('soak', USAGE);
   const r = await soak({ minutes, rows });
   console.log(json ? JSON.stringify(r, null, 2) : render(r));
   const bad = r.processes.some((p) => p.code !== 0 || !p.stats || (p.stats.tornAccepted ?? 0) > 0);

@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { describeError, EXIT_RUNTIME, EXIT_USAGE, OutputError, writeErrorMessage } from './errors.js';
-import { outputFailureKind, prepareColor, stderrColor } from './output.js';
+import { outputFailureKind, prepareColor, stderrColor, stderrLine } from './output.js';
+import { printableName } from '../core/names.js';
 
 type CommandFactory = () => Command;
 
@@ -34,7 +35,7 @@ export async function makeProgram(argv: string[] = process.argv): Promise<Comman
     // Usage errors stay one line: the hint rides on it instead of a second line.
     .configureOutput({
       outputError: (str, write) =>
-        write(`${stderrColor().red('shmswarm:')} ${str.replace(/^error: /, '').trimEnd()} (see --help)\n`),
+        write(`${stderrColor().red('shmswarm:')} ${printableName(str.replace(/^error: /, '').trim().replace(/\n\(Did you mean/, ' (Did you mean'))} (see --help)\n`),
     })
     .exitOverride();
   const word = argv[2] ?? '';
@@ -67,7 +68,7 @@ export async function main(argv: string[] = process.argv): Promise<void> {
       lostOutput = e;
       process.exitCode = EXIT_RUNTIME;
       if (stream === 'stdout') {
-        process.stderr.write(`${stderrColor().red('shmswarm:')} ${writeErrorMessage('to stdout', e)}\n`);
+        stderrLine(writeErrorMessage('to stdout', e));
         if (argv.includes('--debug') && e.stack) process.stderr.write(`${e.stack}\n`);
       }
     }
@@ -76,6 +77,14 @@ export async function main(argv: string[] = process.argv): Promise<void> {
   };
   process.stdout.on('error', onOutputError('stdout'));
   process.stderr.on('error', onOutputError('stderr'));
+  // Node decodes argv as UTF-8 and turns bytes that are not UTF-8 into U+FFFD: acting on such an
+  // argument would act on another name than the one typed (unlink would remove it).
+  const garbled = argv.slice(2).findIndex((a) => a.includes('\ufffd'));
+  if (garbled >= 0) {
+    stderrLine(`argument ${garbled + 1} ("${argv[garbled + 2]}") is not valid UTF-8 (shown with U+FFFD where its bytes were not text); shmswarm takes names and values as UTF-8 text`);
+    process.exitCode = EXIT_USAGE;
+    return;
+  }
   let program: Command;
   try {
     [program] = await Promise.all([makeProgram(argv), prepareColor()]);
@@ -95,7 +104,7 @@ export async function main(argv: string[] = process.argv): Promise<void> {
     // A command that stops on the stdout failure reported above: said once is enough.
     if (e instanceof OutputError && lostOutput !== undefined && e.cause === lostOutput) return;
     const { message, exitCode } = describeError(e);
-    process.stderr.write(`${stderrColor().red('shmswarm:')} ${message}\n`);
+    stderrLine(message);
     if (argv.includes('--debug') && e instanceof Error && e.stack) process.stderr.write(`${e.stack}\n`);
     process.exitCode = exitCode;
   }

@@ -1,5 +1,6 @@
 import { writeSync } from 'node:fs';
 import type { ChalkInstance } from 'chalk';
+import { printableName } from '../core/names.js';
 
 /**
  * Colour is decided once, here: NO_COLOR (any non-empty value) wins, then FORCE_COLOR
@@ -51,9 +52,18 @@ export function stderrColor(): ChalkInstance {
   return (err ??= colorFor(process.stderr));
 }
 
+/**
+ * One line on stderr behind the "shmswarm:" label (red for errors, yellow for warnings).
+ * Messages quote what was typed, so a newline or a terminal escape that came in with an argument
+ * is shown escaped (\x0a), not obeyed: the line stays one line.
+ */
+export function stderrLine(message: string, label: 'red' | 'yellow' = 'red'): void {
+  process.stderr.write(`${stderrColor()[label]('shmswarm:')} ${printableName(message)}\n`);
+}
+
 /** A warning or progress line on stderr. */
 export function warn(message: string): void {
-  process.stderr.write(`${stderrColor().yellow('shmswarm:')} ${message}\n`);
+  stderrLine(message, 'yellow');
 }
 
 export function progress(message: string): void {

@@ -124,6 +124,8 @@ test('usage errors exit 2 with one message naming the problem, and create nothin
     [['--agents', '4', '--cols', '2', '--dtype', 'f16'], /unknown dtype "f16": use one of i8, u8, i16, u16, i32, u32, i64, u64, f32, f64/],
     [['--agents', '4', '--cols', '2', '--mode', '999'], /octal permission bits/],
     [['--agents', '4', '--cols', '2', '--mode', '1777'], /at most 777/],
+    // commander's suggestion comes on a line of its own: it joins the one line
+    [['--agents', '4', '--cols', '2', '--mod', '640'], /^shmswarm: unknown option '--mod' \(Did you mean --mode\?\) \(see --help\)$/],
   ];
   for (const [args, message] of cases) {
     const r = runCli(['create', name, ...args]);
@@ -131,6 +133,7 @@ test('usage errors exit 2 with one message naming the problem, and create nothin
     assert.equal(r.stdout, '');
     assert.match(firstLine(r.stderr), /^shmswarm: /);
     assert.match(firstLine(r.stderr), message, args.join(' '));
+    assert.equal(r.stderr.split('\n').length, 2, `${args.join(' ')}: not one line: ${r.stderr}`);
     assert.ok(!existsSync('/dev/shm' + name), `${args.join(' ')} left ${name} behind`);
   }
 });

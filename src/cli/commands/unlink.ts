@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import { CliError, EXIT_RUNTIME, describeError, usageError } from '../errors.js';
-import { progress, stderrColor } from '../output.js';
+import { progress, stderrLine } from '../output.js';
 
 interface UnlinkFlags {
   force?: boolean;
@@ -55,7 +55,7 @@ Examples:
       }
       if (failures.length === 0) return;
       // All but the last are printed here; the last goes through the top-level handler like any error.
-      for (const f of failures.slice(0, -1)) process.stderr.write(`${stderrColor().red('shmswarm:')} ${f}\n`);
+      for (const f of failures.slice(0, -1)) stderrLine(f);
       throw new CliError(failures[failures.length - 1], EXIT_RUNTIME);
     });
 }

@@ -6,7 +6,7 @@ import type { WatchSnapshot } from '../../core/watch.js';
 import type { RawOptions } from '../../core/raw.js';
 import { CliError, usageError } from '../errors.js';
 import { addRawOptions, parseFieldList, rawOptions, type RawFlags } from '../parse.js';
-import { stderrColor, stdoutColor } from '../output.js';
+import { stderrLine, stdoutColor } from '../output.js';
 
 export interface WatchRunOptions {
   /** ms between looks; default 100 on a TTY, 1000 otherwise. */
@@ -181,7 +181,7 @@ export async function runWatch(name: string, o: WatchRunOptions = {}): Promise<v
     process.on('SIGTERM', stop);
     process.on('SIGHUP', stop); // the terminal went away: clean up all the same
   }
-  const errLine = (msg: string) => process.stderr.write(`${stderrColor().yellow('shmswarm:')} ${msg}\n`);
+  const errLine = (msg: string) => stderrLine(msg, 'yellow');
   let fullScreen = false;
   const restore = () => {
     if (fullScreen) process.stdout.write(ALT_SCREEN_OFF);

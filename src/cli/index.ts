@@ -1,7 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { describeError, EXIT_RUNTIME, EXIT_USAGE, OutputError, writeErrorMessage } from './errors.js';
-import { outputFailureKind, prepareColor, stderrColor, stderrLine } from './output.js';
-import { printableName } from '../core/names.js';
+import { outputFailureKind, prepareColor, stderrLine } from './output.js';
 
 type CommandFactory = () => Command;
 
@@ -34,8 +33,7 @@ export async function makeProgram(argv: string[] = process.argv): Promise<Comman
     .option('--debug', 'show stack traces for errors')
     // Usage errors stay one line: the hint rides on it instead of a second line.
     .configureOutput({
-      outputError: (str, write) =>
-        write(`${stderrColor().red('shmswarm:')} ${printableName(str.replace(/^error: /, '').trim().replace(/\n\(Did you mean/, ' (Did you mean'))} (see --help)\n`),
+      outputError: (str) => stderrLine(`${str.replace(/^error: /, '').trim().replace(/\n\(Did you mean/, ' (Did you mean')} (see --help)`),
     })
     .exitOverride();
   const word = argv[2] ?? '';

@@ -21,7 +21,6 @@ export type { WaitOptions, WaitResult } from './wait.js';
 export { formatCsv, formatJson, formatNdjson, encodeNpy, formatTable, formatFloat32, formatFloat64, frameTable, csvChunks, jsonChunks, ndjsonChunks } from './format.js';
 export type { FrameTable } from './format.js';
 export { resolveRows, selectFields } from './rows.js';
-export { pythonSnippet, juliaSnippet } from './snippets.js';
 export { Watcher } from './watch.js';
 export type { WatchSnapshot, WatchStatus, WatchEvent, WatcherOptions } from './watch.js';
 export { fieldStats, RateMeter } from './stats.js';

@@ -1,14 +1,13 @@
 // The pure formatters behind dump: exact float printing, CSV/JSON/NDJSON/.npy bytes, chunking,
-// row and field selection, and the snippets' offsets. No process is spawned except python3.
+// row and field selection. No process is spawned except python3.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import {
   formatFloat32, formatFloat64, formatCsv, formatJson, formatNdjson, encodeNpy, formatTable, frameTable,
-  csvChunks, jsonChunks, ndjsonChunks, resolveRows, selectFields, pythonSnippet, juliaSnippet,
+  csvChunks, jsonChunks, ndjsonChunks, resolveRows, selectFields,
 } from '../../dist/core/index.js';
 import { shortestFloat32Slow, formatColumns, formatBytes, npyHeader } from '../../dist/core/format.js';
-import { sequenceOffset } from '../../dist/core/snippets.js';
 
 const f = Math.fround;
 
@@ -150,21 +149,6 @@ test('selectFields: order kept, unknown names list the valid ones', () => {
   assert.deepEqual(selectFields(['y', 'x'], ['x', 'y', 'z']), [1, 0]);
   assert.throws(() => selectFields(['q'], ['x', 'y'], '/s'), { name: 'RangeError', message: 'unknown field "q" in /s; its fields are x,y' });
   assert.throws(() => selectFields(['x', 'x'], ['x', 'y']), /asked for twice/);
-});
-
-test('snippets: offsets follow include/shmswarm.h; no counter for WA-1 or raw objects', () => {
-  const seg = { name: '/s', kind: 'shmswarm', rows: 300, cols: 3, dtype: 'f32', fields: ['x', 'y', 'z'] };
-  // 64 + 3600 = 3664 → block at 3712, counter 128 bytes in.
-  assert.equal(sequenceOffset(seg), 3840);
-  assert.equal(sequenceOffset({ ...seg, rows: 1, cols: 1 }), 256);
-  assert.equal(sequenceOffset({ ...seg, kind: 'wa1' }), null);
-  assert.match(pythonSnippet(seg), /offset=3840\)/);
-  assert.match(juliaSnippet(seg), /Vector\{UInt64\}, 1, 3840\)/);
-  assert.match(juliaSnippet({ ...seg, kind: 'raw', dataOffset: 16 }), /Matrix\{Float32\}, \(3, 300\), 16\)/);
-  assert.doesNotMatch(juliaSnippet({ ...seg, kind: 'raw' }), /WrappedArray/);
-  assert.match(juliaSnippet({ ...seg, name: '/a$b' }), /WrappedArray\("\/a\\\$b"/);
-  const py = spawnSync('python3', ['-c', `import ast; ast.parse(${JSON.stringify(pythonSnippet({ ...seg, name: '/it\'s "x"' }))})`], { encoding: 'utf8' });
-  assert.equal(py.status, 0, py.stderr);
 });
 
 test('formatFloat32 matches the reference in every binade, at powers of ten and on values like simulation state', () => {

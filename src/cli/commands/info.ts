@@ -1,8 +1,12 @@
 import { Command, Option } from 'commander';
 import type { ChalkInstance } from 'chalk';
 import type { SegmentInfo } from '../../core/segment.js';
-import type { SnippetTarget } from '../../core/snippets.js';
+import type { SnippetTarget } from '../render/snippets.js';
+import { closeSync, constants, openSync, readSync } from 'node:fs';
+import { SHM_DIR } from '../../core/segment.js';
+import { ShmswarmError } from '../../core/errors.js';
 import { stdoutColor } from '../output.js';
+import { JULIA_READER_PATH } from '../paths.js';
 import { addRawOptions, parseMs, rawOptions, type RawFlags } from '../parse.js';
 
 interface InfoFlags extends RawFlags {
@@ -25,13 +29,40 @@ export async function collectInfo(name: string, o: InfoFlags): Promise<{ info: S
       get fields() {
         return source.fields;
       },
+      // A plain WA-1 object's dims decide where its data starts (7+ dims: byte 128) and what
+      // WrappedArray returns (a Vector, a Matrix, an N-D array): read only when a snippet asks.
+      get dims() {
+        return source.kind === 'wa1' ? wa1Dims(name, source.rows, source.cols) : undefined;
+      },
       dataOffset: raw ? raw.offset : undefined,
+      mutex: raw?.mutex ?? null,
+      mutexOffset: raw?.mutexOffset,
       slots: info.slots,
     };
     return { info, target };
   } finally {
     source.close();
   }
+}
+
+/**
+ * The dims of a plain WA-1 object's header (Julia order), read again from the object that was just
+ * validated; they must still give the validated shape (cols = dims[0], rows = the product of the rest).
+ */
+function wa1Dims(name: string, rows: number, cols: number): number[] {
+  const fd = openSync(SHM_DIR + name, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  const head = Buffer.alloc(16 + 8 * 32);
+  let got: number;
+  try {
+    got = readSync(fd, head, 0, head.length, 0);
+  } finally {
+    closeSync(fd);
+  }
+  const ndims = got >= 8 ? head.readUInt16LE(6) : 0;
+  const dims = ndims >= 1 && ndims <= 32 && got >= 16 + 8 * ndims ? Array.from({ length: ndims }, (_, i) => Number(head.readBigInt64LE(16 + 8 * i))) : [];
+  if (dims.length === 0 || dims[0] !== cols || dims.slice(1).reduce((a, b) => a * b, 1) !== rows)
+    throw new ShmswarmError(`${name}: the object changed while it was read; run the command again`, 'ECHANGED', { segment: name });
+  return dims;
 }
 
 function ago(ms: number, now: number): string {
@@ -110,8 +141,8 @@ Examples:
         for (const k of Object.keys(info) as (keyof SegmentInfo)[]) out[k] = k === 'fields' ? summaryFields(info) : info[k];
         process.stdout.write(JSON.stringify(out, null, 2) + '\n');
       } else if (o.julia || o.python) {
-        const { juliaSnippet, pythonSnippet } = await import('../../core/snippets.js');
-        process.stdout.write(o.julia ? juliaSnippet(target) : pythonSnippet(target));
+        const { juliaSnippet, pythonSnippet } = await import('../render/snippets.js');
+        process.stdout.write(o.julia ? juliaSnippet(target, JULIA_READER_PATH) : pythonSnippet(target));
       } else {
         const { formatColumns, formatBytes } = await import('../../core/format.js');
         const c = stdoutColor();

@@ -125,3 +125,22 @@ export function writeWa1Matrix(name, rows, cols, values) {
   Buffer.from(new Float32Array(values).buffer).copy(b, 64);
   writeFileSync('/dev/shm' + name, b);
 }
+
+/**
+ * A 4 × 2 segment (with `options`) whose writer published `first` (JS source of a Float32Array),
+ * then died (SIGKILL) inside beginFrame/endFrame after setting element 0 to -1: the sequence
+ * stays odd until a locker repairs it.
+ */
+export async function dieMidFrame(t, name, options, first) {
+  const child = spawnNode(`
+    const seg = Segment.create(${JSON.stringify(name)}, { rows: 4, fields: ['x', 'y'], ...${JSON.stringify(options)} });
+    seg.writeFrame(${first});
+    seg.beginFrame()[0] = -1;
+    console.log('mid-frame');
+    setInterval(() => {}, 1000);
+  `);
+  t.after(() => child.kill('SIGKILL'));
+  await waitForLine(child, /mid-frame/);
+  child.kill('SIGKILL');
+  await waitExit(child);
+}

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { test } from 'node:test';
 import { Segment } from '../../dist/core/index.js';
-import { sleep, spawnCli, spawnNode, uniqueName, waitExit, waitForLine } from '../helpers.js';
+import { dieMidFrame, sleep, spawnCli, spawnNode, uniqueName, waitExit, waitForLine } from '../helpers.js';
 import { PY_DIR, PY_PRELUDE, buildExamples, cliHas, pythonMissing, rampFrame } from './build.js';
 
 const ROWS = 250;
@@ -153,25 +153,6 @@ test('the Python script stopped with Ctrl-C while it waits for a frame: status 1
   assert.equal(r.code, 130, r.stderr);
   assert.equal(r.stderr, '');
 });
-
-/**
- * A 4 × 2 segment (with `options`) whose writer published `first` (JS source of a Float32Array),
- * then died (SIGKILL) inside beginFrame/endFrame after setting element 0 to -1: the sequence
- * stays odd until a locker repairs it.
- */
-async function dieMidFrame(t, name, options, first) {
-  const child = spawnNode(`
-    const seg = Segment.create(${JSON.stringify(name)}, { rows: 4, fields: ['x', 'y'], ...${JSON.stringify(options)} });
-    seg.writeFrame(${first});
-    seg.beginFrame()[0] = -1;
-    console.log('mid-frame');
-    setInterval(() => {}, 1000);
-  `);
-  t.after(() => child.kill('SIGKILL'));
-  await waitForLine(child, /mid-frame/);
-  child.kill('SIGKILL');
-  await waitExit(child);
-}
 
 test('Python reader: a frame left half-written by a dead writer is ENOFRAME after the timeout, whole again once repaired', async (t) => {
   const missing = pythonMissing();

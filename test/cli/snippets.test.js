@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { Segment } from '../../dist/core/index.js';
 import { juliaSnippet, pythonSnippet, sequenceOffset, wa1DataOffset } from '../../dist/cli/render/snippets.js';
-import { runCli, spawnNode, uniqueName, waitExit, waitForLine } from '../helpers.js';
+import { dieMidFrame, runCli, uniqueName } from '../helpers.js';
 import { juliaParserMissing, juliaSyntaxErrors } from '../bridge/julia-syntax.js';
 import { pythonMissing } from '../bridge/build.js';
 
@@ -158,21 +158,6 @@ test('info --julia on a raw object: an unaligned --offset is read through the by
   assert.match(pyLocked.stdout, /Python cannot take it/);
   if (!juliaParserMissing()) for (const r of [un, locked]) assertParses(r.stdout, 'raw info --julia');
 });
-
-/** A 4 × 2 segment whose writer published `first`, then died (SIGKILL) mid-frame after setting element 0 to -1. */
-async function dieMidFrame(t, name, options, first) {
-  const child = spawnNode(`
-    const seg = Segment.create(${JSON.stringify(name)}, { rows: 4, fields: ['x', 'y'], ...${JSON.stringify(options)} });
-    seg.writeFrame(${first});
-    seg.beginFrame()[0] = -1;
-    console.log('mid-frame');
-    setInterval(() => {}, 1000);
-  `);
-  t.after(() => child.kill('SIGKILL'));
-  await waitForLine(child, /mid-frame/);
-  child.kill('SIGKILL');
-  await waitExit(child);
-}
 
 for (const slots of [1, 3]) {
   test(`info --python, ${slots} slot(s): a frame left half-written by a dead writer comes back flagged torn`, async (t) => {

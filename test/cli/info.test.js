@@ -77,11 +77,13 @@ test('info --julia maps it with WrappedArray, column-major, with the sequence co
   const r = runCli(['info', name, '--julia']);
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, new RegExp(`WrappedArray\\("${name}"; readonly=true\\)`));
-  assert.match(r.stdout, /3×300 Matrix\{Float32\}/);
+  assert.match(r.stdout, /A is a 3×300 WrappedArray\{Float32,2\} \(a DenseArray; parent\(A\) is the Matrix\{Float32\}\)/);
   assert.match(r.stdout, /Mmap\.mmap\(open\("\/dev\/shm\/.*"\), Matrix\{Float32\}, \(3, 300\), 64\)/);
   // The block follows the matrix at the next 64-byte boundary; the counter is 128 bytes into it.
-  const seqOffset = Math.ceil((64 + 300 * 3 * 4) / 64) * 64 + 128;
-  assert.match(r.stdout, new RegExp(`Vector\\{UInt64\\}, 1, ${seqOffset}\\)`));
+  const block = Math.ceil((64 + 300 * 3 * 4) / 64) * 64;
+  const seqOffset = block + 128;
+  assert.match(r.stdout, new RegExp(`Vector\\{UInt8\\}, \\(256,\\), ${block}\\)`));
+  assert.match(r.stdout, /load_u64\(128\)/);
   const bytes = spawnSync('python3', ['-c', `import struct; print(struct.unpack_from('<Q', open('/dev/shm${name}', 'rb').read(), ${seqOffset})[0])`], { encoding: 'utf8' });
   assert.equal(bytes.stdout.trim(), '4', 'the offset holds the sequence counter');
 });
@@ -148,8 +150,8 @@ test('info --python and --julia on a segment with 3 slots: the slot of the lates
   assert.equal(sequence, 8);
   assert.deepEqual(data, Array.from({ length: 5 }, (_, r) => [400 + 3 * r, 401 + 3 * r, 402 + 3 * r]));
   const jl = runCli(['info', name, '--julia']);
-  const seqOffset = Math.ceil((64 + 3 * 5 * 3 * 4) / 64) * 64 + 128;
-  assert.match(jl.stdout, new RegExp(`Vector\\{UInt64\\}, 1, ${seqOffset}\\)`));
+  const block = Math.ceil((64 + 3 * 5 * 3 * 4) / 64) * 64;
+  assert.match(jl.stdout, new RegExp(`Vector\\{UInt8\\}, \\(256,\\), ${block}\\)`));
   assert.match(jl.stdout, /Array\{Float32,3\}, \(3, 5, 3\), 64\)/);
   seg.endFrame();
 });

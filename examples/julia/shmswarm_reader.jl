@@ -222,7 +222,7 @@ mutable struct Segment{T,N}
     A::Array{T,N}
     slots::Vector{Matrix{T}}
     block::Ptr{UInt8}                   # C_NULL for plain WA-1
-    base::Ptr{UInt8}                          # C_NULL once closed
+    base::Ptr{UInt8}                    # C_NULL once closed
     size::Int
     file::Base.Filesystem.File          # kept open: check_size fstat()s it
 end
@@ -237,7 +237,7 @@ function check_name(name::AbstractString)
     ok || throw(ArgumentError("segment name $(repr(name)) must be \"/\" followed by 1-255 bytes without \"/\""))
 end
 
-"Map `path` (no symbolic link, a regular object) with `prot`; returns (file, base, size)."
+"Open `path` (no symbolic link, a regular object) and map all of it, read-only or writable; returns (file, base, size)."
 function map_object(path::AbstractString, writable::Bool)
     flags = (writable ? Base.Filesystem.JL_O_RDWR : Base.Filesystem.JL_O_RDONLY) | Base.Filesystem.JL_O_NOFOLLOW |
             Base.Filesystem.JL_O_NONBLOCK | Base.Filesystem.JL_O_CLOEXEC   # NONBLOCK: a FIFO must not block the open
@@ -255,7 +255,7 @@ function map_object(path::AbstractString, writable::Bool)
         size = Int(st.size)
         size > 0 || return (file, Ptr{UInt8}(C_NULL), 0)
         prot = writable ? PROT_READ | PROT_WRITE : PROT_READ
-        p = ccall(:mmap, Ptr{Cvoid}, (Ptr{Cvoid}, Csize_t, Cint, Cint, Cint, Int64), C_NULL, size, prot, MAP_SHARED, fd(file), 0)
+        p = ccall(:mmap, Ptr{Cvoid}, (Ptr{Cvoid}, Csize_t, Cint, Cint, Cint, Int64), C_NULL, size, prot, MAP_SHARED, reinterpret(Cint, fd(file)), 0)
         p == MAP_FAILED && fail(:EMMAP, "mmap of $path failed (errno $(Libc.errno()))")
         return (file, Ptr{UInt8}(p), size)
     catch

@@ -39,6 +39,11 @@ function runPython(snippet, extra) {
   return JSON.parse(r.stdout.trim().split('\n').pop());
 }
 
+/** Run printed Python snippets in one python3, each in its own namespace; `expr` (over `ns`) of each, in order. */
+function runSnippets(snippets, expr) {
+  return runPython(`SNIPPETS = ${JSON.stringify(snippets)}`, `out = []\nfor src in SNIPPETS:\n    ns = {}\n    exec(src, ns)\n    out.append(${expr})\nprint(json.dumps(out))`);
+}
+
 const dumpJson = (args) => {
   const r = runCli(['dump', ...args, '--json']);
   assert.equal(r.status, 0, r.stderr);
@@ -135,8 +140,7 @@ test('info --python on WA-1 objects of 1 to 14 dims and every dtype reads what t
     want.push(Array.from({ length: seg.rows }, (_, r) => Array.from(data.subarray(r * seg.cols, (r + 1) * seg.cols), Number)));
     seg.close();
   }
-  // One python3 for all of them: each snippet runs in its own namespace.
-  const got = runPython(`SNIPPETS = ${JSON.stringify(snippets)}`, 'out = []\nfor src in SNIPPETS:\n    ns = {}\n    exec(src, ns)\n    out.append(ns["frame"].tolist())\nprint(json.dumps(out))');
+  const got = runSnippets(snippets, 'ns["frame"].tolist()');
   cases.forEach(([dtype, dims], i) => assert.deepEqual(got[i], want[i], `${dtype} ${dims}`));
 });
 
@@ -178,13 +182,15 @@ for (const slots of [1, 3]) {
 test('info --python with 16 slots and every dtype: the latest frame, not torn', (t) => {
   const missing = pythonMissing();
   if (missing) return t.skip(missing);
+  const snippets = [];
   for (const dtype of Object.keys(SIZES)) {
     const name = uniqueName(t, 'py16');
     const seg = Segment.create(name, { rows: 2, cols: 2, dtype, slots: 16 });
     t.after(() => seg.close());
     const big = dtype.endsWith('64') && dtype[0] !== 'f';
     for (let f = 1; f <= 20; f++) seg.writeFrame(Array.from({ length: 4 }, (_, i) => (big ? BigInt(f + i) : f + i)));
-    const got = runPython(runCli(['info', name, '--python']).stdout, 'print(json.dumps([sequence, torn, frame.tolist()]))');
-    assert.deepEqual(got, [40, false, [[20, 21], [22, 23]]], dtype);
+    snippets.push(runCli(['info', name, '--python']).stdout);
   }
+  const got = runSnippets(snippets, '[ns["sequence"], ns["torn"], ns["frame"].tolist()]');
+  Object.keys(SIZES).forEach((dtype, i) => assert.deepEqual(got[i], [40, false, [[20, 21], [22, 23]]], dtype));
 });

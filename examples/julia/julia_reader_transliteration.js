@@ -7,9 +7,10 @@
 // - The constants are not copied: they are read from the `const NAME = value` lines of
 //   shmswarm_reader.jl itself (loadConstants), so a wrong offset there is wrong here.
 // - Same function names (read_frame! is read_frame_bang), same order of loads and checks, same
-//   identifiers for constants, element types, error codes and helpers; each check names the
-//   .jl line it transliterates. The test compares, function by function, the sequence of those
-//   identifiers in both files: a check or a load added, dropped or moved on one side only fails it.
+//   identifiers for constants, element types, error codes and helpers, the same operators and
+//   integer literals; each check names the .jl line it transliterates. The test compares,
+//   function by function, the sequence of those tokens in both files: a check, a load, an
+//   operator or a literal added, dropped, changed or moved on one side only fails it.
 // - Every load goes through ld/ld_acquire, which throw OUT_OF_BOUNDS for any byte at or past the
 //   object's size: "reads nothing at or past size" is checked on every input.
 // - Integers are BigInt (Julia's Int64/UInt64): this cannot see an overflow the Julia would have.
@@ -78,8 +79,8 @@ export function memory(bytes, size = bytes.length) {
 }
 
 // .jl 99-100: plain and acquire loads (the same here: a snapshot has no other thread).
-function ld(T, mem, off) {
-  const at = BigInt(off);
+function ld(T, mem, base, off) {
+  const at = BigInt(base) + BigInt(off);
   const n = SIZEOF[T];
   if (at < 0n || at + n > mem.size || at + n > BigInt(mem.bytes.length)) throw new ShmswarmError('OUT_OF_BOUNDS', `load of ${n} bytes at ${at} past the object's ${mem.size} bytes`);
   const dv = new DataView(mem.bytes.buffer, mem.bytes.byteOffset + Number(at), Number(n));
@@ -87,35 +88,54 @@ function ld(T, mem, off) {
     Int32: () => BigInt(dv.getInt32(0, true)), UInt32: () => BigInt(dv.getUint32(0, true)), Int64: () => dv.getBigInt64(0, true), UInt64: () => dv.getBigUint64(0, true) }[T]();
 }
 
-function ld_acquire(T, mem, off) {
-  return ld(T, mem, off);
+function ld_acquire(T, mem, base, off) {
+  return ld(T, mem, base, off);
+}
+
+function u32(x) {
+  return BigInt.asUintN(32, x);
+}
+
+/** Julia's 1-based a[i]. */
+function getindex(a, i) {
+  return a[Number(i) - 1];
+}
+
+function unsafe_string(mem, p, n) {
+  return Buffer.from(mem.bytes.subarray(Number(p), Number(p) + Number(n))).toString('latin1');
+}
+
+function time_ns() {
+  return Number(process.hrtime.bigint());
+}
+
+function object_size(seg) {
+  return BigInt(statSync(`/dev/shm${seg.name}`).size);
 }
 
 // .jl 102-107
 function fnv1a(h, mem, p, n) {
   for (let i = 0n; i < n; i++) {
-    h = BigInt.asUintN(32, (h ^ ld(UInt8, mem, p + i)) * FNV_PRIME);
+    h = u32((h ^ ld(UInt8, mem, p, i)) * FNV_PRIME);
   }
   return h;
 }
 
-/** .jl 115-205: docs/FORMAT.md §7 checks 1-20 over `mem` (base = byte 0). */
-export function validate(mem) {
-  const base = 0n;
-  const size = mem.size;
+/** .jl 115-209: docs/FORMAT.md §7 checks 1-20 over `mem` (base = byte 0). */
+export function validate(mem, base = 0n, size = mem.size) {
   size > 0n || fail(EUNINIT, 'empty object (size 0)'); // .jl 116, check 1
   size >= 64n || fail(ETRUNCATED, 'object smaller than a header'); // .jl 117, check 2
-  const magic = ld_acquire(UInt32, mem, base + 0n); // .jl 118
+  const magic = ld_acquire(UInt32, mem, base, 0n); // .jl 118
   if (magic !== WA1_MAGIC) { // .jl 119, check 3
     magic === WA1_MAGIC_SWAPPED && fail(EBYTEORDER, 'opposite byte order');
     magic === 0n && fail(EUNINIT, 'no magic yet');
     fail(EBADMAGIC, 'not WA-1');
   }
-  const etype = ld(UInt16, mem, base + OFF_ETYPE); // .jl 124-126
-  const ndims = ld(UInt16, mem, base + OFF_NDIMS);
-  const offset = ld(Int64, mem, base + OFF_DATA_OFFSET);
+  const etype = ld(UInt16, mem, base, OFF_ETYPE); // .jl 124-126
+  const ndims = ld(UInt16, mem, base, OFF_NDIMS);
+  const offset = ld(Int64, mem, base, OFF_DATA_OFFSET);
   (1n <= etype && etype <= BigInt(ETYPES.length)) || fail(ECORRUPT, 'element type'); // .jl 127, check 4
-  const T = ETYPES[Number(etype) - 1]; // .jl 128
+  const T = getindex(ETYPES, etype); // .jl 128
   const elsize = SIZEOF[T];
   (1n <= ndims && ndims <= WA1_MAX_NDIMS) || fail(ECORRUPT, 'ndims'); // .jl 130, check 5
   const want_off = roundup(OFF_DIMS + 8n * ndims, CACHELINE); // .jl 131
@@ -125,7 +145,7 @@ export function validate(mem) {
   let cols = 0n;
   let rows = 1n;
   for (let i = 1n; i <= ndims; i++) {
-    const d = ld(Int64, mem, base + OFF_DIMS + 8n * (i - 1n)); // .jl 137
+    const d = ld(Int64, mem, base, OFF_DIMS + 8n * (i - 1n)); // .jl 137
     d >= 1n || fail(ECORRUPT, 'dimension < 1');
     dims.push(d);
     if (i === 1n) {
@@ -141,53 +161,54 @@ export function validate(mem) {
   const data_end = want_off + data_bytes;
   size >= data_end || fail(ETRUNCATED, 'cannot hold its data'); // .jl 151, check 9
   const boff = roundup(data_end, CACHELINE); // .jl 152
-  if (!(ndims === 2n || ndims === 3n) || size < boff + 8n || ld(UInt64, mem, base + boff) !== BLOCK_MAGIC) { // .jl 154, check 10
+  if (!(ndims === 2n || ndims === 3n) || size < boff + 8n || ld(UInt64, mem, base, boff) !== BLOCK_MAGIC) { // .jl 153, check 10
     return { kind: 'wa1', T, dims, rows, cols, data_offset: want_off, data_bytes, slots: 1n, version: 0n, block_offset: 0n, fields: [] };
   }
   size >= boff + BLOCK_FIXED || fail(ETRUNCATED, 'ends inside the block'); // .jl 158, check 11
   const blk = base + boff;
-  const version = ld(UInt32, mem, blk + B_VERSION); // .jl 160
+  const version = ld(UInt32, mem, blk, B_VERSION); // .jl 160
   (version === FORMAT_1 || version === FORMAT_2) || fail(EVERSION, 'format version'); // .jl 161, check 12
   ndims === (version === FORMAT_1 ? 2n : 3n) || fail(EVERSION, 'ndims for the version'); // .jl 162
-  const layout = ld(UInt32, mem, blk + B_LAYOUT); // .jl 163, check 13
+  const layout = ld(UInt32, mem, blk, B_LAYOUT); // .jl 163, check 13
+  const lmutex = layout & 0xffffn;
   const msize = MUTEX_SIZES[ARCH] ?? null;
-  (layout >> 16n === CACHELINE && 1n <= (layout & 0xffffn) && (layout & 0xffffn) <= MUTEX_RESERVE && (msize === null || (layout & 0xffffn) === msize)) ||
+  (layout >> 16n === CACHELINE && 1n <= lmutex && lmutex <= MUTEX_RESERVE && (msize === null || lmutex === msize)) ||
     fail(ELAYOUT, 'another mutex size or cache line');
-  ld_acquire(UInt32, mem, blk + B_INIT_STATE) === READY || fail(EUNINIT, 'block not initialised'); // .jl 167, check 14
+  ld_acquire(UInt32, mem, blk, B_INIT_STATE) === READY || fail(EUNINIT, 'block not initialised'); // .jl 168, check 14
   let k = 1n;
-  if (version === FORMAT_2) { // .jl 169, check 14a
-    k = ld(UInt32, mem, blk + B_SLOTS);
+  if (version === FORMAT_2) { // .jl 170, check 14a
+    k = ld(UInt32, mem, blk, B_SLOTS);
     (2n <= k && k <= SLOTS_MAX) || fail(ECORRUPT, 'slots');
-    k === dims[2] || fail(ECORRUPT, 'slots against dims[3]');
+    k === getindex(dims, 3) || fail(ECORRUPT, 'slots against dims[3]');
   }
-  const frows = div(rows, k); // .jl 174
+  const frows = div(rows, k); // .jl 175
   const fbytes = div(data_bytes, k);
-  (ld(UInt64, mem, blk + B_ROWS) === frows && ld(UInt32, mem, blk + B_COLS) === cols && ld(UInt16, mem, blk + B_DTYPE) === etype && // .jl 176, check 15
-    ld(UInt16, mem, blk + B_ELSIZE) === elsize && ld(UInt64, mem, blk + B_DATA_OFFSET) === want_off &&
-    ld(UInt64, mem, blk + B_DATA_BYTES) === fbytes && ld(UInt64, mem, blk + B_BLOCK_OFFSET) === boff) ||
+  (ld(UInt64, mem, blk, B_ROWS) === frows && ld(UInt32, mem, blk, B_COLS) === cols && ld(UInt16, mem, blk, B_DTYPE) === etype && // .jl 177, check 15
+    ld(UInt16, mem, blk, B_ELSIZE) === elsize && ld(UInt64, mem, blk, B_DATA_OFFSET) === want_off &&
+    ld(UInt64, mem, blk, B_DATA_BYTES) === fbytes && ld(UInt64, mem, blk, B_BLOCK_OFFSET) === boff) ||
     fail(ECORRUPT, 'block disagrees with the WA-1 header');
-  const nf = ld(UInt32, mem, blk + B_FIELDS_LEN); // .jl 180
-  nf <= FIELDS_MAX || fail(ECORRUPT, 'field names too long'); // .jl 181, check 16
+  const nf = ld(UInt32, mem, blk, B_FIELDS_LEN); // .jl 181
+  nf <= FIELDS_MAX || fail(ECORRUPT, 'field names too long'); // .jl 182, check 16
   const fields_off = boff + BLOCK_FIXED;
-  const total = ld(UInt64, mem, blk + B_TOTAL_SIZE); // .jl 183
-  total === fields_off + roundup(nf, CACHELINE) || fail(ECORRUPT, 'total size'); // .jl 184, check 17
-  size >= total || fail(ETRUNCATED, 'smaller than its layout'); // .jl 185, check 18
-  let h = fnv1a(FNV_BASIS, mem, base, 32n); // .jl 188, check 19
+  const total = ld(UInt64, mem, blk, B_TOTAL_SIZE); // .jl 184
+  total === fields_off + roundup(nf, CACHELINE) || fail(ECORRUPT, 'total size'); // .jl 185, check 17
+  size >= total || fail(ETRUNCATED, 'smaller than its layout'); // .jl 186, check 18
+  let h = fnv1a(FNV_BASIS, mem, base, 32n); // .jl 187, check 19
   h = fnv1a(h, mem, blk, B_CHECKSUM);
   for (let z = 0; z < 4; z++) {
-    h = BigInt.asUintN(32, h * FNV_PRIME);
+    h = u32(h * FNV_PRIME);
   }
   h = fnv1a(h, mem, blk + B_CREATED, 32n);
   version === FORMAT_2 && (h = fnv1a(h, mem, blk + B_SLOTS, 4n));
   h = fnv1a(h, mem, base + fields_off, nf);
-  h === ld(UInt32, mem, blk + B_CHECKSUM) || fail(ECHECKSUM, 'checksum'); // .jl 196
-  let names = []; // .jl 197, check 20
+  h === ld(UInt32, mem, blk, B_CHECKSUM) || fail(ECHECKSUM, 'checksum'); // .jl 197
+  let names = []; // .jl 198, check 20
   if (nf > 0n) {
     for (let i = 0n; i < nf; i++) {
-      const b = ld(UInt8, mem, base + fields_off + i);
+      const b = ld(UInt8, mem, base, fields_off + i);
       (0x20n <= b && b <= 0x7en) || fail(ECORRUPT, 'field names not printable');
     }
-    names = Buffer.from(mem.bytes.subarray(Number(base + fields_off), Number(base + fields_off + nf))).toString('latin1').split(',');
+    names = unsafe_string(mem, base + fields_off, nf).split(',');
     (BigInt(names.length) === cols && names.every((n) => n.length > 0)) || fail(ECORRUPT, 'field names do not match the columns');
   }
   return { kind: 'shmswarm', T, dims, rows: frows, cols, data_offset: want_off, data_bytes: fbytes, slots: k, version, block_offset: boff, fields: names };
@@ -206,12 +227,12 @@ export function open_segment(name, bytes = readFileSync('/dev/shm' + name)) {
 // .jl check_size
 function check_size(seg) {
   seg.base === null && closed(seg);
-  BigInt(statSync('/dev/shm' + seg.name).size) >= seg.mem.size || fail(EBUS, 'shrank under this reader');
+  object_size(seg) >= seg.mem.size || fail(EBUS, 'shrank under this reader');
 }
 
-// .jl 317
+// .jl 321
 function is_torn(mem, blk) {
-  return (ld_acquire(UInt32, mem, blk + B_FLAGS) & TORN) !== 0n;
+  return (ld_acquire(UInt32, mem, blk, B_FLAGS) & TORN) !== 0n;
 }
 
 function closed(seg) {
@@ -236,31 +257,35 @@ export function read_frame_bang(dst, seg, timeout = 1.0) {
   BigInt(dst.length) == seg.slot_bytes || dimension_mismatch(seg);
   check_size(seg);
   if (seg.block === null) {
-    copyto(dst, seg, seg.slots[0]);
+    copyto(dst, seg, getindex(seg.slots, 1));
     return { data: dst, sequence: null, torn: false };
   }
   const blk = seg.block;
   const mem = seg.mem;
   const k = BigInt(seg.slots.length);
-  const deadline = process.hrtime.bigint() + BigInt(Math.round(1e9 * timeout));
+  const deadline = time_ns() / 1e9 + timeout;
   let tries = 0;
   for (;;) {
     tries > 0 && check_size(seg);
-    const s1 = ld_acquire(UInt64, mem, blk + B_SEQ);
+    const s1 = ld_acquire(UInt64, mem, blk, B_SEQ);
     if (k > 1n) {
       const n = s1 >> 1n;
       const torn = is_torn(mem, blk);
-      if (ld_acquire(UInt64, mem, blk + B_STATS_SEQ) < 2n * n + 1n && ld_acquire(UInt64, mem, blk + B_SEQ) >> 1n === n) {
-        copyto(dst, seg, seg.slots[Number(n % k)]);
-        if (ld_acquire(UInt64, mem, blk + B_SEQ) <= 2n * (n + k) - 2n) return { data: dst, sequence: 2n * n, torn };
+      if (ld_acquire(UInt64, mem, blk, B_STATS_SEQ) < 2n * n + 1n && ld_acquire(UInt64, mem, blk, B_SEQ) >> 1n === n) {
+        copyto(dst, seg, getindex(seg.slots, n % k + 1n));
+        if (ld_acquire(UInt64, mem, blk, B_SEQ) <= 2n * (n + k) - 2n) {
+          return { data: dst, sequence: 2n * n, torn };
+        }
       }
     } else if (iseven(s1)) {
       const torn = is_torn(mem, blk);
-      copyto(dst, seg, seg.slots[0]);
-      if (ld_acquire(UInt64, mem, blk + B_SEQ) === s1) return { data: dst, sequence: s1, torn };
+      copyto(dst, seg, getindex(seg.slots, 1));
+      if (ld_acquire(UInt64, mem, blk, B_SEQ) === s1) {
+        return { data: dst, sequence: s1, torn };
+      }
     }
     tries += 1;
-    process.hrtime.bigint() < deadline || fail(ENOFRAME, `no whole frame after ${tries} tries`);
+    time_ns() / 1e9 < deadline || fail(ENOFRAME, `no whole frame after ${tries} tries`);
     tries > 3 && sleep(0.001);
   }
 }
@@ -274,5 +299,5 @@ export function read_frame(seg, timeout = 1.0) {
 export function frames(seg) {
   check_size(seg);
   if (seg.block === null) return null;
-  return ld_acquire(UInt64, seg.mem, seg.block + B_FRAMES);
+  return ld_acquire(UInt64, seg.mem, seg.block, B_FRAMES);
 }

@@ -13,8 +13,8 @@
 # constants are read from this file by a line-by-line JavaScript transliteration
 # (julia_reader_transliteration.js, beside this file, same function names and order of checks),
 # which runs against segments made by the CLI and the forged headers of the hostile tests; and
-# the sequence of constants, error codes and helpers each function uses must be the same here
-# and there. Keep one `const NAME = value` per line, and change both files together.
+# the sequence of constants, error codes, helpers, operators and integer literals each function
+# uses must be the same here and there. Keep one `const NAME = value` per line, and change both files together.
 #
 # It maps the object itself (open with O_NOFOLLOW, fstat, mmap PROT_READ) and follows
 # docs/FORMAT.md §7's checks in their order before it touches anything the header points to.
@@ -161,9 +161,10 @@ function validate(base::Ptr{UInt8}, size::Int)
     (version == FORMAT_1 || version == FORMAT_2) || fail(:EVERSION, "format version $version, this reader reads 1 and 2")  # check 12
     ndims == (version == FORMAT_1 ? 2 : 3) || fail(:EVERSION, "format version $version with a WA-1 header of $ndims dims")
     layout = ld(UInt32, blk, B_LAYOUT)                                                     # check 13
+    lmutex = layout & 0xffff
     msize = get(MUTEX_SIZES, Sys.ARCH, nothing)
-    layout >> 16 == CACHELINE && 1 ≤ layout & 0xffff ≤ MUTEX_RESERVE && (msize === nothing || layout & 0xffff == msize) ||
-        fail(:ELAYOUT, "made for mutex size $(layout & 0xffff) and cache line $(layout >> 16); this platform has $msize and $CACHELINE")
+    layout >> 16 == CACHELINE && 1 ≤ lmutex ≤ MUTEX_RESERVE && (msize === nothing || lmutex == msize) ||
+        fail(:ELAYOUT, "made for mutex size $lmutex and cache line $(layout >> 16); this platform has $msize and $CACHELINE")
     ld_acquire(UInt32, blk, B_INIT_STATE) == READY || fail(:EUNINIT, "shmswarm block is not initialised")  # check 14
     k = 1
     if version == FORMAT_2                                                                 # check 14a
@@ -350,17 +351,21 @@ function read_frame!(dst::Matrix{T}, seg::Segment{T}; timeout::Real = 1.0) where
             if ld_acquire(UInt64, blk, B_STATS_SEQ) < 2 * n + 1 && ld_acquire(UInt64, blk, B_SEQ) >> 1 == n
                 copyto!(dst, seg.slots[n % k + 1])
                 Threads.atomic_fence()        # the copy completes before the re-check
-                ld_acquire(UInt64, blk, B_SEQ) ≤ 2 * (n + k) - 2 && return (data = dst, sequence = 2 * n, torn = torn)
+                if ld_acquire(UInt64, blk, B_SEQ) ≤ 2 * (n + k) - 2
+                    return (data = dst, sequence = 2 * n, torn = torn)
+                end
             end
         elseif iseven(s1)
             torn = is_torn(blk)
             copyto!(dst, seg.slots[1])
             Threads.atomic_fence()
-            ld_acquire(UInt64, blk, B_SEQ) == s1 && return (data = dst, sequence = s1, torn = torn)
+            if ld_acquire(UInt64, blk, B_SEQ) == s1
+                return (data = dst, sequence = s1, torn = torn)
+            end
         end
         tries += 1
-        time_ns() / 1e9 < deadline || fail(:ENOFRAME, "$(seg.name): no whole frame after $tries tries: the writer kept overwriting it, " *
-                                                "or died mid-frame (a process with write access that locks the segment repairs that)")
+        time_ns() / 1e9 < deadline ||
+            fail(:ENOFRAME, "$(seg.name): no whole frame after $tries tries: the writer kept overwriting it, or died mid-frame (a process with write access that locks the segment repairs that)")
         tries > 3 && sleep(0.001)             # give the writer the CPU (Julia's sleep resolution is about 1 ms)
     end
 end
@@ -375,7 +380,9 @@ read_frame(seg::Segment{T}; timeout::Real = 1.0) where {T} = read_frame!(Matrix{
 "Frames published so far (`nothing` for a plain WA-1 object)."
 function frames(seg::Segment)
     check_size(seg)
-    seg.block == C_NULL && return nothing
+    if seg.block == C_NULL
+        return nothing
+    end
     return Int(ld_acquire(UInt64, seg.block, B_FRAMES))
 end
 

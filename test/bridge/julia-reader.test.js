@@ -6,7 +6,7 @@
 //    does, never loads a byte past the object's size, and reads the frames (torn ones flagged)
 //    the library reads;
 // 3. the two files do not drift: function by function, the sequence of constants, element types,
-//    error codes and helpers they use must be the same.
+//    error codes, helpers, operators and integer literals they use must be the same.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -46,14 +46,18 @@ test('every .jl file and every ```julia block of the docs parses', (t) => {
 
 // ---- 3. the transliteration follows the .jl ----
 
-const HELPERS = ['ld', 'ld_acquire', 'fnv1a', 'roundup', 'div', 'fail', 'check_size', 'is_torn', 'iseven', 'typemax', 'copyto'];
+const HELPERS = ['ld', 'ld_acquire', 'fnv1a', 'roundup', 'div', 'fail', 'check_size', 'is_torn', 'iseven', 'typemax', 'copyto', 'time_ns', 'sleep'];
 const TYPES = ['Int8', 'UInt8', 'Int16', 'UInt16', 'Int32', 'UInt32', 'Int64', 'UInt64'];
 const CODES = ['EUNINIT', 'ETRUNCATED', 'EBYTEORDER', 'EBADMAGIC', 'ECORRUPT', 'EVERSION', 'ELAYOUT', 'ECHECKSUM', 'ENOFRAME', 'EBUS'];
 const COMPARED = ['roundup', 'fnv1a', 'validate', 'check_size', 'is_torn', 'read_frame!', 'frames'];
 const jsName = (n) => n.replace(/!$/, '_bang');
-// Comparisons, in one spelling for both languages.
-const COMPARISONS = { '<': '<', '>': '>', '<=': '<=', '>=': '>=', '≤': '<=', '≥': '>=', '==': '==', '===': '==', '!=': '!=', '!==': '!=', '≠': '!=' };
-const OPS = new Set(Object.values(COMPARISONS));
+// Operators, in one spelling for both languages (Julia ÷ is JS / on BigInt, ⊻ is ^).
+const OPERATORS = {
+  '<': '<', '>': '>', '<=': '<=', '>=': '>=', '≤': '<=', '≥': '>=', '==': '==', '===': '==', '!=': '!=', '!==': '!=', '≠': '!=',
+  '+': '+', '-': '-', '*': '*', '/': '/', '÷': '/', '%': '%', '>>': '>>', '<<': '<<', '&': '&', '|': '|', '⊻': '^', '^': '^',
+  '!': '!', '&&': '&&', '||': '||', '+=': '+=', '-=': '-=', '*=': '*=',
+};
+const CHAINED = new Set(['<', '>', '<=', '>=', '≤', '≥']);
 
 /** Per function of the .jl (first definition of each name), the identifiers of `vocab` it uses, in order; strings and comments left out. */
 function juliaTraces(text, vocab) {
@@ -67,12 +71,17 @@ function juliaTraces(text, vocab) {
     return call?.namedChildren[0]?.text;
   };
   const collect = (n, acc) => {
-    if (n.type === 'string_literal' || n.type === 'line_comment' || n.type === 'block_comment' || n.type === 'comment') return acc;
+    if (['string_literal', 'line_comment', 'block_comment', 'comment', 'for_binding'].includes(n.type)) return acc;
     if (n.childCount === 0 && n.type === 'identifier') {
       const id = n.text.replace(/!$/, '');
       if (vocab.has(id)) acc.push(id);
-    } else if (n.childCount === 0 && n.type === 'operator' && COMPARISONS[n.text]) {
-      acc.push(COMPARISONS[n.text]);
+    } else if (n.childCount === 0 && Object.hasOwn(OPERATORS, n.text) && n.type !== 'identifier') {
+      // Julia's chained comparison a ≤ b ≤ c is JS's a <= b && b <= c.
+      const left = n.parent?.type === 'binary_expression' ? n.parent.namedChildren[0] : null;
+      if (CHAINED.has(n.text) && left?.type === 'binary_expression' && left.children.some((c) => c.childCount === 0 && CHAINED.has(c.text))) acc.push('&&');
+      acc.push(OPERATORS[n.text]);
+    } else if (n.type === 'integer_literal') {
+      acc.push(BigInt(n.text).toString());
     }
     for (const c of n.children) collect(c, acc);
     return acc;
@@ -112,8 +121,12 @@ function jsTraces(text, vocab) {
       if (bare[k] === '{') depth++;
       else if (bare[k] === '}' && --depth === 0) break;
     }
-    const tokens = bare.slice(i, k).matchAll(/[A-Za-z_]\w*|>>>?|<<|===|!==|==|!=|<=|>=|=>|<|>/g);
-    out[m[1]] = [...tokens].map((x) => COMPARISONS[x[0]] ?? x[0]).filter((id) => vocab.has(id) || OPS.has(id));
+    const tokens = bare.slice(i, k).matchAll(/[A-Za-z_]\w*|0x[0-9A-Fa-f]+n?|\d+(?:\.\d*)?(?:e\d+)?n?|>>>?|<<|===|!==|==|!=|<=|>=|=>|\+=|-=|\*=|&&|\|\||[<>+\-*/%&|^!]/g);
+    out[m[1]] = [...tokens].flatMap(([x]) => {
+      if (/^\d|^0x/.test(x)) return /[.e]/.test(x.replace(/^0x.*/, '')) ? [] : [BigInt(x.replace(/n$/, '')).toString()];
+      if (Object.hasOwn(OPERATORS, x)) return [OPERATORS[x]];
+      return vocab.has(x) ? [x] : [];
+    });
   }
   return out;
 }
@@ -130,7 +143,7 @@ function drift(jlText, jsText) {
   return COMPARED.filter((f) => JSON.stringify(a[f]) !== JSON.stringify(b[jsName(f)])).map((f) => `${f}:\n  .jl ${JSON.stringify(a[f])}\n  .js ${JSON.stringify(b[jsName(f)])}`);
 }
 
-test('the transliteration uses the .jl constants and, function by function, the same loads, checks and codes in the same order', (t) => {
+test('the transliteration uses the .jl constants and, function by function, the same loads, checks, codes, operators and literals in the same order', (t) => {
   const missing = juliaParserMissing();
   if (missing) return t.skip(missing);
   const K = JR.loadConstants();
@@ -150,10 +163,31 @@ test('the transliteration uses the .jl constants and, function by function, the 
     ['            torn = is_torn(blk)\n            copyto!', '            torn = false\n            copyto!'],
     ['    size ≥ total || fail(:ETRUNCATED', '    true || fail(:ETRUNCATED'],
     ['0x20 ≤ b ≤ 0x7e', '0x20 ≤ b'],
+    ['≤ 2 * (n + k) - 2', '≤ 2 * (n + k) - 1'],
+    ['seg.slots[n % k + 1]', 'seg.slots[n % k]'],
+    ['want_off = roundup(OFF_DIMS + 8 * ndims, CACHELINE)', 'want_off = roundup(OFF_DIMS + 8 * ndims, 8)'],
+    ['size < boff + 8 ||', 'size < boff ||'],
     ['    size ≥ want_off || fail(:ETRUNCATED, "object of $size bytes is smaller than its header")  # check 7\n', ''],
     ['ld_acquire(UInt32, blk, B_INIT_STATE)', 'ld(UInt32, blk, B_INIT_STATE)'],
     ['ld_acquire(UInt64, blk, B_STATS_SEQ)', 'ld_acquire(UInt64, blk, B_SEQ)'],
   ];
+  // Each `.jl N` comment of the transliteration names a line of the .jl that does what the JS line
+  // does: the check it names (`# check K` there), or at least one of the same identifiers.
+  const jlLines = JL.split('\n');
+  let refs = 0;
+  for (const line of TS.split('\n')) {
+    const m = /\.jl (\d+)(?:-\d+)?(?:, check (\w+))?/.exec(line);
+    if (!m) continue;
+    const target = jlLines[Number(m[1]) - 1] ?? '';
+    if (m[2]) assert.match(target, new RegExp(`# check ${m[2]}\\b`), `${line.trim()} → .jl line ${m[1]}: ${target}`);
+    else {
+      const ids = (s) => new Set([...s.matchAll(/[A-Za-z_]\w*/g)].map((x) => x[0]).filter((x) => vocab.has(x) || /^[a-z_]{3,}$/.test(x)));
+      const here = ids(line.split('//')[0]);
+      assert.ok(here.size === 0 || [...ids(target)].some((x) => here.has(x)), `${line.trim()} → .jl line ${m[1]}: ${target}`);
+    }
+    refs++;
+  }
+  assert.ok(refs >= 35, `${refs} line references checked`);
   for (const [from, to] of mutants) {
     assert.ok(JL.includes(from), `mutant target present: ${from}`);
     assert.notDeepEqual(drift(JL.replace(from, to), TS), [], `not caught: ${from} → ${to}`);

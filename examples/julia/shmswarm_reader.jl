@@ -377,13 +377,13 @@ As read_frame!, into a new cols × rows Matrix: `A, seq, torn = read_frame(seg)`
 """
 read_frame(seg::Segment{T}; timeout::Real = 1.0) where {T} = read_frame!(Matrix{T}(undef, seg.cols, seg.rows), seg; timeout)
 
-"Frames published so far (`nothing` for a plain WA-1 object)."
+"Frames published so far, a UInt64 (`nothing` for a plain WA-1 object)."
 function frames(seg::Segment)
     check_size(seg)
     if seg.block == C_NULL
         return nothing
     end
-    return Int(ld_acquire(UInt64, seg.block, B_FRAMES))
+    return ld_acquire(UInt64, seg.block, B_FRAMES)
 end
 
 # ---- the seed's hand-made layout: a bare matrix and a separate mutex object ----

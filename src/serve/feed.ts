@@ -1,0 +1,238 @@
+import type { WebSocket } from 'ws';
+import { parseDtype, Watcher, type RawOptions, type TypedArray, type WatchSnapshot } from '../core/index.js';
+import {
+  dataOffsetFor, ENCODING_PLAIN, ENCODING_U16, FrameFlag, writeFrameHeader, type StatusMessage,
+} from './protocol.js';
+
+/** Beyond this many agents a frame is thinned: every step-th agent, as 16-bit values. */
+export const THIN_ABOVE = 100_000;
+/** Status messages (rate, stats, counters) at most this often, and at once on an event. */
+const STATUS_MS = 250;
+/** How often a segment with a sequence counter is looked at while someone watches. */
+const POLL_MS = 4;
+/** Objects without a sequence counter (raw, plain WA-1) are copied this often. */
+const UNSYNCED_POLL_MS = 33;
+/** A socket holding more than this many frames unsent is behind: it gets no new frame. */
+const BEHIND_FRAMES = 2;
+
+/** Element types the GPU reads as they are; the others (64-bit) go as f32. */
+const GPU_DTYPES = new Set(['i8', 'u8', 'i16', 'u16', 'i32', 'u32', 'f32']);
+
+export interface FeedOptions {
+  raw?: RawOptions;
+  /** Agents above which frames are thinned (default THIN_ABOVE). */
+  thinAbove?: number;
+}
+
+interface Client {
+  ws: WebSocket;
+  sent: number;
+  skipped: number;
+  /** The writer's frame counter just before the first frame this client got (for `missed`). */
+  base: number | null;
+  lastFrames: number;
+}
+
+/** What one frame message holds: the header's fields for every client, the bytes once. */
+interface Encoded {
+  bytes: Uint8Array;
+  frames: number;
+}
+
+/**
+ * One segment followed for every WebSocket watching it: a Watcher polled while anyone is
+ * connected, each new frame made into one message (docs/SERVE.md) and sent to every socket that
+ * is not behind. A socket that is behind gets the next frame after it catches up, never a backlog.
+ * Reads are lock-free (Watcher): nothing here writes to shared memory.
+ */
+export class Feed {
+  readonly name: string;
+  #watcher: Watcher;
+  #thinAbove: number;
+  #clients = new Set<Client>();
+  #timer: NodeJS.Timeout | null = null;
+  #last: Encoded | null = null;
+  #snap: WatchSnapshot | null = null;
+  #lastStatus = 0;
+  #events: string[] = [];
+  /** Distinct frames seen, the sequence of objects that have none. */
+  #count = 0;
+  #closed = false;
+
+  constructor(name: string, options: FeedOptions = {}) {
+    this.name = name;
+    this.#watcher = new Watcher(name, { raw: options.raw });
+    this.#thinAbove = options.thinAbove ?? THIN_ABOVE;
+  }
+
+  get size(): number {
+    return this.#clients.size;
+  }
+
+  /** Start sending to `ws`: the latest status and frame now, then every new frame. */
+  add(ws: WebSocket): void {
+    const c: Client = { ws, sent: 0, skipped: 0, base: null, lastFrames: 0 };
+    this.#clients.add(c);
+    ws.once('close', () => this.#clients.delete(c));
+    if (this.#snap) this.#sendStatus(c, this.#snap);
+    if (this.#last) this.#send(c, this.#last);
+    this.#schedule(0);
+  }
+
+  #schedule(ms: number): void {
+    if (this.#timer || this.#closed) return;
+    this.#timer = setTimeout(() => {
+      this.#timer = null;
+      this.#tick();
+    }, ms);
+  }
+
+  #behind(c: Client): boolean {
+    return this.#last !== null && c.ws.bufferedAmount > BEHIND_FRAMES * this.#last.bytes.byteLength;
+  }
+
+  #tick(): void {
+    if (this.#clients.size === 0 || this.#closed) return;
+    const now = Date.now();
+    const statusDue = now - this.#lastStatus >= STATUS_MS;
+    // Nobody can take a frame: reading one would be work thrown away (a million agents is
+    // tens of ms). The frames published meanwhile count as missed.
+    if (!statusDue && [...this.#clients].every((c) => this.#behind(c))) return this.#schedule(POLL_MS);
+    const snap = this.#watcher.poll(now);
+    this.#snap = snap;
+    for (const e of snap.events) this.#events.push(e.message);
+    const frame = this.#watcher.frame;
+    if (this.#watcher.changed && frame && snap.rows !== null && snap.cols !== null && snap.dtype !== null) {
+      const encoded = this.#encode(snap, frame, now);
+      if (encoded) {
+        this.#last = encoded;
+        for (const c of this.#clients) {
+          if (this.#behind(c)) c.skipped++;
+          else this.#send(c, encoded);
+        }
+      }
+    }
+    if (statusDue || this.#events.length > 0) {
+      this.#lastStatus = now;
+      for (const c of this.#clients) this.#sendStatus(c, snap);
+      this.#events = [];
+    }
+    const syncs = snap.kind === 'shmswarm';
+    this.#schedule(syncs || snap.kind === null ? POLL_MS : UNSYNCED_POLL_MS);
+  }
+
+  #send(c: Client, e: Encoded): void {
+    if (c.ws.readyState !== c.ws.OPEN) return;
+    c.ws.send(e.bytes);
+    c.sent++;
+    // A counter that went back is a new segment under the name: count from there.
+    if (c.base === null || e.frames < c.lastFrames) {
+      c.base = e.frames - 1;
+      c.sent = 1;
+    }
+    c.lastFrames = e.frames;
+  }
+
+  #sendStatus(c: Client, s: WatchSnapshot): void {
+    if (c.ws.readyState !== c.ws.OPEN) return;
+    const rows = s.rows ?? 0;
+    const thin = rows > this.#thinAbove;
+    const step = thin ? Math.ceil(rows / this.#thinAbove) : 1;
+    const converted = s.dtype !== null && !thin && !GPU_DTYPES.has(s.dtype);
+    const finite = (n: number) => (Number.isFinite(n) ? n : null);
+    const msg: StatusMessage = {
+      type: 'status', name: s.name, status: s.status, message: s.message, kind: s.kind, rows: s.rows, cols: s.cols,
+      dtype: s.dtype, fields: s.fields, frames: s.frames, writerPid: s.writerPid, writerAlive: s.writerAlive,
+      ageMs: s.ageMs, framesPerSec: s.framesPerSec, mbPerSec: s.mbPerSec,
+      stats: s.stats?.map((f) => ({ field: f.field, min: finite(f.min), mean: finite(f.mean), max: finite(f.max), std: finite(f.std), nonFinite: f.nonFinite })) ?? null,
+      torn: s.torn, events: this.#events,
+      sent: c.sent, skipped: c.skipped,
+      missed: c.base === null || s.frames === null || s.kind !== 'shmswarm' ? 0 : Math.max(0, s.frames - c.base - c.sent),
+      thinning: thin || converted ? { step, encoding: thin ? 'u16' : 'plain', agentsSent: Math.ceil(rows / step), converted } : null,
+    };
+    c.ws.send(JSON.stringify(msg));
+  }
+
+  /** The frame message for `frame` (null when an object without a sequence did not change). */
+  #encode(s: WatchSnapshot, frame: TypedArray, now: number): Encoded | null {
+    const rows = s.rows!, cols = s.cols!;
+    const dt = parseDtype(s.dtype!);
+    const syncs = s.kind === 'shmswarm';
+    if (!syncs && this.#last && this.#sameAsLast(frame)) return null;
+    this.#count++;
+    const thin = rows > this.#thinAbove;
+    const step = thin ? Math.ceil(rows / this.#thinAbove) : 1;
+    const n = thin ? Math.ceil(rows / step) : rows;
+    const encoding = thin ? ENCODING_U16 : ENCODING_PLAIN;
+    const plainAsIs = !thin && GPU_DTYPES.has(dt.name);
+    const size = thin ? 2 : plainAsIs ? dt.bytes : 4;
+    const offset = dataOffsetFor(encoding, cols);
+    const buf = new ArrayBuffer(offset + n * cols * size);
+    const bytes = new Uint8Array(buf);
+    let flags = s.torn ? FrameFlag.Torn : 0;
+    if (thin) {
+      flags |= FrameFlag.Subsampled;
+      quantise(frame, rows, cols, step, new DataView(buf, 64, cols * 8), new Uint16Array(buf, offset));
+    } else if (plainAsIs) {
+      bytes.set(new Uint8Array(frame.buffer, frame.byteOffset, frame.byteLength), offset);
+    } else {
+      flags |= FrameFlag.Converted;
+      const out = new Float32Array(buf, offset);
+      for (let i = 0; i < out.length; i++) out[i] = Number(frame[i]);
+    }
+    writeFrameHeader(new DataView(buf), {
+      encoding, dtype: thin ? 4 : plainAsIs ? dt.code : 9, flags, rows: n, cols, totalRows: rows, step, dataOffset: offset,
+      sequence: syncs ? (s.sequence ?? 0) : this.#count,
+      frames: syncs ? (s.frames ?? 0) : this.#count,
+      lastWriteTime: s.lastWriteTime ?? NaN,
+      sentTime: now,
+    });
+    return { bytes, frames: syncs ? (s.frames ?? 0) : this.#count };
+  }
+
+  #lastRaw: Uint8Array | null = null;
+
+  /** Objects without a sequence counter are copied on every look: send only what changed. */
+  #sameAsLast(frame: TypedArray): boolean {
+    const now = new Uint8Array(frame.buffer, frame.byteOffset, frame.byteLength);
+    const same = this.#lastRaw !== null && Buffer.compare(this.#lastRaw, now) === 0;
+    if (!same) this.#lastRaw = now.slice();
+    return same;
+  }
+
+  close(): void {
+    this.#closed = true;
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = null;
+    for (const c of this.#clients) c.ws.terminate();
+    this.#clients.clear();
+    this.#watcher.close();
+  }
+}
+
+/**
+ * Every step-th agent of `frame` as u16: per column, q = round((v - min) / scale) over the agents
+ * sent, with (min, scale) as two f32 in `table`. Values that are not finite become 0 (min).
+ */
+function quantise(frame: TypedArray, rows: number, cols: number, step: number, table: DataView, out: Uint16Array): void {
+  const big = typeof frame[0] === 'bigint';
+  const at = (i: number) => (big ? Number(frame[i]) : (frame[i] as number));
+  for (let c = 0; c < cols; c++) {
+    let min = Infinity, max = -Infinity;
+    for (let r = 0; r < rows; r += step) {
+      const v = at(r * cols + c);
+      if (!Number.isFinite(v)) continue;
+      if (v < min) min = v;
+      if (v > max) max = v;
+    }
+    if (!(min <= max)) min = max = 0;
+    const scale = max > min ? (max - min) / 65535 : 1;
+    table.setFloat32(c * 8, min, true);
+    table.setFloat32(c * 8 + 4, scale, true);
+    const inv = 1 / scale;
+    for (let r = 0, k = c; r < rows; r += step, k += cols) {
+      const q = Math.round((at(r * cols + c) - min) * inv);
+      out[k] = q >= 0 && q <= 65535 ? q : q > 65535 ? 65535 : 0;
+    }
+  }
+}

@@ -4,8 +4,14 @@ import {
   dataOffsetFor, ENCODING_PLAIN, ENCODING_U16, FrameFlag, writeFrameHeader, type StatusMessage,
 } from './protocol.js';
 
-/** Beyond this many agents a frame is thinned: every step-th agent, as 16-bit values. */
+/** Beyond this many agents a frame is subsampled: every step-th agent, at most this many. */
 export const THIN_ABOVE = 100_000;
+/**
+ * Beyond this many agents values go as 16 bits (half the bytes of f32). Measured (bench/serve.js):
+ * headless Chromium took in about 20 frames/s of 100,000 × 4 f32 (1.6 MB), with the frames
+ * queueing for 0.4 s, while its page's thread was idle most of the time: bytes are the limit.
+ */
+export const QUANTISE_ABOVE = 50_000;
 /** Status messages (rate, stats, counters) at most this often, and at once on an event. */
 const STATUS_MS = 250;
 /** How often a segment with a sequence counter is looked at while someone watches. */
@@ -20,8 +26,10 @@ const GPU_DTYPES = new Set(['i8', 'u8', 'i16', 'u16', 'i32', 'u32', 'f32']);
 
 export interface FeedOptions {
   raw?: RawOptions;
-  /** Agents above which frames are thinned (default THIN_ABOVE). */
+  /** Agents above which frames are subsampled (default THIN_ABOVE). */
   thinAbove?: number;
+  /** Agents above which values go as 16 bits (default QUANTISE_ABOVE). */
+  quantiseAbove?: number;
 }
 
 interface Client {
@@ -49,6 +57,7 @@ export class Feed {
   readonly name: string;
   #watcher: Watcher;
   #thinAbove: number;
+  #quantiseAbove: number;
   #clients = new Set<Client>();
   #timer: NodeJS.Timeout | null = null;
   #last: Encoded | null = null;
@@ -63,6 +72,7 @@ export class Feed {
     this.name = name;
     this.#watcher = new Watcher(name, { raw: options.raw });
     this.#thinAbove = options.thinAbove ?? THIN_ABOVE;
+    this.#quantiseAbove = Math.min(this.#thinAbove, options.quantiseAbove ?? QUANTISE_ABOVE);
   }
 
   get size(): number {
@@ -135,10 +145,8 @@ export class Feed {
 
   #sendStatus(c: Client, s: WatchSnapshot): void {
     if (c.ws.readyState !== c.ws.OPEN) return;
-    const rows = s.rows ?? 0;
-    const thin = rows > this.#thinAbove;
-    const step = thin ? Math.ceil(rows / this.#thinAbove) : 1;
-    const converted = s.dtype !== null && !thin && !GPU_DTYPES.has(s.dtype);
+    const { step, quantised } = this.#thinning(s.rows ?? 0);
+    const converted = s.dtype !== null && !quantised && !GPU_DTYPES.has(s.dtype);
     const finite = (n: number) => (Number.isFinite(n) ? n : null);
     const msg: StatusMessage = {
       type: 'status', name: s.name, status: s.status, message: s.message, kind: s.kind, rows: s.rows, cols: s.cols,
@@ -148,9 +156,14 @@ export class Feed {
       torn: s.torn, events: this.#events,
       sent: c.sent, skipped: c.skipped,
       missed: c.base === null || s.frames === null || s.kind !== 'shmswarm' ? 0 : Math.max(0, s.frames - c.base - c.sent),
-      thinning: thin || converted ? { step, encoding: thin ? 'u16' : 'plain', agentsSent: Math.ceil(rows / step), converted } : null,
+      thinning: quantised || converted ? { step, encoding: quantised ? 'u16' : 'plain', agentsSent: Math.ceil((s.rows ?? 0) / step), converted } : null,
     };
     c.ws.send(JSON.stringify(msg));
+  }
+
+  /** How frames of `rows` agents go: every step-th agent, and whether as 16-bit values. */
+  #thinning(rows: number): { step: number; quantised: boolean } {
+    return { step: rows > this.#thinAbove ? Math.ceil(rows / this.#thinAbove) : 1, quantised: rows > this.#quantiseAbove };
   }
 
   /** The frame message for `frame` (null when an object without a sequence did not change). */
@@ -160,18 +173,17 @@ export class Feed {
     const syncs = s.kind === 'shmswarm';
     if (!syncs && this.#last && this.#sameAsLast(frame)) return null;
     this.#count++;
-    const thin = rows > this.#thinAbove;
-    const step = thin ? Math.ceil(rows / this.#thinAbove) : 1;
-    const n = thin ? Math.ceil(rows / step) : rows;
-    const encoding = thin ? ENCODING_U16 : ENCODING_PLAIN;
-    const plainAsIs = !thin && GPU_DTYPES.has(dt.name);
-    const size = thin ? 2 : plainAsIs ? dt.bytes : 4;
+    const { step, quantised } = this.#thinning(rows);
+    const n = Math.ceil(rows / step);
+    const encoding = quantised ? ENCODING_U16 : ENCODING_PLAIN;
+    const plainAsIs = !quantised && GPU_DTYPES.has(dt.name);
+    const size = quantised ? 2 : plainAsIs ? dt.bytes : 4;
     const offset = dataOffsetFor(encoding, cols);
     const buf = new ArrayBuffer(offset + n * cols * size);
     const bytes = new Uint8Array(buf);
     let flags = s.torn ? FrameFlag.Torn : 0;
-    if (thin) {
-      flags |= FrameFlag.Subsampled;
+    if (step > 1) flags |= FrameFlag.Subsampled;
+    if (quantised) {
       quantise(frame, rows, cols, step, new DataView(buf, 64, cols * 8), new Uint16Array(buf, offset));
     } else if (plainAsIs) {
       bytes.set(new Uint8Array(frame.buffer, frame.byteOffset, frame.byteLength), offset);
@@ -181,7 +193,7 @@ export class Feed {
       for (let i = 0; i < out.length; i++) out[i] = Number(frame[i]);
     }
     writeFrameHeader(new DataView(buf), {
-      encoding, dtype: thin ? 4 : plainAsIs ? dt.code : 9, flags, rows: n, cols, totalRows: rows, step, dataOffset: offset,
+      encoding, dtype: quantised ? 4 : plainAsIs ? dt.code : 9, flags, rows: n, cols, totalRows: rows, step, dataOffset: offset,
       sequence: syncs ? (s.sequence ?? 0) : this.#count,
       frames: syncs ? (s.frames ?? 0) : this.#count,
       lastWriteTime: s.lastWriteTime ?? NaN,

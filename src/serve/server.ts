@@ -8,7 +8,7 @@ import {
   checkSegmentName, csvChunks, encodeNpy, frameTable, isShmswarmError, openFrameSource, Segment, ShmswarmError, summaryFields,
   type FrameSource, type RawOptions, type SegmentInfo,
 } from '../core/index.js';
-import { Feed, THIN_ABOVE } from './feed.js';
+import { Feed, QUANTISE_ABOVE, THIN_ABOVE } from './feed.js';
 
 /** Largest request head accepted (431 beyond): the endpoints need only a path and a token. */
 const MAX_HEADER_BYTES = 8192;
@@ -33,8 +33,10 @@ export interface ServeOptions {
   port?: number;
   /** When set, every request must carry it (Authorization: Bearer, the page's cookie, or ?token=). */
   token?: string;
-  /** Agents above which frames are thinned (default 100,000). */
+  /** Agents above which frames are subsampled (default 100,000). */
   thinAbove?: number;
+  /** Agents above which values go as 16 bits (default 50,000). */
+  quantiseAbove?: number;
   /** Where the built page is (default: dist/serve/page next to this module). */
   pageDir?: URL;
 }
@@ -234,7 +236,7 @@ export async function startServer(o: ServeOptions = {}): Promise<SwarmServer> {
       return send(res, 200, path.endsWith('.js') ? 'text/javascript; charset=utf-8' : 'text/css; charset=utf-8', path.endsWith('.js') ? page.js : page.css, securityHeaders);
     }
     if (path === '/config.json') {
-      return send(res, 200, 'application/json', JSON.stringify({ name: o.name ?? null, raw: o.raw !== undefined, thinAbove: o.thinAbove ?? THIN_ABOVE }) + '\n');
+      return send(res, 200, 'application/json', JSON.stringify({ name: o.name ?? null, raw: o.raw !== undefined, thinAbove: o.thinAbove ?? THIN_ABOVE, quantiseAbove: o.quantiseAbove ?? QUANTISE_ABOVE }) + '\n');
     }
     if (path === '/list.json') {
       const list = Segment.list().filter((s) => s.kind !== 'foreign' && (o.name === undefined || s.name === o.name));
@@ -340,7 +342,7 @@ export async function startServer(o: ServeOptions = {}): Promise<SwarmServer> {
     sockets++;
     let feed = feeds.get(name);
     if (!feed) {
-      feed = new Feed(name, { raw: name === o.name ? o.raw : undefined, thinAbove: o.thinAbove });
+      feed = new Feed(name, { raw: name === o.name ? o.raw : undefined, thinAbove: o.thinAbove, quantiseAbove: o.quantiseAbove });
       feeds.set(name, feed);
     }
     const f = feed;

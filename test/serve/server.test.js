@@ -113,7 +113,15 @@ test('/stream sends nothing more while no new frame comes: the latest frame once
   assert.equal(rampK(new Float32Array(b.frames[0].buf, 64)), 3);
 });
 
-test('beyond 100,000 agents frames are thinned (every step-th agent, 16-bit) and the status says so; f64 goes as f32', async (t) => {
+test('beyond 50,000 agents values go as 16 bits, beyond 100,000 every step-th agent only; the status says so; f64 goes as f32', async (t) => {
+  const mid = staticSegment(t, 'quantised', 60_000);
+  const s1 = await startServe(t, [mid]);
+  const m = streamClient(t, s1.url);
+  await m.until((c) => c.frames.length >= 1 && c.statuses.length >= 1);
+  const g = m.frames[0];
+  assert.deepEqual([g.encoding, g.dtype, g.rows, g.totalRows, g.step, g.flags & 2], [1, 4, 60_000, 60_000, 1, 0]);
+  assert.deepEqual(m.statuses.at(-1).thinning, { step: 1, encoding: 'u16', agentsSent: 60_000, converted: false });
+
   const big = staticSegment(t, 'thin', 150_001);
   const { url } = await startServe(t, [big]);
   const c = streamClient(t, url);

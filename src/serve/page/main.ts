@@ -12,6 +12,7 @@ interface Config {
   name: string | null;
   raw: boolean;
   thinAbove: number;
+  quantiseAbove: number;
 }
 
 /** What tests and the bench read: counters and recent latencies. */
@@ -233,6 +234,7 @@ function watchSegment(name: string): void {
 
   function draw(): void {
     drawQueued = false;
+    if (scatter.busy()) return queueDraw();
     if (pending) {
       const err = scatter.upload(pending.buf, pending.h);
       if (err) text($('statusline'), err, 'bad');
@@ -274,7 +276,7 @@ function watchSegment(name: string): void {
     receivedTimes.push(now);
     while (receivedTimes.length && now - receivedTimes[0] > 2000) receivedTimes.shift();
     $('received').textContent = String(probe.received);
-    const thin = h.flags & FrameFlag.Subsampled;
+    const thin = h.encoding !== 0;
     if (h.flags & FrameFlag.Torn) text($('statusline'), 'torn frame: the writer died while writing it', 'warn');
     if (!thin) text($('thinning'), h.flags & FrameFlag.Converted ? 'values converted to f32 for drawing' : '');
     pending = { buf, h };
@@ -351,7 +353,7 @@ function watchSegment(name: string): void {
     if (!(shown && shown.flags & FrameFlag.Torn)) text($('statusline'), line, live ? 'ok' : 'warn');
     const t = s.thinning;
     if (t && t.encoding === 'u16')
-      text($('thinning'), `thinned to stay live: every ${t.step}th agent (${t.agentsSent.toLocaleString('en')} of ${(s.rows ?? 0).toLocaleString('en')}) as 16-bit values; statistics are over all agents`, 'warn');
+      text($('thinning'), `thinned to stay live: ${t.step > 1 ? `every ${t.step}th agent (${t.agentsSent.toLocaleString('en')} of ${(s.rows ?? 0).toLocaleString('en')}), ` : ''}as 16-bit values (1/65,535 of each field's range); statistics are over all agents`, 'warn');
     // Statistics.
     const table = $<HTMLTableElement>('stats');
     table.replaceChildren();

@@ -95,6 +95,8 @@ export class Scatter {
   #texSize: [number, number, number] = [0, 0, -1];
   #header: FrameHeader | null = null;
   #fields: [number, number, number] = [0, 1, -1];
+  /** Signalled when the GPU has finished the last draw. */
+  #fence: WebGLSync | null = null;
 
   constructor(canvas: HTMLCanvasElement) {
     this.canvas = canvas;
@@ -126,6 +128,20 @@ export class Scatter {
     if (!gl.getProgramParameter(p, gl.LINK_STATUS)) throw new Error(`program: ${gl.getProgramInfoLog(p)}`);
     this.#programs.set(kind, p);
     return p;
+  }
+
+  /**
+   * True while the GPU is still drawing the previous picture. A software GPU (SwiftShader) may
+   * take longer per picture than frames take to arrive: uploading more then would block this
+   * thread in the upload, and with it the receipt of frames. Skipped pictures cost nothing.
+   */
+  busy(): boolean {
+    const gl = this.#gl;
+    if (!this.#fence) return false;
+    if (gl.getSyncParameter(this.#fence, gl.SYNC_STATUS) !== gl.SIGNALED) return true;
+    gl.deleteSync(this.#fence);
+    this.#fence = null;
+    return false;
   }
 
   /** Columns drawn as x, y and colour (-1: one colour). */
@@ -197,5 +213,7 @@ export class Scatter {
     gl.activeTexture(gl.TEXTURE0);
     gl.bindTexture(gl.TEXTURE_2D, this.#texture);
     gl.drawArrays(gl.POINTS, 0, head.rows);
+    this.#fence = gl.fenceSync(gl.SYNC_GPU_COMMANDS_COMPLETE, 0);
+    gl.flush();
   }
 }

@@ -1,5 +1,5 @@
 import type { WebSocket } from 'ws';
-import { parseDtype, Watcher, type RawOptions, type TypedArray, type WatchSnapshot } from '../core/index.js';
+import { openFrameSource, parseDtype, Watcher, type Frame, type FrameSource, type RawOptions, type TypedArray, type WatchSnapshot } from '../core/index.js';
 import {
   dataOffsetFor, ENCODING_PLAIN, ENCODING_U16, FrameFlag, writeFrameHeader, type StatusMessage,
 } from './protocol.js';
@@ -70,9 +70,28 @@ export class Feed {
 
   constructor(name: string, options: FeedOptions = {}) {
     this.name = name;
-    this.#watcher = new Watcher(name, { raw: options.raw });
+    this.#watcher = new Watcher(name, { raw: options.raw, open: (n) => this.#tap(openFrameSource(n, { raw: options.raw })) });
     this.#thinAbove = options.thinAbove ?? THIN_ABOVE;
     this.#quantiseAbove = Math.min(this.#thinAbove, options.quantiseAbove ?? QUANTISE_ABOVE);
+  }
+
+  /** The last frame the watcher read: its own sequence, count and time (the snapshot's come from before the read). */
+  #read: Pick<Frame, 'sequence' | 'frames' | 'lastWriteTime'> | null = null;
+
+  /** `src`, noting each frame its readFrame returns. */
+  #tap(src: FrameSource): FrameSource {
+    const readFrame = (...args: Parameters<FrameSource['readFrame']>) => {
+      const f = src.readFrame(...args);
+      if (f) this.#read = { sequence: f.sequence, frames: f.frames, lastWriteTime: f.lastWriteTime };
+      return f;
+    };
+    return new Proxy(src, {
+      get: (target, p) => {
+        if (p === 'readFrame') return readFrame;
+        const v = Reflect.get(target, p, target);
+        return typeof v === 'function' ? v.bind(target) : v;
+      },
+    });
   }
 
   get size(): number {
@@ -192,14 +211,16 @@ export class Feed {
       const out = new Float32Array(buf, offset);
       for (let i = 0; i < out.length; i++) out[i] = Number(frame[i]);
     }
+    const read = this.#read;
+    const frames = syncs ? (read?.frames ?? 0) : this.#count;
     writeFrameHeader(new DataView(buf), {
       encoding, dtype: quantised ? 4 : plainAsIs ? dt.code : 9, flags, rows: n, cols, totalRows: rows, step, dataOffset: offset,
-      sequence: syncs ? (s.sequence ?? 0) : this.#count,
-      frames: syncs ? (s.frames ?? 0) : this.#count,
-      lastWriteTime: s.lastWriteTime ?? NaN,
+      sequence: syncs ? (read?.sequence ?? 0) : this.#count,
+      frames,
+      lastWriteTime: read?.lastWriteTime ?? NaN,
       sentTime: now,
     });
-    return { bytes, frames: syncs ? (s.frames ?? 0) : this.#count };
+    return { bytes, frames };
   }
 
   #lastRaw: Uint8Array | null = null;

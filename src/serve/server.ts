@@ -18,6 +18,10 @@ const MAX_SOCKETS = 32;
 const MAX_CLIENT_MESSAGE = 256;
 /** ... and more than this many in a second closes the socket (1008). */
 const MAX_CLIENT_MESSAGES_PER_S = 10;
+/** /frame.csv and /frame.npy requests at once (each holds a copy of the frame); more get 503. */
+const MAX_FRAME_REQUESTS = 4;
+/** TCP connections at once; the kernel queues more until one closes. */
+const MAX_CONNECTIONS = 256;
 /** Lock-free attempts at one consistent frame for /frame.csv and /frame.npy. */
 const FRAME_ATTEMPTS = 50;
 const COOKIE = 'shmswarm_token';
@@ -119,6 +123,7 @@ export async function startServer(o: ServeOptions = {}): Promise<SwarmServer> {
   const loopback = isLoopback(host);
   const feeds = new Map<string, Feed>();
   let sockets = 0;
+  let frameRequests = 0;
 
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_CLIENT_MESSAGE, perMessageDeflate: false, clientTracking: true });
 
@@ -244,7 +249,10 @@ export async function startServer(o: ServeOptions = {}): Promise<SwarmServer> {
     }
     if (path === '/info.json' || path === '/frame.csv' || path === '/frame.npy') {
       const name = segmentOf(url);
+      const isFrame = path !== '/info.json';
+      if (isFrame && frameRequests >= MAX_FRAME_REQUESTS) throw new HttpError(503, `${MAX_FRAME_REQUESTS} frames are being sent already; try again`, 'EBUSY');
       const src = open(name);
+      if (isFrame) frameRequests++;
       try {
         if (path === '/info.json') return send(res, 200, 'application/json', JSON.stringify(infoJson(src.info()), null, 2) + '\n');
         const frame = await consistentFrame(src);
@@ -253,8 +261,9 @@ export async function startServer(o: ServeOptions = {}): Promise<SwarmServer> {
         if (path === '/frame.npy') return send(res, 200, 'application/octet-stream', encodeNpy(table), headers);
         res.writeHead(200, { 'Content-Type': 'text/csv; charset=utf-8', ...headers });
         if (req.method === 'HEAD') return void res.end();
-        return writeChunks(res, csvChunks(table));
+        return await writeChunks(res, csvChunks(table));
       } finally {
+        if (isFrame) frameRequests--;
         src.close();
       }
     }
@@ -291,6 +300,8 @@ export async function startServer(o: ServeOptions = {}): Promise<SwarmServer> {
       else sendError(res, statusFor(e), e instanceof Error ? e.message : String(e), isShmswarmError(e) ? e.code : 'EINTERNAL');
     });
   });
+
+  server.maxConnections = MAX_CONNECTIONS;
 
   // Malformed requests and oversized heads: an answer when the socket can take one, never a crash.
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {

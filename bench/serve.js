@@ -9,6 +9,7 @@
 // cost stays small; the figures are the server's and the page's. Needs /usr/bin/chromium.
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 
 import { parseArgsOrExit, usageExit } from './lib/args.js';
@@ -119,7 +120,7 @@ try {
   await browser.close();
 }
 const f = (n, d = 1) => (Number.isFinite(n) ? n.toFixed(d) : '-');
-console.log(`serve bench: ${rate} Hz writer, ${seconds} s per size, headless Chromium (SwiftShader WebGL), ${new Date().toISOString()}`);
+console.log(`serve bench: ${rate} Hz writer, ${seconds} s per size, headless Chromium (SwiftShader WebGL), ${new Date().toISOString()}, load average ${loadavg().map((l) => l.toFixed(1)).join(' ')} (other work on this machine counts in it)`);
 console.log('| agents | received fps | page redraws/s | latency p50 / p90 (ms) | server CPU per frame (ms) | server, share of a core | writer, share of a core | thinned |');
 console.log('|---:|---:|---:|---:|---:|---:|---:|---|');
 for (const r of rows)

@@ -111,6 +111,15 @@ test('/stream sends nothing more while no new frame comes: the latest frame once
   assert.equal(b.frames.length, 1, 'a client that comes later gets the latest frame, once');
   assert.equal(a.statuses.at(-1).status, 'writer-dead');
   assert.equal(rampK(new Float32Array(b.frames[0].buf, 64)), 3);
+  // One more frame: each client gets it once, through the frame reads between statuses and the
+  // statuses' own reads alike (the second must not send again what the first sent).
+  const seg = Segment.open(name);
+  seg.writeFrame(Float32Array.from({ length: 500 * 4 }, (_, i) => 4 + i));
+  seg.close();
+  await a.until((c) => c.frames.length >= 2);
+  await sleep(700);
+  assert.deepEqual(a.frames.map((f) => rampK(new Float32Array(f.buf, 64))), [3, 4]);
+  assert.deepEqual(b.frames.map((f) => f.frames), [3, 4]);
 });
 
 test('beyond 50,000 agents values go as 16 bits, beyond 100,000 every step-th agent only; the status says so; f64 goes as f32', async (t) => {

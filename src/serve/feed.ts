@@ -1,5 +1,5 @@
 import type { WebSocket } from 'ws';
-import { allocFrame, openFrameSource, parseDtype, Watcher, type Frame, type FrameSource, type RawOptions, type TypedArray, type WatchSnapshot } from '../core/index.js';
+import { allocFrame, openFrameSource, parseDtype, ShmswarmError, Watcher, type Frame, type FrameSource, type RawOptions, type TypedArray, type WatchSnapshot } from '../core/index.js';
 import {
   dataOffsetFor, ENCODING_PLAIN, ENCODING_U16, FrameFlag, writeFrameHeader, type StatusMessage,
 } from './protocol.js';
@@ -20,6 +20,13 @@ const POLL_MS = 4;
 const UNSYNCED_POLL_MS = 33;
 /** A socket holding more than this many frames unsent is behind: it gets no new frame. */
 const BEHIND_FRAMES = 2;
+
+/**
+ * The most fields and the largest frame the view takes: an object anyone can make in /dev/shm may
+ * claim 2^26 columns, whose statistics alone would take gigabytes (docs/SERVE.md).
+ */
+export const MAX_VIEW_COLS = 4096;
+export const MAX_VIEW_BYTES = 2 ** 30;
 
 /** Element types the GPU reads as they are; the others (64-bit) go as f32. */
 const GPU_DTYPES = new Set(['i8', 'u8', 'i16', 'u16', 'i32', 'u32', 'f32']);
@@ -70,7 +77,7 @@ export class Feed {
 
   constructor(name: string, options: FeedOptions = {}) {
     this.name = name;
-    this.#watcher = new Watcher(name, { raw: options.raw, open: (n) => this.#tap(openFrameSource(n, { raw: options.raw })) });
+    this.#watcher = new Watcher(name, { raw: options.raw, open: (n) => this.#tap(checkViewable(openFrameSource(n, { raw: options.raw }))) });
     this.#thinAbove = options.thinAbove ?? THIN_ABOVE;
     this.#quantiseAbove = Math.min(this.#thinAbove, options.quantiseAbove ?? QUANTISE_ABOVE);
   }
@@ -179,7 +186,7 @@ export class Feed {
       for (const c of this.#clients) this.#sendStatus(c, snap);
       this.#events = [];
     }
-    this.#schedule(syncs || snap.kind === null ? POLL_MS : UNSYNCED_POLL_MS);
+    this.#schedule(syncs ? POLL_MS : UNSYNCED_POLL_MS);
   }
 
   #send(c: Client, e: Encoded): void {
@@ -273,6 +280,15 @@ export class Feed {
     this.#clients.clear();
     this.#watcher.close();
   }
+}
+
+/** `src` if the view can take it; else closed, and an ETOOBIG error that the status shows. */
+export function checkViewable(src: FrameSource): FrameSource {
+  const bytes = src.rows * src.cols * parseDtype(src.dtype).bytes;
+  if (src.cols <= MAX_VIEW_COLS && bytes <= MAX_VIEW_BYTES) return src;
+  src.close();
+  const why = src.cols > MAX_VIEW_COLS ? `${src.cols} fields (the view takes at most ${MAX_VIEW_COLS})` : `a ${bytes}-byte frame (the view takes at most ${MAX_VIEW_BYTES})`;
+  throw new ShmswarmError(`${src.name} has ${why}; read it with /frame.npy or shmswarm dump`, 'ETOOBIG', { segment: src.name });
 }
 
 /**

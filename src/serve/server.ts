@@ -5,7 +5,7 @@ import { isIP } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import {
-  checkSegmentName, csvChunks, encodeNpy, frameTable, isShmswarmError, openFrameSource, Segment, ShmswarmError, summaryFields,
+  checkSegmentName, csvChunks, encodeNpy, frameTable, isShmswarmError, openFrameSource, parseDtype, Segment, ShmswarmError, summaryFields,
   type FrameSource, type RawOptions, type SegmentInfo,
 } from '../core/index.js';
 import { Feed, QUANTISE_ABOVE, THIN_ABOVE } from './feed.js';
@@ -22,6 +22,9 @@ const MAX_CLIENT_MESSAGES_PER_S = 10;
 const MAX_FRAME_REQUESTS = 4;
 /** TCP connections at once; the kernel queues more until one closes. */
 const MAX_CONNECTIONS = 256;
+/** /frame.csv and /frame.npy: frames of more fields or bytes are refused (413 ETOOBIG). */
+const MAX_DOWNLOAD_COLS = 65_536;
+const MAX_DOWNLOAD_BYTES = 2 ** 30;
 /** Lock-free attempts at one consistent frame for /frame.csv and /frame.npy. */
 const FRAME_ATTEMPTS = 50;
 const COOKIE = 'shmswarm_token';
@@ -252,7 +255,14 @@ export async function startServer(o: ServeOptions = {}): Promise<SwarmServer> {
       const isFrame = path !== '/info.json';
       if (isFrame && frameRequests >= MAX_FRAME_REQUESTS) throw new HttpError(503, `${MAX_FRAME_REQUESTS} frames are being sent already; try again`, 'EBUSY');
       const src = open(name);
-      if (isFrame) frameRequests++;
+      if (isFrame) {
+        const bytes = src.rows * src.cols * parseDtype(src.dtype).bytes;
+        if (src.cols > MAX_DOWNLOAD_COLS || bytes > MAX_DOWNLOAD_BYTES) {
+          src.close();
+          throw new HttpError(413, `${name} holds ${src.rows} × ${src.cols} values (${bytes} bytes): more than this server sends at once (${MAX_DOWNLOAD_COLS} fields, ${MAX_DOWNLOAD_BYTES} bytes); use shmswarm dump on its machine`, 'ETOOBIG');
+        }
+        frameRequests++;
+      }
       try {
         if (path === '/info.json') return send(res, 200, 'application/json', JSON.stringify(infoJson(src.info()), null, 2) + '\n');
         const frame = await consistentFrame(src);

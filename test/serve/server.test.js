@@ -320,3 +320,29 @@ test('binds 127.0.0.1 by default; another address is warned about; bad options e
   assert.equal(missing.status, 1);
   assert.match(missing.stderr, /cannot read --token-file .*ENOENT/);
 });
+
+test('an object claiming 2^26 fields (anyone can make one): the stream says it cannot show it and /frame.npy refuses it, with the server\'s memory flat', async (t) => {
+  const name = uniqueName(t, 'wide');
+  // A plain WA-1 header for 1 × 2^26 u8, sparse: 64 MiB that cost nothing to make.
+  const h = Buffer.alloc(64);
+  h.writeUInt32LE(0x57412d31, 0);
+  h.writeUInt16LE(2, 4);
+  h.writeUInt16LE(2, 6);
+  h.writeBigInt64LE(64n, 8);
+  h.writeBigInt64LE(2n ** 26n, 16);
+  h.writeBigInt64LE(1n, 24);
+  writeFileSync('/dev/shm' + name, h);
+  truncateSync('/dev/shm' + name, 64 + 2 ** 26);
+  const { url, child } = await startServe(t, []);
+  const before = vmRssKb(child.pid);
+  const c = streamClient(t, url, { name });
+  await c.until((c) => c.statuses.some((s) => s.status === 'error'));
+  assert.match(c.statuses.at(-1).message, /67108864 fields \(the view takes at most 4096\)/);
+  assert.equal(c.frames.length, 0);
+  const npy = await http(new URL(`frame.npy?name=${encodeURIComponent(name)}`, url));
+  assert.equal(npy.status, 413);
+  assert.equal(JSON.parse(npy.body).code, 'ETOOBIG');
+  assert.equal((await http(new URL(`info.json?name=${encodeURIComponent(name)}`, url))).status, 200);
+  assert.ok(vmRssKb(child.pid) - before < 64 * 1024, 'no copy of the object, no name per field');
+  assert.equal(child.exitCode, null);
+});

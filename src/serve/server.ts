@@ -136,7 +136,12 @@ export async function startServer(o: ServeOptions = {}): Promise<SwarmServer> {
     if (auth?.startsWith('Bearer ')) return { value: auth.slice(7).trim(), from: 'header' };
     for (const part of (req.headers.cookie ?? '').split(';')) {
       const [k, ...v] = part.trim().split('=');
-      if (k === COOKIE) return { value: decodeURIComponent(v.join('=')), from: 'cookie' };
+      if (k !== COOKIE) continue;
+      try {
+        return { value: decodeURIComponent(v.join('=')), from: 'cookie' };
+      } catch {
+        return { value: '', from: 'cookie' }; // not percent-encoding: a wrong token
+      }
     }
     const q = url.searchParams.get('token');
     return q === null ? null : { value: q, from: 'query' };

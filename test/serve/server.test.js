@@ -290,6 +290,8 @@ test('--token-file: every HTTP request and the WebSocket need the token, compare
   const viaCookie = streamClient(t, url, { headers: { Cookie: cookie } });
   await viaCookie.until((c) => c.frames.length >= 1);
   assert.equal((await http(url, { headers: { Cookie: 'shmswarm_token=wrong' } })).status, 401);
+  assert.equal((await http(url, { headers: { Cookie: 'shmswarm_token=%E0%A4%A' } })).status, 401, 'a cookie that is not percent-encoding');
+  assert.equal((await http(new URL('info.json', url), { headers: auth })).status, 200, 'still serving');
 });
 
 test('binds 127.0.0.1 by default; another address is warned about; bad options exit 2, a taken port 1, in one line', async (t) => {

@@ -102,6 +102,20 @@ test('the page against simulate: agents drawn, counter advancing, fields and col
   await page.selectOption('#colorField', { label: 'vx' });
   const d1 = (await probe(page)).drawn;
   await until(page, (d) => window.__shmswarm.drawn > d + 2, d1);
+
+  // Zoom in with the wheel over the plot: the x range narrows; double-click fits it again.
+  const width = async () => {
+    const [, a, b] = /^x (\S+)…(\S+) across/.exec(await page.textContent('#ranges'));
+    return Number(b) - Number(a);
+  };
+  const wide = await width();
+  const box = await page.locator('#scatter').boundingBox();
+  await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+  await page.mouse.wheel(0, -400);
+  await until(page, (w) => { const m = /^x (\S+)…(\S+) across/.exec(document.getElementById('ranges').textContent); return m && Number(m[2]) - Number(m[1]) < w / 1.5; }, wide);
+  await page.mouse.dblclick(box.x + box.width / 2, box.y + box.height / 2);
+  await until(page, (w) => { const m = /^x (\S+)…(\S+) across/.exec(document.getElementById('ranges').textContent); return m && Number(m[2]) - Number(m[1]) > w / 1.5; }, wide);
+  assert.ok((await width()) > wide / 1.5);
   const final = await probe(page);
   assert.equal(final.repeats, 0, 'no frame arrived twice');
   assert.equal(final.error, null);

@@ -92,7 +92,8 @@ export class Scatter {
   #gl: WebGL2RenderingContext;
   #programs = new Map<SamplerKind, WebGLProgram>();
   #texture: WebGLTexture;
-  #texSize: [number, number, number] = [0, 0, -1];
+  /** Rows and internal format of the texture's storage. */
+  #texSize: [number, number] = [0, 0];
   #header: FrameHeader | null = null;
   #fields: [number, number, number] = [0, 1, -1];
   /** Signalled when the GPU has finished the last draw. */
@@ -160,7 +161,7 @@ export class Scatter {
     gl.bindTexture(gl.TEXTURE_2D, this.#texture);
     if (this.#texSize[0] !== height || this.#texSize[1] !== fmt.internal) {
       gl.texImage2D(gl.TEXTURE_2D, 0, fmt.internal, TEX_WIDTH, height, 0, fmt.format, fmt.type, null);
-      this.#texSize = [height, fmt.internal, 0];
+      this.#texSize = [height, fmt.internal];
     }
     const whole = Math.floor(total / TEX_WIDTH);
     const data = new fmt.array(buf, h.dataOffset, total);

@@ -266,7 +266,8 @@ test('--token-file: every HTTP request and the WebSocket need the token, compare
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const token = 'k3y-' + createHash('sha256').update(String(Math.random())).digest('hex').slice(0, 24);
   writeFileSync(join(dir, 'token'), token + '\n', { mode: 0o600 });
-  const { url, child } = await startServe(t, [name, '--token-file', join(dir, 'token')]);
+  const { url, child, stderr } = await startServe(t, [name, '--token-file', join(dir, 'token')]);
+  assert.doesNotMatch(stderr(), /other users/, 'a 0600 token file is not warned about');
   assert.ok(!readFileSync(`/proc/${child.pid}/cmdline`, 'utf8').includes(token));
   for (const p of ['', 'app.js', 'config.json', 'list.json', 'info.json', 'frame.csv', 'frame.npy', 'nothing']) {
     assert.equal((await http(new URL(p, url))).status, 401, `${p || '/'} without the token`);
@@ -316,6 +317,10 @@ test('binds 127.0.0.1 by default; another address is warned about; bad options e
   }
   const dir = mkdtempSync(join(tmpdir(), 'shmswarm-serve-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
+  writeFileSync(join(dir, 'open'), 'secret\n', { mode: 0o644 });
+  const shared = await startServe(t, [name, '--token-file', join(dir, 'open')]);
+  await sleep(200);
+  assert.match(shared.stderr(), /--token-file .*open can be read by other users of this machine \(chmod 600/);
   writeFileSync(join(dir, 'empty'), '\n');
   assert.equal(runCli(['serve', name, '--token-file', join(dir, 'empty')]).status, 2);
   const missing = runCli(['serve', name, '--token-file', join(dir, 'nope')]);

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
 import { CliError, errnoText, usageError } from '../errors.js';
 import { progress, warn } from '../output.js';
@@ -30,6 +30,7 @@ export function readToken(file: string): string {
   }
   const token = text.split(/\r?\n/)[0].trim();
   if (token === '') throw usageError(`--token-file ${file} is empty: put the token on its first line`);
+  if ((statSync(file).mode & 0o077) !== 0) warn(`--token-file ${file} can be read by other users of this machine (chmod 600 ${file})`);
   return token;
 }
 

@@ -16,6 +16,7 @@ const COMMANDS: Record<string, () => Promise<CommandFactory>> = {
   unlink: async () => (await import('./commands/unlink.js')).makeUnlinkCommand,
   wait: async () => (await import('./commands/wait.js')).makeWaitCommand,
   check: async () => (await import('./commands/check.js')).makeCheckCommand,
+  serve: async () => (await import('./commands/serve.js')).makeServeCommand,
   demo: async () => (await import('./commands/demo.js')).makeDemoCommand,
 };
 const ALIASES: Record<string, string> = { ls: 'list', rm: 'unlink' };

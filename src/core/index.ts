@@ -2,7 +2,7 @@
  * shmswarm: self-describing shared-memory matrices for live data between processes.
  * See docs/FORMAT.md for the byte layout shared with C/C++, Julia and Python.
  */
-export { Segment, SHM_DIR, allocFrame } from './segment.js';
+export { Segment, SHM_DIR, allocFrame, summaryFields } from './segment.js';
 export type { CreateOptions, OpenOptions, SegmentInfo, Frame, ReadOptions, FreshReadOptions, FrameWaitOptions, SegmentSummary, NameStatus } from './segment.js';
 export { ShmswarmError, isShmswarmError } from './errors.js';
 export { parseDtype, dtypeByCode, DTYPE_NAMES } from './dtypes.js';

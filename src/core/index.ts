@@ -18,7 +18,7 @@ export { collectCheck, parseRange } from './check.js';
 export type { CheckOptions, CheckReport, Assertion, RangeSpec } from './check.js';
 export { waitForSegment } from './wait.js';
 export type { WaitOptions, WaitResult } from './wait.js';
-export { formatCsv, formatJson, formatNdjson, encodeNpy, formatTable, formatFloat32, formatFloat64, frameTable, csvChunks, jsonChunks, ndjsonChunks } from './format.js';
+export { formatCsv, formatJson, formatNdjson, encodeNpy, formatFloat32, formatFloat64, frameTable, csvChunks, jsonChunks, ndjsonChunks } from './format.js';
 export type { FrameTable } from './format.js';
 export { resolveRows, selectFields } from './rows.js';
 export { pythonSnippet, juliaSnippet } from './snippets.js';

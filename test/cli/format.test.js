@@ -4,10 +4,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import {
-  formatFloat32, formatFloat64, formatCsv, formatJson, formatNdjson, encodeNpy, formatTable, frameTable,
+  formatFloat32, formatFloat64, formatCsv, formatJson, formatNdjson, encodeNpy, frameTable,
   csvChunks, jsonChunks, ndjsonChunks, resolveRows, selectFields, pythonSnippet, juliaSnippet,
 } from '../../dist/core/index.js';
-import { shortestFloat32Slow, formatColumns, formatBytes, npyHeader } from '../../dist/core/format.js';
+import { shortestFloat32Slow, npyHeader } from '../../dist/core/format.js';
+import { formatTable, formatColumns, formatBytes } from '../../dist/cli/render/table.js';
 import { sequenceOffset } from '../../dist/core/snippets.js';
 
 const f = Math.fround;

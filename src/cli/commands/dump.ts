@@ -145,7 +145,7 @@ async function runDump(name: string, o: DumpFlags): Promise<void> {
     case 'npy': chunks = [fmt.encodeNpy(table)]; break;
     case 'table': {
       const paint = toStdout ? (s: string) => stdoutColor().bold(s) : (s: string) => s;
-      chunks = [fmt.formatTable(table, paint)];
+      chunks = [(await import('../render/table.js')).formatTable(table, paint)];
       break;
     }
   }

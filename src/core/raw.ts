@@ -5,9 +5,10 @@ import { checkSegmentName, defaultFields, parseFields } from './names.js';
 import {
   stayingDestination,
   waitInSlices,
-  checkSequence, timeoutOption, frameTarget, nameStatusOf, optionsObject, readMode,
+  frameTarget, nameStatusOf,
   type Frame, type FreshReadOptions, type NameStatus, type ReadOptions, type SegmentInfo,
 } from './segment.js';
+import { checkSequence, optionsObject, readMode, timeoutOption } from './options.js';
 
 /** Raw mode: a bare matrix in an object with no header (the seed's ofxSharedMemory layout). */
 export interface RawOptions {

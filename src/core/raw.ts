@@ -3,11 +3,10 @@ import { type Dtype, type DtypeName, type TypedArray, parseDtype } from './dtype
 import { ShmswarmError, describeValue, isShmswarmError } from './errors.js';
 import { checkSegmentName, defaultFields, parseFields } from './names.js';
 import {
-  stayingDestination,
-  waitInSlices,
   frameTarget, nameStatusOf,
   type Frame, type FreshReadOptions, type NameStatus, type ReadOptions, type SegmentInfo,
 } from './segment.js';
+import { stayingDestination, waitInSlices } from './wait-chunks.js';
 import { checkSequence, optionsObject, readMode, timeoutOption } from './options.js';
 
 /** Raw mode: a bare matrix in an object with no header (the seed's ofxSharedMemory layout). */

@@ -3,9 +3,10 @@ import { type Dtype, type DtypeName, type TypedArray, parseDtype } from './dtype
 import { ShmswarmError, describeValue, isShmswarmError } from './errors.js';
 import { checkSegmentName, defaultFields, parseFields } from './names.js';
 import {
-  frameTarget, nameStatusOf,
+  frameTarget,
   type Frame, type FreshReadOptions, type NameStatus, type ReadOptions, type SegmentInfo,
 } from './segment.js';
+import { nameStatusOf } from './shm-listing.js';
 import { stayingDestination, waitInSlices } from './wait-chunks.js';
 import { checkSequence, optionsObject, readMode, timeoutOption } from './options.js';
 

@@ -1,13 +1,12 @@
-import { statSync, readdirSync } from 'node:fs';
 import { FrameFlag, WAIT_ON_THREAD, native, type NativeSegmentHandle } from './binding.js';
 import { type Dtype, type DtypeArray, type DtypeName, type TypedArray, dtypeByCode, parseDtype } from './dtypes.js';
 import { ShmswarmError, describeValue, isShmswarmError } from './errors.js';
 import { checkSegmentName, defaultFields } from './names.js';
+import { nameStatusOf, shmNames, summarize, type NameStatus, type SegmentSummary } from './shm-listing.js';
+// The /dev/shm listing lives in shm-listing.ts; these names stay importable from here.
+export { SHM_DIR, summaryFields, type NameStatus, type SegmentSummary } from './shm-listing.js';
 import { LOW_LATENCY_SLICE_NS, WAIT_POLL_MS, stayingDestination, waitInSlices } from './wait-chunks.js';
 import { checkFields, checkInteger, checkSequence, checkTimeout, elementType, firstNotOfType, isBigIntArray, optionalBoolean, optionsObject, readMode, timeoutOption } from './options.js';
-
-/** Where POSIX shared-memory names live on Linux. */
-export const SHM_DIR = '/dev/shm';
 
 /** Largest matrix a segment may hold, all slots together (include/shmswarm.h SHMSWARM_MAX_DATA). */
 const MAX_DATA_BYTES = 2 ** 40;
@@ -151,17 +150,6 @@ export interface FrameWaitOptions {
   timeoutMs?: number;
   /** See waitForFrame. */
   lowLatency?: boolean;
-}
-
-export type NameStatus = 'same' | 'replaced' | 'gone';
-
-/** What `name` points at now, against the inode mapped: after shm_unlink a mapping stays valid. */
-export function nameStatusOf(name: string, ino: number): NameStatus {
-  try {
-    return statSync(SHM_DIR + name).ino === ino ? 'same' : 'replaced';
-  } catch {
-    return 'gone';
-  }
 }
 
 /** An aligned, zeroed array for frames: see allocAligned in native/addon.cc. */
@@ -782,76 +770,13 @@ export class Segment<T extends TypedArray = TypedArray> {
 
   /** The names of POSIX shared-memory objects (Linux: /dev/shm), semaphores excluded. */
   static names(): string[] {
-    let entries: string[];
-    try {
-      entries = readdirSync(SHM_DIR);
-    } catch {
-      return [];
-    }
-    return entries.filter((n) => !n.startsWith('sem.')).sort().map((n) => '/' + n);
+    return shmNames();
   }
 
   /** Every shared-memory object with what shmswarm can tell about it. */
   static list(): SegmentSummary[] {
     // A missing addon must fail the listing, not turn every segment into a foreign object.
     native();
-    return Segment.names().map((name) => summarize(name));
-  }
-}
-
-export interface SegmentSummary {
-  name: string;
-  kind: 'shmswarm' | 'wa1' | 'foreign';
-  bytes: number | null;
-  rows?: number;
-  cols?: number;
-  dtype?: DtypeName;
-  fields?: string[];
-  /** Frame buffers (shmswarm segments). */
-  slots?: number;
-  frames?: number;
-  sequence?: number;
-  lastWriteTime?: number | null;
-  writerPid?: number | null;
-  writerAlive?: boolean;
-  /** Why a foreign object is not readable as a segment. */
-  reason?: string;
-}
-
-/**
- * Past this many unnamed columns a summary (`list`, `info --json`) leaves their names (c0, c1, …)
- * out: a foreign object of 2^26 columns made every `list` take 30 s and 2.8 GB to name them, and
- * `info --json` run out of memory.
- */
-const SUMMARY_UNNAMED_FIELDS_MAX = 4096;
-
-/** The field names a summary of `info` shows: undefined for many unnamed columns (see above). */
-export function summaryFields(info: Pick<SegmentInfo, 'fields' | 'fieldsNamed' | 'cols'>): string[] | undefined {
-  return info.fieldsNamed || info.cols <= SUMMARY_UNNAMED_FIELDS_MAX ? info.fields : undefined;
-}
-
-function summarize(name: string): SegmentSummary {
-  let bytes: number | null = null;
-  try {
-    bytes = statSync(SHM_DIR + name).size;
-  } catch {
-    /* gone meanwhile or not stat-able */
-  }
-  try {
-    checkSegmentName(name);
-    const seg = Segment.open(name, { readonly: true, initWaitMs: 0 });
-    try {
-      const i = seg.info();
-      return {
-        name, kind: seg.kind, bytes: i.bytes, rows: i.rows, cols: i.cols, dtype: i.dtype, slots: i.slots,
-        fields: summaryFields(i),
-        frames: i.frames, sequence: i.sequence, lastWriteTime: i.lastWriteTime, writerPid: i.writerPid, writerAlive: i.writerAlive,
-      };
-    } finally {
-      seg.close();
-    }
-  } catch (e) {
-    const reason = e instanceof ShmswarmError ? `${e.code}: ${e.message.replace(`${name}: `, '')}` : (e as Error).message;
-    return { name, kind: 'foreign', bytes, reason };
+    return shmNames().map((name) => summarize(name, (n) => Segment.open(n, { readonly: true, initWaitMs: 0 })));
   }
 }

@@ -7,7 +7,7 @@ import { chmodSync, closeSync, existsSync, lstatSync, mkdirSync, mkdtempSync, op
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Segment } from '../../dist/core/index.js';
-import { outputTarget } from '../../dist/cli/commands/dump.js';
+import { outputTarget } from '../../dist/cli/file-output.js';
 import { BIN, runCli, uniqueName, waitExit } from '../helpers.js';
 
 const firstLine = (s) => s.split('\n')[0];

@@ -1959,6 +1959,8 @@ const char *shmswarm_strerror(int code) {
   case SHMSWARM_EBUS: return "memory fault in segment (shrunk, or /dev/shm full)";
   case SHMSWARM_ENOTSYNC: return "plain WA-1 segment has no lock or sequence counter";
   case SHMSWARM_ENOFRAME: return "no consistent frame without the lock";
+  /* libc's words ("Connection timed out") speak of connections; ours are waits and locks. */
+  case -ETIMEDOUT: return "timed out";
   default: return code < 0 ? strerror(-code) : "unknown error";
   }
 }

@@ -273,7 +273,7 @@ Napi::Value SegmentHandle::Open(const Napi::CallbackInfo &info) {
 }
 
 shmswarm_segment *SegmentHandle::Live(Napi::Env env) {
-  if (closed_) throw Napi::Error::New(env, "segment " + name_ + " is closed");
+  if (closed_) throw ClosedError(env, "segment " + name_ + " is closed", name_);
   return seg_;
 }
 

@@ -4,6 +4,16 @@
  * `ECHECKSUM`, `EUNINIT`, …) or a state code (`ECLOSED`: the handle was closed; `ENOTBEGUN`:
  * endFrame() without beginFrame()), `segment` the segment's name and `syscall` the call or
  * header field that failed. Wrong arguments throw TypeError or RangeError instead.
+ *
+ * `reason` tells apart failures that share a code where a caller acts differently on them
+ * (the CLI chooses its hint by code and reason, never by the message's words):
+ * - ENOENT `matrix`, `mutex`: a raw mode object that another program makes is missing;
+ * - EEXIST `uninitialised`, `not-shmswarm`: create({ replace: true }) found an object it must not replace;
+ * - EBUSY `live-writer`: create({ replace: true }) found a segment whose writer is alive;
+ * - ENOTSHMSWARM `wa1`: unlink() without { force: true } found a WA-1 array (no reason: another object);
+ * - ENOTRECOVERABLE `foreign-mutex`: a raw mode mutex only its writer can re-initialise;
+ * - ETIMEDOUT `lock` (a lock was held too long), `no-frame` (waitForFrame saw no new frame),
+ *   `not-ready` (waitForSegment: the segment was not ready in time).
  */
 export class ShmswarmError extends Error {
   readonly code: string;
@@ -11,8 +21,9 @@ export class ShmswarmError extends Error {
   declare readonly syscall?: string;
   declare readonly segment?: string;
   declare readonly detail?: string;
+  declare readonly reason?: string;
 
-  constructor(message: string, code: string, extra: { segment?: string; syscall?: string; detail?: string } = {}) {
+  constructor(message: string, code: string, extra: { segment?: string; syscall?: string; detail?: string; reason?: string } = {}) {
     super(message);
     this.name = 'ShmswarmError';
     this.code = code;

@@ -53,11 +53,11 @@ export function parseShape(shape: unknown): [number, number] {
 }
 
 /** Map one of the objects a raw segment reads; a missing one is named for what it is. */
-function openObject(name: string, writable: boolean, what: string): NativeRawMapping {
+function openObject(name: string, writable: boolean, what: 'raw object' | 'mutex object'): NativeRawMapping {
   try {
     return native().RawMapping.open(name, writable);
   } catch (e) {
-    if (isShmswarmError(e, 'ENOENT')) throw new ShmswarmError(`${what} ${name} does not exist`, 'ENOENT', { segment: name, syscall: 'shm_open' });
+    if (isShmswarmError(e, 'ENOENT')) throw new ShmswarmError(`${what} ${name} does not exist`, 'ENOENT', { segment: name, syscall: 'shm_open', reason: what === 'raw object' ? 'matrix' : 'mutex' });
     throw e;
   }
 }
@@ -236,7 +236,7 @@ export class RawSegment {
     return new ShmswarmError(
       `${this.mutex}: mutex still held after ${ms} ms ${why}`,
       'ETIMEDOUT',
-      { segment: this.mutex ?? this.name, syscall: 'pthread_mutex_lock' },
+      { segment: this.mutex ?? this.name, syscall: 'pthread_mutex_lock', reason: 'lock' },
     );
   }
 
@@ -247,7 +247,7 @@ export class RawSegment {
       return new ShmswarmError(
         `${this.mutex}: mutex is not recoverable (a process took it from a dead holder and released it without making it consistent); only restarting the writer, which initialises it, frees it`,
         'ENOTRECOVERABLE',
-        { segment: this.mutex ?? this.name, syscall: 'pthread_mutex_lock' },
+        { segment: this.mutex ?? this.name, syscall: 'pthread_mutex_lock', reason: 'foreign-mutex' },
       );
     return e;
   }

@@ -329,18 +329,18 @@ export class Segment<T extends TypedArray = TypedArray> {
         seg.close();
       } catch (e) {
         if (!isShmswarmError(e) || e.code === 'ENOENT' || e.code === 'EACCES') throw e;
-        throw new ShmswarmError(
-          `${name} is not a shmswarm segment (${e.message.replace(`${name}: `, '')}); use --force to remove it anyway`,
-          'ENOTSHMSWARM',
-          { segment: name },
-        );
+        const why = e.message.replace(`${name}: `, '');
+        throw new ShmswarmError(`${name} is not a shmswarm segment (${why}); unlink it with { force: true } to remove it anyway`, 'ENOTSHMSWARM', {
+          segment: name,
+          detail: why,
+        });
       }
       // Readable is not ours: a WA-1 array is another program's (a Julia WrappedArray).
       if (kind !== 'shmswarm')
         throw new ShmswarmError(
-          `${name} is a WA-1 array (another program's, e.g. a Julia WrappedArray), not a shmswarm segment; use --force to remove it anyway`,
+          `${name} is a WA-1 array (another program's, e.g. a Julia WrappedArray), not a shmswarm segment; unlink it with { force: true } to remove it anyway`,
           'ENOTSHMSWARM',
-          { segment: name },
+          { segment: name, reason: 'wa1' },
         );
     }
     native().unlink(name);
@@ -355,18 +355,18 @@ export class Segment<T extends TypedArray = TypedArray> {
       // object that starts with zeros (a seed mutex does). Nothing tells them apart safely.
       if (isShmswarmError(e, 'EUNINIT'))
         throw new ShmswarmError(
-          `${name} exists but is not initialised (a creation still running or killed, or another program's object); not replacing it — if it is yours to remove: shmswarm unlink --force ${name}`,
+          `${name} exists but is not initialised (a creation still running or killed, or another program's object); not replacing it — if it is yours to remove: Segment.unlink(name, { force: true })`,
           'EEXIST',
-          { segment: name },
+          { segment: name, reason: 'uninitialised' },
         );
-      throw new ShmswarmError(`${name} exists and is not a shmswarm segment; not replacing it`, 'EEXIST', { segment: name });
+      throw new ShmswarmError(`${name} exists and is not a shmswarm segment; not replacing it`, 'EEXIST', { segment: name, reason: 'not-shmswarm' });
     }
     try {
       const info = seg.info();
       if (info.kind !== 'shmswarm')
-        throw new ShmswarmError(`${name} exists and is not a shmswarm segment; not replacing it`, 'EEXIST', { segment: name });
+        throw new ShmswarmError(`${name} exists and is not a shmswarm segment; not replacing it`, 'EEXIST', { segment: name, reason: 'not-shmswarm' });
       if (info.writerAlive)
-        throw new ShmswarmError(`${name} has a live writer (pid ${info.writerPid}); not replacing it`, 'EBUSY', { segment: name });
+        throw new ShmswarmError(`${name} has a live writer (pid ${info.writerPid}); not replacing it`, 'EBUSY', { segment: name, reason: 'live-writer' });
     } finally {
       seg.close();
     }

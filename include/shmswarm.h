@@ -234,7 +234,8 @@ int shmswarm_wait_cancellable(shmswarm_segment *s, uint64_t seen, int64_t timeou
 int shmswarm_wait_begin(shmswarm_segment *s, uint32_t **word);
 /* Steps 2-3 of docs/FORMAT.md §11, once: 0 and *sequence when a frame newer than `seen` is
  * published (counted as in shmswarm_wait); 1 when the caller must sleep with a shared (not
- * PRIVATE) FUTEX_WAIT on the word while it holds *expected, then check again. */
+ * PRIVATE) FUTEX_WAIT on the word while it holds *expected, then check again (*sequence is
+ * then the sequence read, odd while a frame is being written). */
 int shmswarm_wait_check(shmswarm_segment *s, uint64_t seen, uint32_t *expected, uint64_t *sequence);
 /* Unregisters: once per successful begin, before the segment is closed. */
 void shmswarm_wait_end(shmswarm_segment *s);
@@ -1871,6 +1872,7 @@ int shmswarm_wait_check(shmswarm_segment *s, uint64_t seen, uint32_t *expected, 
     return 0;
   }
   if (expected) *expected = n;
+  if (sequence) *sequence = seq;
   return 1;
 }
 

@@ -9,9 +9,13 @@
 #include <vector>
 
 #include "errors.h"
-#include "segment_handle.h"
 #include "shmswarm.h"
 #include "uring.h"
+
+// Futex waits on the loop's thread need the io_uring client and libuv's poll handle.
+#if defined(SHMSWARM_HAVE_URING) && defined(SHMSWARM_HAVE_UV)
+#define SHMSWARM_URING 1
+#endif
 
 #ifdef SHMSWARM_URING
 #include <uv.h>
@@ -42,7 +46,7 @@ int64_t MonotonicNs() {
 
 struct WaitRequest {
   uint64_t id;
-  SegmentHandle *handle;
+  WaitTarget *handle;
   Napi::Promise::Deferred deferred;
   uint64_t seen;
   int64_t deadline;  // CLOCK_MONOTONIC ns, the linked timeout's absolute time
@@ -75,13 +79,13 @@ class EnvRing {
   std::string reason;
   double ringWaits = 0, threadWaits = 0;
 
-  void ThreadWaitBegin(SegmentHandle *h) {
+  void ThreadWaitBegin(WaitTarget *h) {
     threadWaits++;
     threadWaiting_[h]++;
     HookExit();
   }
 
-  void ThreadWaitEnd(SegmentHandle *h) {
+  void ThreadWaitEnd(WaitTarget *h) {
     auto it = threadWaiting_.find(h);
     if (it != threadWaiting_.end() && --it->second == 0) threadWaiting_.erase(it);
   }
@@ -114,7 +118,7 @@ class EnvRing {
     return state == kReady;
   }
 
-  bool Wait(SegmentHandle *h, uint64_t seen, int64_t timeout_ns, Napi::Value *promise) {
+  bool Wait(WaitTarget *h, uint64_t seen, int64_t timeout_ns, Napi::Value *promise) {
     uint32_t *word = nullptr;
     if (shmswarm_wait_begin(h->segment(), &word) < 0) return false;
     WaitRequest *q;
@@ -123,12 +127,11 @@ class EnvRing {
       q = new WaitRequest{next_id_++, h, Napi::Promise::Deferred::New(env_), seen,
                           MonotonicNs() + timeout_ns, word, {}, false, false, 0, true};
       *promise = q->deferred.Promise();
-      h->Ref();
+      h->KeepAlive();
     } catch (...) {
       shmswarm_wait_end(h->segment());
       throw;
     }
-    h->BeginWork();
     if (waits_.empty()) uv_ref((uv_handle_t *)poll_);
     waits_.emplace(q->id, q);
     ringWaits++;
@@ -141,7 +144,7 @@ class EnvRing {
     for (auto &kv : waits_) Unregister(kv.second);
   }
 
-  void Cancel(SegmentHandle *h) {
+  void Cancel(WaitTarget *h) {
     bool any = false;
     for (auto &kv : waits_) {
       WaitRequest *q = kv.second;
@@ -326,18 +329,12 @@ class EnvRing {
   void Finish(WaitRequest *q, const Failure *f, uint64_t seq) {
     waits_.erase(q->id);
     if (waits_.empty() && poll_) uv_unref((uv_handle_t *)poll_);
-    SegmentHandle *h = q->handle;
+    WaitTarget *h = q->handle;
     Unregister(q);
     std::unique_ptr<WaitRequest> owned(q);
     struct Release {  // also when settling throws
-      SegmentHandle *h;
-      ~Release() {
-        h->EndWork();  // may unmap: the kernel has let go of the word (its completion is in)
-        try {
-          h->Unref();
-        } catch (const Napi::Error &) {
-        }
-      }
+      WaitTarget *h;
+      ~Release() { h->LetGo(); }  // may unmap: the kernel has let go of the word (its completion is in)
     } release{h};
     if (f) q->deferred.Reject(MakeError(env_, *f, h->name()).Value());
     else q->deferred.Resolve(Napi::Number::New(env_, (double)seq));
@@ -407,11 +404,7 @@ class EnvRing {
     for (auto &kv : waits_) {
       WaitRequest *q = kv.second;
       Unregister(q);
-      q->handle->EndWork();
-      try {
-        q->handle->Unref();
-      } catch (const Napi::Error &) {
-      }
+      q->handle->LetGo();
       delete q;
     }
     waits_.clear();
@@ -441,11 +434,11 @@ class EnvRing {
 
   Napi::Env env_;
   napi_async_cleanup_hook_handle hook_ = nullptr;
-  std::unordered_map<SegmentHandle *, int> threadWaiting_;  // handles with waits on worker threads
+  std::unordered_map<WaitTarget *, int> threadWaiting_;  // handles with waits on worker threads
   bool exitHooked_ = false;
 };
 
-bool RingWaitAsync(Napi::Env env, SegmentHandle *h, uint64_t seen, int64_t timeout_ns, Napi::Value *promise) {
+bool RingWaitAsync(Napi::Env env, WaitTarget *h, uint64_t seen, int64_t timeout_ns, Napi::Value *promise) {
 #ifdef SHMSWARM_URING
   EnvRing &r = EnvRing::Of(env);
   return r.Ready() && r.Wait(h, seen, timeout_ns, promise);
@@ -456,16 +449,16 @@ bool RingWaitAsync(Napi::Env env, SegmentHandle *h, uint64_t seen, int64_t timeo
 #endif
 }
 
-void RingCancel(Napi::Env env, SegmentHandle *h) {
+void RingCancel(Napi::Env env, WaitTarget *h) {
 #ifdef SHMSWARM_URING
   AddonData &d = Data(env);
   if (d.ring && d.ring->state == EnvRing::kReady) d.ring->Cancel(h);
 #endif
 }
 
-void ThreadWaitBegin(Napi::Env env, SegmentHandle *h) { EnvRing::Of(env).ThreadWaitBegin(h); }
+void ThreadWaitBegin(Napi::Env env, WaitTarget *h) { EnvRing::Of(env).ThreadWaitBegin(h); }
 
-void ThreadWaitEnd(Napi::Env env, SegmentHandle *h) noexcept {
+void ThreadWaitEnd(Napi::Env env, WaitTarget *h) noexcept {
   AddonData *d = nullptr;
   if (napi_get_instance_data(env, (void **)&d) != napi_ok || !d || !d->ring) return;
   d->ring->ThreadWaitEnd(h);

@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <ctime>
 
 #include "destination.h"
 #include "errors.h"
@@ -204,6 +205,7 @@ Napi::Function SegmentHandle::Init(Napi::Env env) {
           InstanceMethod<&SegmentHandle::Lock>("lock"),
           InstanceMethod<&SegmentHandle::Unlock>("unlock"),
           InstanceMethod<&SegmentHandle::LockProbeAsync>("lockProbeAsync"),
+          InstanceMethod<&SegmentHandle::NewerSequence>("newerSequence"),
           InstanceMethod<&SegmentHandle::WaitAsync>("waitAsync"),
           InstanceMethod<&SegmentHandle::SetTimeout>("setTimeout"),
           InstanceMethod<&SegmentHandle::Close>("close"),
@@ -454,6 +456,31 @@ Napi::Value SegmentHandle::LockProbeAsync(const Napi::CallbackInfo &info) {
   return w->Promise();
 }
 
+// newerSequence(seen, pollMs) -> the sequence of a frame newer than `seen` published now, or -1:
+// waitForFrame's answer without a wait. What counts as newer is the C core's rule
+// (shmswarm_wait_check); while the frame after `seen` is being written (the sequence is odd),
+// it polls for up to pollMs, which beats a round trip through a wait when the copy is short.
+Napi::Value SegmentHandle::NewerSequence(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  shmswarm_segment *s = Live(env);
+  uint64_t seen = Seen(info[0]);
+  int64_t poll = TimeoutNs(info[1]);
+  int64_t end = -1;
+  for (;;) {
+    uint32_t expected;
+    uint64_t seq = 0;
+    int rc = shmswarm_wait_check(s, seen, &expected, &seq);
+    Check(env, rc, name_);
+    if (rc == 0) return Napi::Number::New(env, (double)seq);
+    if (!(seq & 1)) return Napi::Number::New(env, -1);
+    timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    int64_t now = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+    if (end < 0) end = now + poll;
+    if (now >= end) return Napi::Number::New(env, -1);
+  }
+}
+
 // waitAsync(seen, timeoutMs, onThread) -> Promise<sequence>
 Napi::Value SegmentHandle::WaitAsync(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
@@ -492,6 +519,19 @@ Napi::Value SegmentHandle::Close(const Napi::CallbackInfo &info) {
 }
 
 void SegmentHandle::BeginWork() { inflight_++; }
+
+void SegmentHandle::KeepAlive() {
+  Ref();
+  BeginWork();
+}
+
+void SegmentHandle::LetGo() noexcept {
+  EndWork();
+  try {
+    Unref();
+  } catch (const Napi::Error &) {
+  }
+}
 
 void SegmentHandle::EndWork() {
   if (--inflight_ == 0 && closed_) Release();

@@ -1,18 +1,18 @@
-// A Node-free io_uring client: raw syscalls and the shared queues (native/futex_ring.cc waits
-// on futexes through it).
+// A Node-free io_uring client: raw syscalls and the shared queues, no Node or libuv types
+// (native/futex_ring.cc waits on futexes through it). SHMSWARM_HAVE_URING says it is built.
 #pragma once
 #include <cerrno>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
 
-#if defined(__linux__) && defined(SHMSWARM_HAVE_UV) && defined(__has_include)
+#if defined(__linux__) && defined(__has_include)
 #if __has_include(<linux/io_uring.h>)
-#define SHMSWARM_URING 1
+#define SHMSWARM_HAVE_URING 1
 #endif
 #endif
 
-#ifdef SHMSWARM_URING
+#ifdef SHMSWARM_HAVE_URING
 #include <linux/futex.h>
 #include <linux/io_uring.h>
 #include <sys/mman.h>
@@ -34,7 +34,7 @@ constexpr uint8_t kOpFutexWait = 51;  // IORING_OP_FUTEX_WAIT
 #endif
 #endif
 
-#ifdef SHMSWARM_URING
+#ifdef SHMSWARM_HAVE_URING
 namespace shmswarm {
 
 // The ring itself: raw syscalls and the shared queues, no Node types. Single-threaded (the

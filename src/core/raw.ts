@@ -7,7 +7,7 @@ import {
   type Frame, type FreshReadOptions, type NameStatus, type ReadOptions, type SegmentInfo,
 } from './segment.js';
 import { nameStatusOf } from './shm-listing.js';
-import { stayingDestination, waitInSlices } from './wait-chunks.js';
+import { stayingDestination, waitInChunks } from './wait-chunks.js';
 import { checkSequence, optionsObject, readMode, timeoutOption } from './options.js';
 
 /** Raw mode: a bare matrix in an object with no header (the seed's ofxSharedMemory layout). */
@@ -325,14 +325,14 @@ export class RawSegment {
     }
     const timeout = timeoutOption(o.timeoutMs, this.#timeoutMs);
     // As in Segment.readFrameAsync: only the caller's `into` needs the staging copy, and the
-    // wait goes in slices so that terminating a worker thread does not wait it out.
+    // wait goes in chunks so that terminating a worker thread does not wait it out.
     const isPrivate = o.into === undefined;
     const lock = this.#lock!;
     const stopped = () => (this.closed ? new ShmswarmError(`raw segment ${this.name} was closed during the read`, 'ECANCELED', { segment: this.name }) : null);
     let recovered: boolean;
     try {
       const read = stayingDestination(data, (ms) => lock.lockedReadAsync(this.mutexOffset, h, this.offset, data, ms, isPrivate));
-      recovered = await waitInSlices(timeout, read, stopped);
+      recovered = await waitInChunks(timeout, read, stopped);
     } catch (e) {
       throw this.#lockError(e, timeout);
     }

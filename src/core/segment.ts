@@ -5,7 +5,7 @@ import { checkSegmentName, defaultFields } from './names.js';
 import { nameStatusOf, shmNames, summarize, type NameStatus, type SegmentSummary } from './shm-listing.js';
 // The /dev/shm listing lives in shm-listing.ts; these names stay importable from here.
 export { SHM_DIR, summaryFields, type NameStatus, type SegmentSummary } from './shm-listing.js';
-import { LOW_LATENCY_SLICE_NS, WAIT_POLL_MS, stayingDestination, waitInSlices } from './wait-chunks.js';
+import { LOW_LATENCY_SCHED_SLICE_NS, NEXT_FRAME_POLL_MS, stayingDestination, waitInChunks } from './wait-chunks.js';
 import { checkFields, checkInteger, checkSequence, checkTimeout, elementType, firstNotOfType, isBigIntArray, optionalBoolean, optionsObject, readMode, timeoutOption } from './options.js';
 
 /** Largest matrix a segment may hold, all slots together (include/shmswarm.h SHMSWARM_MAX_DATA). */
@@ -621,7 +621,7 @@ export class Segment<T extends TypedArray = TypedArray> {
     // into it. The caller's `into` could be detached meanwhile, so the native read stages it.
     const isPrivate = o.into === undefined;
     const read = stayingDestination(data, (ms) => h.readFrameAsync(data, mode, since, ms, isPrivate));
-    const info = await waitInSlices(timeout, read, () => this.#stoppedWaiting('the lock'));
+    const info = await waitInChunks(timeout, read, () => this.#stoppedWaiting('the lock'));
     if (info[4] & FrameFlag.UNCHANGED) return null;
     return Segment.#frame(data, info);
   }
@@ -655,35 +655,27 @@ export class Segment<T extends TypedArray = TypedArray> {
     if (lowLatency && !wakeSliceAsked) {
       wakeSliceAsked = true;
       try {
-        native().setWakeSlice(LOW_LATENCY_SLICE_NS);
+        native().setWakeSlice(LOW_LATENCY_SCHED_SLICE_NS);
       } catch {
         // No per-thread slices here (kernel before 6.12, not Linux): wait without one.
       }
     }
-    // Already newer: no round trip through a worker thread (two thread wake-ups, tens of µs to
-    // a few ms on a busy machine). An odd sequence is a frame being written; the one before it
-    // is published. When that one is the caller's, the next is one copy away: a short bounded
-    // poll here beats the thread round trip (bench/: a reader of a back-to-back 240 KB writer).
-    // An odd afterSequence was a frame in progress: newer is the one after it (as in C).
+    // Already newer: no round trip through a wait (tens of µs to a few ms on a busy machine).
+    // When the next frame is being written it is one copy away: a short bounded poll beats the
+    // round trip (bench/: a reader of a back-to-back 240 KB writer). What counts as newer is
+    // the C core's rule, applied there.
     if (this.kind === 'shmswarm') {
-      const seen = afterSequence > 0 && afterSequence % 2 === 1 ? afterSequence - 1 : afterSequence;
-      let seq = h.sequence();
-      if (seq % 2 === 1 && seq - 1 === seen) {
-        const end = performance.now() + WAIT_POLL_MS;
-        do seq = h.sequence();
-        while (seq % 2 === 1 && performance.now() < end);
-      }
-      const stable = seq % 2 === 0 ? seq : seq - 1;
-      if (stable !== seen) return Promise.resolve(stable);
+      const newer = h.newerSequence(afterSequence, NEXT_FRAME_POLL_MS);
+      if (newer >= 0) return Promise.resolve(newer);
     }
     return this.#waitInChunks(h, afterSequence, timeoutMs);
   }
 
   #waitInChunks(h: NativeSegmentHandle, afterSequence: number, timeoutMs: number): Promise<number> {
-    return waitInSlices(timeoutMs, (ms) => h.waitAsync(afterSequence, ms, WAIT_ON_THREAD), () => this.#stoppedWaiting('a frame'));
+    return waitInChunks(timeoutMs, (ms) => h.waitAsync(afterSequence, ms, WAIT_ON_THREAD), () => this.#stoppedWaiting('a frame'));
   }
 
-  /** Why a sliced wait must not go on: close() between two slices cancels it, as it cancels a pending one. */
+  /** Why a chunked wait must not go on: close() between two chunks cancels it, as it cancels a pending one. */
   #stoppedWaiting(what: string): ShmswarmError | null {
     return this.closed ? new ShmswarmError(`${this.name}: closed while waiting for ${what}`, 'ECANCELED', { segment: this.name }) : null;
   }
@@ -719,7 +711,7 @@ export class Segment<T extends TypedArray = TypedArray> {
     for (;;) {
       const left = Math.max(0, deadline - performance.now());
       const probe = (ms: number) => this.#live().lockProbeAsync(ms);
-      recovered = (await waitInSlices(left, probe, () => this.#stoppedWaiting('the lock'))) || recovered;
+      recovered = (await waitInChunks(left, probe, () => this.#stoppedWaiting('the lock'))) || recovered;
       try {
         return { recovered: this.#live().lock(0) || recovered };
       } catch (e) {

@@ -11,7 +11,7 @@
 #include "destination.h"
 #include "errors.h"
 #include "shmswarm.h"
-#include "slices.h"
+#include "close_checks.h"
 
 namespace shmswarm {
 

@@ -9,7 +9,7 @@
 #include "destination.h"
 #include "errors.h"
 #include "futex_ring.h"
-#include "slices.h"
+#include "close_checks.h"
 
 namespace shmswarm {
 

@@ -10,7 +10,7 @@
 #include "futex_ring.h"
 #include "raw_mapping.h"
 #include "segment_handle.h"
-#include "shmswarm.h"
+#include "shmswarm_binding.h"
 
 namespace shmswarm {
 namespace {

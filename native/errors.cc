@@ -2,7 +2,7 @@
 
 #include <cerrno>
 
-#include "shmswarm.h"
+#include "shmswarm_binding.h"
 
 namespace shmswarm {
 

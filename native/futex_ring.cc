@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "errors.h"
-#include "shmswarm.h"
+#include "shmswarm_binding.h"
 #include "uring.h"
 
 // Futex waits on the loop's thread need the io_uring client and libuv's poll handle.

@@ -7,7 +7,7 @@
 #include <cstdint>
 #include <string>
 
-#include "shmswarm.h"
+#include "shmswarm_binding.h"
 
 namespace shmswarm {
 

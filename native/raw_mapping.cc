@@ -10,7 +10,7 @@
 
 #include "destination.h"
 #include "errors.h"
-#include "shmswarm.h"
+#include "shmswarm_binding.h"
 #include "close_checks.h"
 
 namespace shmswarm {
@@ -174,8 +174,8 @@ class LockedReadWorker : public Napi::AsyncWorker {
 
  protected:
   void Execute() override {
-    int rc = InSlices(timeout_ns_, [&] { return lock_->cancel_.load() || data_->cancel_.load(); },
-                      [&](int64_t slice) { return shmswarm_mutex_timedlock(mutex_, slice, &recovered_); });
+    int rc = WithCloseChecks(timeout_ns_, [&] { return lock_->cancel_.load() || data_->cancel_.load(); },
+                             [&](int64_t step) { return shmswarm_mutex_timedlock(mutex_, step, &recovered_); });
     if (rc == 0) {
       rc = shmswarm_copy_guarded(dst_.Bytes(), src_, dst_.Length());
       int u = shmswarm_mutex_unlock(mutex_);

@@ -134,10 +134,10 @@ class ReadWorker : public HandleWorker {
       : HandleWorker(env, h), dst_(dst, isPrivate), mode_(mode), seen_(seen), timeout_(timeout) {}
 
  protected:
-  // The lock is waited for in slices, so that close() ends a pending read within one of them.
+  // The lock is waited for in steps, so that close() ends a pending read within one of them.
   int Run() override {
-    return InSlices(timeout_, [&] { return *handle_->cancelFlag() != 0; }, [&](int64_t slice) {
-      return shmswarm_read_frame_timed(handle_->segment(), dst_.Bytes(), dst_.Length(), mode_, seen_, slice, &info_);
+    return WithCloseChecks(timeout_, [&] { return *handle_->cancelFlag() != 0; }, [&](int64_t step) {
+      return shmswarm_read_frame_timed(handle_->segment(), dst_.Bytes(), dst_.Length(), mode_, seen_, step, &info_);
     });
   }
   void Execute() override {
@@ -166,10 +166,10 @@ class LockProbeWorker : public HandleWorker {
  protected:
   // A pthread mutex belongs to the thread that locked it, so the worker only learns that the
   // lock can be had (repairing a dead owner on the way); the caller then takes it on its thread.
-  // In slices, as ReadWorker, so that close() ends it within one of them.
+  // In steps, as ReadWorker, so that close() ends it within one of them.
   int Run() override {
-    int r = InSlices(timeout_, [&] { return *handle_->cancelFlag() != 0; },
-                     [&](int64_t slice) { return shmswarm_lock_ex(handle_->segment(), slice, &recovered_); });
+    int r = WithCloseChecks(timeout_, [&] { return *handle_->cancelFlag() != 0; },
+                            [&](int64_t step) { return shmswarm_lock_ex(handle_->segment(), step, &recovered_); });
     return r == 0 ? shmswarm_unlock(handle_->segment()) : r;
   }
   void Execute() override {

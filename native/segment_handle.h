@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "futex_ring.h"
-#include "shmswarm.h"
+#include "shmswarm_binding.h"
 
 namespace shmswarm {
 

@@ -993,6 +993,9 @@ static int shmswarm__repair(shmswarm__block *blk) {
   SHMSWARM__STORE(&blk->flags, SHMSWARM__LOAD(&blk->flags, relaxed) | SHMSWARM_FRAME_TORN, relaxed);
   SHMSWARM__STORE(&blk->seq, seq + 1, release);
   SHMSWARM__ADD(&blk->notify, 1u);
+  /* As a publish does (docs/FORMAT.md §10): a waiter asleep on the old notify would otherwise
+   * learn of the repaired sequence only when its sleep ends, or at the next frame. */
+  if (SHMSWARM__LOAD(&blk->waiters, seq_cst)) shmswarm__futex_wake(&blk->notify);
   return 1;
 }
 

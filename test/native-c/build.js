@@ -26,6 +26,7 @@ export function buildProgram(program, flags = []) {
     .update(readFileSync(src))
     .update(readFileSync(HEADER))
     .update(readFileSync(join(ROOT, 'include', 'shmswarm_binding.h')))
+    .update(readFileSync(join(HERE, 'check.h')))
     .update(compiler() + '\0' + flags.join('\0'))
     .digest('hex')
     .slice(0, 16);

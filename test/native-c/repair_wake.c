@@ -10,13 +10,7 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
-#define CHECK(c)                                                     \
-  do {                                                               \
-    if (!(c)) {                                                      \
-      fprintf(stderr, "check failed, line %d: %s\n", __LINE__, #c); \
-      exit(1);                                                       \
-    }                                                                \
-  } while (0)
+#include "check.h"
 
 static shmswarm_segment *waiter;
 static volatile int asleep;

@@ -8,13 +8,7 @@
 #include <linux/futex.h>
 #include <sys/syscall.h>
 
-#define CHECK(c)                                                 \
-  do {                                                           \
-    if (!(c)) {                                                  \
-      fprintf(stderr, "check failed, line %d: %s\n", __LINE__, #c); \
-      exit(1);                                                   \
-    }                                                            \
-  } while (0)
+#include "check.h"
 
 enum { FRAMES = 2000 };
 static shmswarm_segment *writer;

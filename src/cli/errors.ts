@@ -47,9 +47,6 @@ export function writeErrorMessage(target: string, e: unknown): string {
   return `cannot write ${target}: ${errnoText(e)}`;
 }
 
-/** V8's RangeErrors for an allocation it cannot make. */
-const OUT_OF_ROOM = /^(Array buffer allocation failed|Invalid string length|Invalid array length|Invalid typed array length)/;
-
 /**
  * What a shell user reads for a core failure: the whole line, built from the error's fields.
  * `e.segment` (the name the failure is about) is `n`.
@@ -105,9 +102,6 @@ export function describeError(e: unknown, command?: string): { message: string; 
     const hint = hintFor(e, command);
     return { message: hint ? hint(e, e.segment ?? '') : e.message, exitCode: EXIT_RUNTIME };
   }
-  // V8 running out of room for one array or string is not a usage error: the object is too big.
-  if (e instanceof RangeError && OUT_OF_ROOM.test(e.message))
-    return { message: `${e.message}: the segment is too large to hold in this process's memory`, exitCode: EXIT_RUNTIME };
   // Misuse caught by the core's argument checks.
   if (e instanceof TypeError || e instanceof RangeError) return { message: e.message, exitCode: EXIT_USAGE };
   if (e instanceof Error) return { message: e.message, exitCode: EXIT_RUNTIME };

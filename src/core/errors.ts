@@ -12,6 +12,7 @@
  * - EBUSY `live-writer`: create({ replace: true }) found a segment whose writer is alive;
  * - ENOTSHMSWARM `wa1`: unlink() without { force: true } found a WA-1 array (no reason: another object);
  * - ENOTRECOVERABLE `foreign-mutex`: a raw mode mutex only its writer can re-initialise;
+ * - ENOMEM `too-large`: memory for a whole frame could not be allocated in this process;
  * - ETIMEDOUT `lock` (a lock was held too long), `no-frame` (waitForFrame saw no new frame),
  *   `not-ready` (waitForSegment: the segment was not ready in time).
  */
@@ -45,4 +46,17 @@ export function describeValue(value: unknown): string {
   if (Array.isArray(value)) return 'an array';
   if (typeof value === 'object' && value !== null) return `an object (${value.constructor?.name ?? 'no prototype'})`;
   return String(value);
+}
+
+/**
+ * `make()`, which allocates `bytes` for a whole frame; when the allocation fails (V8's RangeError,
+ * or the addon's ENOMEM), ShmswarmError ENOMEM with reason `too-large`, in words that say so.
+ */
+export function allocateFrameMemory<T>(bytes: number, make: () => T): T {
+  try {
+    return make();
+  } catch (e) {
+    if (!(e instanceof RangeError) && !isShmswarmError(e, 'ENOMEM')) throw e;
+    throw new ShmswarmError(`a frame of ${bytes} bytes is more memory than this process can allocate`, 'ENOMEM', { reason: 'too-large' });
+  }
 }

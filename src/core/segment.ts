@@ -1,6 +1,6 @@
 import { FrameFlag, WAIT_ON_THREAD, native, type NativeSegmentHandle } from './binding.js';
 import { type Dtype, type DtypeArray, type DtypeName, type TypedArray, dtypeByCode, parseDtype } from './dtypes.js';
-import { ShmswarmError, describeValue, isShmswarmError } from './errors.js';
+import { ShmswarmError, allocateFrameMemory, describeValue, isShmswarmError } from './errors.js';
 import { checkSegmentName, defaultFields } from './names.js';
 import { nameStatusOf, shmNames, summarize, type NameStatus, type SegmentSummary } from './shm-listing.js';
 // The /dev/shm listing lives in shm-listing.ts; these names stay importable from here.
@@ -154,7 +154,8 @@ export interface FrameWaitOptions {
 
 /** An aligned, zeroed array for frames: see allocAligned in native/addon.cc. */
 export function allocFrame(dtype: Dtype, elements: number): TypedArray {
-  return new dtype.array(native().allocAligned(elements * dtype.bytes), 0, elements);
+  const bytes = elements * dtype.bytes;
+  return allocateFrameMemory(bytes, () => new dtype.array(native().allocAligned(bytes), 0, elements));
 }
 
 /** Where a read copies to: the caller's `into`, checked, or a new aligned frame. */

@@ -1,3 +1,6 @@
+// Where dump's bytes go, as a shell's `>` would see it: stdout, a regular file replaced whole
+// (temporary file beside it, owner and mode kept, renamed over; Ctrl-C leaves the old file), a
+// device or FIFO written in place, /dev/stdout and /proc/self/fd/1 as this process's own stdout.
 import { accessSync, closeSync, constants, fchmodSync, fchownSync, lstatSync, openSync, readlinkSync, realpathSync, renameSync, statSync, unlinkSync, type Stats } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';

@@ -1,3 +1,5 @@
+// The library's argument checks: options objects, integers, timeouts, sequence numbers, flags and
+// field lists as callers pass them, refused with TypeError or RangeError before anything is opened.
 import { ReadMode } from './binding.js';
 import type { Dtype } from './dtypes.js';
 import { describeValue } from './errors.js';

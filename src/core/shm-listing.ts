@@ -1,3 +1,5 @@
+// The /dev/shm listing: which names exist, what a name points at now, and a summary of each
+// object (a segment, a plain WA-1 array, or someone else's) for `list` and `info`.
 import { statSync, readdirSync } from 'node:fs';
 import type { DtypeName } from './dtypes.js';
 import { ShmswarmError } from './errors.js';

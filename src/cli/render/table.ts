@@ -1,3 +1,5 @@
+// Rendering for people: a boxed table of a frame, aligned columns, byte counts. The core returns
+// data; only the CLI draws it.
 import { createRequire } from 'node:module';
 import { valueFormatter, type FrameTable } from '../../core/format.js';
 

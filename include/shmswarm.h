@@ -42,6 +42,10 @@
 extern "C" {
 #endif
 
+/* What a producer or consumer needs is below. The calls that exist for language bindings and
+ * tools (waits driven by the caller's own event loop, per-call timeouts, foreign mutexes, header
+ * validation) are in shmswarm_binding.h. */
+
 /* Element types: the WA-1 codes of InterProcessCommunication.jl. */
 enum {
   SHMSWARM_I8 = 1, SHMSWARM_U8 = 2, SHMSWARM_I16 = 3, SHMSWARM_U16 = 4, SHMSWARM_I32 = 5,
@@ -181,9 +185,6 @@ uint32_t shmswarm_slots(const shmswarm_segment *s);
 /* The slot holding the latest published frame, for a reader holding the lock (shmswarm_lock):
  * slot (sequence / 2) % slots. Without the lock the writer may move on meanwhile. */
 void *shmswarm_frame_data(shmswarm_segment *s);
-/* A private copy-on-write mapping of the whole object: reads see the live data, writes stay in
- * this process. For read-only views that must not change the segment. Release with munmap. */
-int shmswarm_map_private(shmswarm_segment *s, void **base, size_t *size);
 /* Bytes of one element of dtype, or 0 for an unknown code. */
 uint32_t shmswarm_dtype_size(int dtype);
 
@@ -203,10 +204,6 @@ int shmswarm_read_frame(shmswarm_segment *s, void *dst, size_t bytes, uint64_t *
  * SHMSWARM_FRAME_UNCHANGED. Pass UINT64_MAX as seen to always copy. info may be NULL. */
 int shmswarm_read_frame_ex(shmswarm_segment *s, void *dst, size_t bytes, int mode, uint64_t seen,
                            shmswarm_frame_info *info);
-/* The same with this call's lock timeout (timeout_ns < 0: the segment's; 0: try once), for a
- * caller that must not change the handle's, such as a read running on another thread. */
-int shmswarm_read_frame_timed(shmswarm_segment *s, void *dst, size_t bytes, int mode, uint64_t seen,
-                              int64_t timeout_ns, shmswarm_frame_info *info);
 
 /* Lock the segment's robust mutex with the segment's timeout (default 1 s; -ETIMEDOUT).
  * A dead previous owner is handled: the frame state is repaired, the mutex made consistent.
@@ -224,63 +221,19 @@ void shmswarm_set_timeout(shmswarm_segment *s, int64_t timeout_ns);
  * its (even) sequence. A frame still being written (odd sequence q) counts as q - 1, so a
  * writer publishing back to back cannot starve the waiter; an odd `seen` waits for seen + 1. */
 int shmswarm_wait(shmswarm_segment *s, uint64_t seen, int64_t timeout_ns, uint64_t *sequence);
-/* Like shmswarm_wait, but also returns -ECANCELED soon after *cancel becomes non-zero. */
-int shmswarm_wait_cancellable(shmswarm_segment *s, uint64_t seen, int64_t timeout_ns,
-                              const volatile int *cancel, uint64_t *sequence);
-/* shmswarm_wait split in three, for callers that sleep on the futex word themselves (Node waits
- * in io_uring on its event-loop thread); deadlines and cancellation are then the caller's.
- * begin registers the caller as a waiter for the whole wait and gives the futex word. It needs
- * write access: -EACCES without it (use shmswarm_wait, which polls). */
-int shmswarm_wait_begin(shmswarm_segment *s, uint32_t **word);
-/* Steps 2-3 of docs/FORMAT.md §11, once: 0 and *sequence when a frame newer than `seen` is
- * published (counted as in shmswarm_wait); 1 when the caller must sleep with a shared (not
- * PRIVATE) FUTEX_WAIT on the word while it holds *expected, then check again. */
-int shmswarm_wait_check(shmswarm_segment *s, uint64_t seen, uint32_t *expected, uint64_t *sequence);
-/* Unregisters: once per successful begin, before the segment is closed. */
-void shmswarm_wait_end(shmswarm_segment *s);
-/* Linux 6.12+: give the calling thread a short scheduler slice (slice_ns, which the kernel
- * clamps to 0.1-100 ms), so that a wake-up preempts the task running on its CPU instead of
- * waiting for it to use up its own slice. Keeps the thread's policy and nice value and stays
- * with the thread. 0 and *applied_ns, -EINVAL for a thread that is not in the fair class,
- * -ENOTSUP where the kernel has no per-thread slices. */
-int shmswarm_set_wake_slice(int64_t slice_ns, int64_t *applied_ns);
 
 /* The live header fields, read without the lock (memory-fault safe). */
 int shmswarm_get_state(shmswarm_segment *s, shmswarm_state *out);
-/* 1 if the process is alive and (when start != 0) has that start time, else 0. A process killed
- * but not yet reaped by its parent (a zombie) is not alive. */
-int shmswarm_pid_alive(int32_t pid, uint64_t start);
-/* fstat of the segment's descriptor: size, inode and device, owner, permission bits. */
-int shmswarm_stat(shmswarm_segment *s, uint64_t *size, uint64_t *ino, uint64_t *dev,
-                  uint32_t *uid, uint32_t *mode);
 
-/* Validate header bytes as a pure function: reads only bytes[0, size). 0 and *out filled,
- * or a negative code with a reason in shmswarm_last_detail(). */
-int shmswarm_validate(const void *bytes, uint64_t size, shmswarm_layout *out);
 
 /* memcpy that returns SHMSWARM_EBUS instead of dying when the source or destination faults. */
 int shmswarm_copy_guarded(void *dst, const void *src, size_t bytes);
-/* Lock a pthread mutex living in someone else's memory (never initialises it). */
-int shmswarm_mutex_timedlock(void *mutex, int64_t timeout_ns, int *recovered);
-int shmswarm_mutex_unlock(void *mutex);
-/* sizeof(pthread_mutex_t) on this platform. */
-size_t shmswarm_mutex_size(void);
-/* Whether the bytes at `mutex` can be an initialised pthread mutex (glibc's layout), checked
- * before anything writes to them: a lock attempt on other bytes (a data matrix or a segment
- * named by mistake) stores into them. 0, or -EINVAL with the reason in shmswarm_last_detail().
- * Elsewhere than glibc it accepts anything. */
-int shmswarm_mutex_check(const void *mutex);
-/* 1 when the pthread mutex at `mutex` is robust (a holder that dies is taken over, so a lock
- * that times out has a live holder), 0 when it is not, -1 when that cannot be told (not glibc,
- * or the bytes cannot be read). */
-int shmswarm_mutex_robust(const void *mutex);
 
 const char *shmswarm_strerror(int code);
 /* "ENOENT", "EOWNERDEAD", "EBADMAGIC", ...; NULL when unknown. */
 const char *shmswarm_errname(int code);
 /* This thread's detail for the last failure: the syscall or header field, e.g. "shm_open". */
 const char *shmswarm_last_detail(void);
-const char *shmswarm_last_syscall(void);
 
 #ifdef __cplusplus
 }
@@ -291,6 +244,7 @@ const char *shmswarm_last_syscall(void);
 #ifdef SHMSWARM_IMPLEMENTATION
 #ifndef SHMSWARM_IMPLEMENTED
 #define SHMSWARM_IMPLEMENTED
+#include "shmswarm_binding.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -411,7 +365,10 @@ SHMSWARM__STATIC_ASSERT(sizeof(pthread_mutex_t) <= SHMSWARM_MUTEX_RESERVE, mutex
  * under the lock takes µs up to a few ms, a futex sleep and wake-up tens of µs on each side. */
 #define SHMSWARM__HANDOFF_SPIN_NS 50000
 #define SHMSWARM__GATE_NS 20000000    /* longest a writer steps aside for a falling-back reader */
-#define SHMSWARM__WAIT_SLICE_NS 100000000
+/* shmswarm_wait sleeps on the futex at most this long at a time (a registered waiter), */
+#define SHMSWARM__WAIT_SLEEP_NS 100000000
+/* and polls this often where it cannot register (a read-only mapping gets no wake-up). */
+#define SHMSWARM__WAIT_POLL_NS 2000000
 
 struct shmswarm_segment {
   char name[SHMSWARM_NAME_MAX + 2];
@@ -1036,6 +993,9 @@ static int shmswarm__repair(shmswarm__block *blk) {
   SHMSWARM__STORE(&blk->flags, SHMSWARM__LOAD(&blk->flags, relaxed) | SHMSWARM_FRAME_TORN, relaxed);
   SHMSWARM__STORE(&blk->seq, seq + 1, release);
   SHMSWARM__ADD(&blk->notify, 1u);
+  /* As a publish does (docs/FORMAT.md §10): a waiter asleep on the old notify would otherwise
+   * learn of the repaired sequence only when its sleep ends, or at the next frame. */
+  if (SHMSWARM__LOAD(&blk->waiters, seq_cst)) shmswarm__futex_wake(&blk->notify);
   return 1;
 }
 
@@ -1814,11 +1774,10 @@ int shmswarm_wait_cancellable(shmswarm_segment *s, uint64_t seen, int64_t timeou
       if (sequence) *sequence = seq;
       rc = shmswarm__fail(-ETIMEDOUT, "wait", "no new frame before the timeout");
     } else {
-      /* Slices keep cancellation prompt; read-only mappings cannot register and poll instead. */
-      int64_t slice = s->shared_rw ? SHMSWARM__WAIT_SLICE_NS : 2000000;
-      if (cancel && slice > 50000000) slice = 50000000;
+      int64_t sleep = s->shared_rw ? SHMSWARM__WAIT_SLEEP_NS : SHMSWARM__WAIT_POLL_NS;
+      if (cancel && sleep > SHMSWARM_CANCEL_CHECK_NS) sleep = SHMSWARM_CANCEL_CHECK_NS;
       int64_t left = deadline - now;
-      shmswarm__futex_wait(&blk->notify, n, left < slice ? left : slice);
+      shmswarm__futex_wait(&blk->notify, n, left < sleep ? left : sleep);
     }
     if (counted) {
       SHMSWARM__SUB(&blk->waiters, 1u);
@@ -1871,6 +1830,7 @@ int shmswarm_wait_check(shmswarm_segment *s, uint64_t seen, uint32_t *expected, 
     return 0;
   }
   if (expected) *expected = n;
+  if (sequence) *sequence = seq;
   return 1;
 }
 
@@ -1959,6 +1919,8 @@ const char *shmswarm_strerror(int code) {
   case SHMSWARM_EBUS: return "memory fault in segment (shrunk, or /dev/shm full)";
   case SHMSWARM_ENOTSYNC: return "plain WA-1 segment has no lock or sequence counter";
   case SHMSWARM_ENOFRAME: return "no consistent frame without the lock";
+  /* libc's words ("Connection timed out") speak of connections; ours are waits and locks. */
+  case -ETIMEDOUT: return "timed out";
   default: return code < 0 ? strerror(-code) : "unknown error";
   }
 }

@@ -1,6 +1,7 @@
 // The addon's entry: registers the wrapped classes and the few stateless functions.
 #include <napi.h>
 
+#include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <string>
@@ -9,7 +10,7 @@
 #include "futex_ring.h"
 #include "raw_mapping.h"
 #include "segment_handle.h"
-#include "shmswarm.h"
+#include "shmswarm_binding.h"
 
 namespace shmswarm {
 namespace {
@@ -65,7 +66,7 @@ Napi::Value AllocAligned(const Napi::CallbackInfo &info) {
   double n = info[0].IsNumber() ? info[0].As<Napi::Number>().DoubleValue() : -1;
   if (!(n >= 0) || n > 9007199254740991.0) ThrowType(env, "bytes must be a non-negative number");
   void *p = nullptr;
-  if (posix_memalign(&p, 64, n > 0 ? (size_t)n : 64) != 0) throw Napi::Error::New(env, "out of memory");
+  if (posix_memalign(&p, 64, n > 0 ? (size_t)n : 64) != 0) throw MakeError(env, Failure{-ENOMEM, "posix_memalign", ""}, "");
   memset(p, 0, n > 0 ? (size_t)n : 64);  // posix_memalign may hand back used memory; callers expect zeros
   return Napi::ArrayBuffer::New(env, p, (size_t)n, [](Napi::Env, void *data) { free(data); });
 }

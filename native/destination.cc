@@ -1,5 +1,6 @@
 #include "destination.h"
 
+#include <cerrno>
 #include <cstring>
 
 #include "errors.h"
@@ -43,7 +44,7 @@ CopyDestination::CopyDestination(Napi::Value dst, bool isPrivate) {
   if (isPrivate || len_ == 0 || OverSharedMemory(dst)) return;
   // 64-byte aligned: a misaligned destination makes the copy many times slower (PERFORMANCE.md).
   staging_ = std::aligned_alloc(64, (len_ + 63) & ~(size_t)63);
-  if (!staging_) throw Napi::Error::New(dst.Env(), "out of memory for a " + std::to_string(len_) + "-byte frame");
+  if (!staging_) throw MakeError(dst.Env(), Failure{-ENOMEM, "malloc", "no room for a " + std::to_string(len_) + "-byte frame"}, "");
 }
 
 bool CopyDestination::Deliver() {

@@ -28,6 +28,8 @@ void SetErrorClass(Napi::Env env, Napi::Function ctor);
 // A Failure from a plain syscall's errno (for code outside the C core).
 Failure ErrnoFailure(const char *syscall);
 Napi::Error MakeError(Napi::Env env, const Failure &f, const std::string &segment);
+// A call on a handle after close(): code ECLOSED, as the library documents.
+Napi::Error ClosedError(Napi::Env env, const std::string &message, const std::string &segment);
 // Throws (as a C++ exception) when rc < 0.
 void Check(Napi::Env env, int rc, const std::string &segment);
 // Misuse from JS: a TypeError saying what was expected.

@@ -9,181 +9,24 @@
 #include <vector>
 
 #include "errors.h"
-#include "segment_handle.h"
-#include "shmswarm.h"
+#include "shmswarm_binding.h"
+#include "uring.h"
 
-#if defined(__linux__) && defined(SHMSWARM_HAVE_UV) && defined(__has_include)
-#if __has_include(<linux/io_uring.h>)
+// Futex waits on the loop's thread need the io_uring client and libuv's poll handle.
+#if defined(SHMSWARM_HAVE_URING) && defined(SHMSWARM_HAVE_UV)
 #define SHMSWARM_URING 1
-#endif
 #endif
 
 #ifdef SHMSWARM_URING
 #include <uv.h>
-#include <linux/futex.h>
-#include <linux/io_uring.h>
 #include <sys/eventfd.h>
-#include <sys/mman.h>
-#include <sys/syscall.h>
 #include <unistd.h>
-
-// Headers before Linux 6.7 lack the futex opcode (an enum, so no #ifndef for it) and futex2 flags.
-constexpr uint8_t kOpFutexWait = 51;  // IORING_OP_FUTEX_WAIT
-#ifndef FUTEX2_SIZE_U32
-#define FUTEX2_SIZE_U32 0x02
-#endif
-#ifndef FUTEX_BITSET_MATCH_ANY
-#define FUTEX_BITSET_MATCH_ANY 0xffffffff
-#endif
-#ifndef __NR_io_uring_setup
-#define __NR_io_uring_setup 425
-#define __NR_io_uring_enter 426
-#define __NR_io_uring_register 427
-#endif
 #endif
 
 namespace shmswarm {
 
 #ifdef SHMSWARM_URING
 namespace {
-
-// The ring itself: raw syscalls and the shared queues, no Node types. Single-threaded (the
-// loop's thread); nothing here sleeps but WaitOne, kept for the set-up probe that completes inline.
-class Uring {
- public:
-  ~Uring() { Close(); }
-
-  // 0, or -errno with *what naming the step that failed.
-  int Setup(unsigned entries, unsigned cq_entries, const char **what) {
-    io_uring_params p;
-    memset(&p, 0, sizeof p);
-    p.flags = IORING_SETUP_CQSIZE;
-    p.cq_entries = cq_entries;
-    *what = "io_uring_setup";
-    fd_ = (int)syscall(__NR_io_uring_setup, entries, &p);
-    if (fd_ < 0) return -errno;
-    // Without NODROP a full completion queue loses completions, and a lost futex completion is
-    // a wait that never ends.
-    if (!(p.features & IORING_FEAT_NODROP) || !(p.features & IORING_FEAT_SINGLE_MMAP)) {
-      *what = "io_uring_setup (features)";
-      return -ENOSYS;
-    }
-    ring_size_ = p.sq_off.array + p.sq_entries * sizeof(unsigned);
-    size_t cq_size = p.cq_off.cqes + p.cq_entries * sizeof(io_uring_cqe);
-    if (cq_size > ring_size_) ring_size_ = cq_size;
-    *what = "mmap";
-    ring_ = mmap(nullptr, ring_size_, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd_, IORING_OFF_SQ_RING);
-    if (ring_ == MAP_FAILED) {
-      ring_ = nullptr;
-      return -errno;
-    }
-    sqes_size_ = p.sq_entries * sizeof(io_uring_sqe);
-    sqes_ = (io_uring_sqe *)mmap(nullptr, sqes_size_, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd_, IORING_OFF_SQES);
-    if (sqes_ == MAP_FAILED) {
-      sqes_ = nullptr;
-      return -errno;
-    }
-    char *b = (char *)ring_;
-    sq_head_ = (unsigned *)(b + p.sq_off.head);
-    sq_tail_ = (unsigned *)(b + p.sq_off.tail);
-    sq_flags_ = (unsigned *)(b + p.sq_off.flags);
-    sq_array_ = (unsigned *)(b + p.sq_off.array);
-    sq_mask_ = *(unsigned *)(b + p.sq_off.ring_mask);
-    sq_entries_ = p.sq_entries;
-    cq_head_ = (unsigned *)(b + p.cq_off.head);
-    cq_tail_ = (unsigned *)(b + p.cq_off.tail);
-    cq_mask_ = *(unsigned *)(b + p.cq_off.ring_mask);
-    cqes_ = (io_uring_cqe *)(b + p.cq_off.cqes);
-    tail_ = *sq_tail_;
-    return 0;
-  }
-
-  int RegisterEventfd(int efd) {
-    return syscall(__NR_io_uring_register, fd_, IORING_REGISTER_EVENTFD, &efd, 1) < 0 ? -errno : 0;
-  }
-
-  // `n` consecutive zeroed SQEs that go to the kernel in one Submit (a wait and its linked
-  // timeout must), submitting what is queued first when the queue is short of room.
-  io_uring_sqe *Reserve(unsigned n) {
-    if (tail_ + n - Load(sq_head_) > sq_entries_) Submit();
-    if (tail_ + n - Load(sq_head_) > sq_entries_) return nullptr;
-    io_uring_sqe *first = nullptr;
-    for (unsigned i = 0; i < n; i++) {
-      unsigned idx = (tail_ + i) & sq_mask_;
-      memset(&sqes_[idx], 0, sizeof(io_uring_sqe));
-      sq_array_[idx] = idx;
-      if (!first) first = &sqes_[idx];
-    }
-    return first;
-  }
-  // The SQE after `sqe` in the ring (the second of a Reserve(2)).
-  io_uring_sqe *Next(io_uring_sqe *sqe) { return &sqes_[((unsigned)(sqe - sqes_) + 1) & sq_mask_]; }
-  void Commit(unsigned n) { tail_ += n; }
-
-  // Hands the committed SQEs to the kernel; 0 or -errno (then some may be left unconsumed).
-  int Submit() {
-    __atomic_store_n(sq_tail_, tail_, __ATOMIC_RELEASE);
-    for (;;) {
-      unsigned pending = tail_ - Load(sq_head_);
-      if (!pending) return 0;
-      long r = syscall(__NR_io_uring_enter, fd_, pending, 0, 0, nullptr, 0);
-      if (r < 0 && errno != EINTR) return -errno;
-    }
-  }
-  // Where the kernel stopped reading: SQEs from here on were not submitted.
-  unsigned Consumed() { return Load(sq_head_); }
-  // Takes back the SQEs the kernel has not read (it reads the queue only inside io_uring_enter).
-  void Discard() {
-    tail_ = Load(sq_head_);
-    __atomic_store_n(sq_tail_, tail_, __ATOMIC_RELEASE);
-  }
-  unsigned Tail() const { return tail_; }
-
-  // Pops one completion; false when there is none.
-  bool Pop(io_uring_cqe *out) {
-    unsigned head = *cq_head_;
-    if (head == __atomic_load_n(cq_tail_, __ATOMIC_ACQUIRE)) return false;
-    *out = cqes_[head & cq_mask_];
-    __atomic_store_n(cq_head_, head + 1, __ATOMIC_RELEASE);
-    return true;
-  }
-
-  // Completions that did not fit the queue wait in the kernel until asked for.
-  bool Overflowed() { return Load(sq_flags_) & IORING_SQ_CQ_OVERFLOW; }
-  void FlushOverflow() { syscall(__NR_io_uring_enter, fd_, 0, 0, IORING_ENTER_GETEVENTS, nullptr, 0); }
-
-  // Waits for one completion: only for the set-up probe, whose wait completes inline.
-  int WaitOne(io_uring_cqe *out) {
-    while (!Pop(out)) {
-      if (syscall(__NR_io_uring_enter, fd_, 0, 1, IORING_ENTER_GETEVENTS, nullptr, 0) < 0 && errno != EINTR)
-        return -errno;
-    }
-    return 0;
-  }
-
-  // Closing the ring makes the kernel cancel whatever is still queued in it.
-  void Close() {
-    if (sqes_) munmap(sqes_, sqes_size_);
-    if (ring_) munmap(ring_, ring_size_);
-    if (fd_ >= 0) close(fd_);
-    sqes_ = nullptr;
-    ring_ = nullptr;
-    fd_ = -1;
-  }
-
- private:
-  static unsigned Load(unsigned *p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
-
-  int fd_ = -1;
-  void *ring_ = nullptr;
-  size_t ring_size_ = 0;
-  io_uring_sqe *sqes_ = nullptr;
-  size_t sqes_size_ = 0;
-  unsigned *sq_head_, *sq_tail_, *sq_flags_, *sq_array_, sq_mask_ = 0, sq_entries_ = 0;
-  unsigned *cq_head_, *cq_tail_, cq_mask_ = 0;
-  io_uring_cqe *cqes_ = nullptr;
-  unsigned tail_ = 0;  // ours: SQEs prepared; *sq_tail_ is what the kernel may consume
-};
 
 // user_data of the completions nobody waits for; a wait's own is its id (from 1).
 constexpr uint64_t kTimeoutTag = ~0ull;
@@ -203,7 +46,7 @@ int64_t MonotonicNs() {
 
 struct WaitRequest {
   uint64_t id;
-  SegmentHandle *handle;
+  WaitTarget *handle;
   Napi::Promise::Deferred deferred;
   uint64_t seen;
   int64_t deadline;  // CLOCK_MONOTONIC ns, the linked timeout's absolute time
@@ -236,13 +79,13 @@ class EnvRing {
   std::string reason;
   double ringWaits = 0, threadWaits = 0;
 
-  void ThreadWaitBegin(SegmentHandle *h) {
+  void ThreadWaitBegin(WaitTarget *h) {
     threadWaits++;
     threadWaiting_[h]++;
     HookExit();
   }
 
-  void ThreadWaitEnd(SegmentHandle *h) {
+  void ThreadWaitEnd(WaitTarget *h) {
     auto it = threadWaiting_.find(h);
     if (it != threadWaiting_.end() && --it->second == 0) threadWaiting_.erase(it);
   }
@@ -275,7 +118,7 @@ class EnvRing {
     return state == kReady;
   }
 
-  bool Wait(SegmentHandle *h, uint64_t seen, int64_t timeout_ns, Napi::Value *promise) {
+  bool Wait(WaitTarget *h, uint64_t seen, int64_t timeout_ns, Napi::Value *promise) {
     uint32_t *word = nullptr;
     if (shmswarm_wait_begin(h->segment(), &word) < 0) return false;
     WaitRequest *q;
@@ -284,12 +127,11 @@ class EnvRing {
       q = new WaitRequest{next_id_++, h, Napi::Promise::Deferred::New(env_), seen,
                           MonotonicNs() + timeout_ns, word, {}, false, false, 0, true};
       *promise = q->deferred.Promise();
-      h->Ref();
+      h->KeepAlive();
     } catch (...) {
       shmswarm_wait_end(h->segment());
       throw;
     }
-    h->BeginWork();
     if (waits_.empty()) uv_ref((uv_handle_t *)poll_);
     waits_.emplace(q->id, q);
     ringWaits++;
@@ -302,7 +144,7 @@ class EnvRing {
     for (auto &kv : waits_) Unregister(kv.second);
   }
 
-  void Cancel(SegmentHandle *h) {
+  void Cancel(WaitTarget *h) {
     bool any = false;
     for (auto &kv : waits_) {
       WaitRequest *q = kv.second;
@@ -487,18 +329,12 @@ class EnvRing {
   void Finish(WaitRequest *q, const Failure *f, uint64_t seq) {
     waits_.erase(q->id);
     if (waits_.empty() && poll_) uv_unref((uv_handle_t *)poll_);
-    SegmentHandle *h = q->handle;
+    WaitTarget *h = q->handle;
     Unregister(q);
     std::unique_ptr<WaitRequest> owned(q);
     struct Release {  // also when settling throws
-      SegmentHandle *h;
-      ~Release() {
-        h->EndWork();  // may unmap: the kernel has let go of the word (its completion is in)
-        try {
-          h->Unref();
-        } catch (const Napi::Error &) {
-        }
-      }
+      WaitTarget *h;
+      ~Release() { h->LetGo(); }  // may unmap: the kernel has let go of the word (its completion is in)
     } release{h};
     if (f) q->deferred.Reject(MakeError(env_, *f, h->name()).Value());
     else q->deferred.Resolve(Napi::Number::New(env_, (double)seq));
@@ -568,11 +404,7 @@ class EnvRing {
     for (auto &kv : waits_) {
       WaitRequest *q = kv.second;
       Unregister(q);
-      q->handle->EndWork();
-      try {
-        q->handle->Unref();
-      } catch (const Napi::Error &) {
-      }
+      q->handle->LetGo();
       delete q;
     }
     waits_.clear();
@@ -602,11 +434,11 @@ class EnvRing {
 
   Napi::Env env_;
   napi_async_cleanup_hook_handle hook_ = nullptr;
-  std::unordered_map<SegmentHandle *, int> threadWaiting_;  // handles with waits on worker threads
+  std::unordered_map<WaitTarget *, int> threadWaiting_;  // handles with waits on worker threads
   bool exitHooked_ = false;
 };
 
-bool RingWaitAsync(Napi::Env env, SegmentHandle *h, uint64_t seen, int64_t timeout_ns, Napi::Value *promise) {
+bool RingWaitAsync(Napi::Env env, WaitTarget *h, uint64_t seen, int64_t timeout_ns, Napi::Value *promise) {
 #ifdef SHMSWARM_URING
   EnvRing &r = EnvRing::Of(env);
   return r.Ready() && r.Wait(h, seen, timeout_ns, promise);
@@ -617,16 +449,16 @@ bool RingWaitAsync(Napi::Env env, SegmentHandle *h, uint64_t seen, int64_t timeo
 #endif
 }
 
-void RingCancel(Napi::Env env, SegmentHandle *h) {
+void RingCancel(Napi::Env env, WaitTarget *h) {
 #ifdef SHMSWARM_URING
   AddonData &d = Data(env);
   if (d.ring && d.ring->state == EnvRing::kReady) d.ring->Cancel(h);
 #endif
 }
 
-void ThreadWaitBegin(Napi::Env env, SegmentHandle *h) { EnvRing::Of(env).ThreadWaitBegin(h); }
+void ThreadWaitBegin(Napi::Env env, WaitTarget *h) { EnvRing::Of(env).ThreadWaitBegin(h); }
 
-void ThreadWaitEnd(Napi::Env env, SegmentHandle *h) noexcept {
+void ThreadWaitEnd(Napi::Env env, WaitTarget *h) noexcept {
   AddonData *d = nullptr;
   if (napi_get_instance_data(env, (void **)&d) != napi_ok || !d || !d->ring) return;
   d->ring->ThreadWaitEnd(h);

@@ -10,8 +10,8 @@
 
 #include "destination.h"
 #include "errors.h"
-#include "shmswarm.h"
-#include "slices.h"
+#include "shmswarm_binding.h"
+#include "close_checks.h"
 
 namespace shmswarm {
 
@@ -87,7 +87,7 @@ Napi::Value RawMapping::Size(const Napi::CallbackInfo &info) { return Napi::Numb
 
 Napi::Value RawMapping::Stat(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
-  if (fd_ < 0 || closed_) throw Napi::Error::New(env, "raw mapping " + name_ + " is closed");
+  if (fd_ < 0 || closed_) throw ClosedError(env, "raw mapping " + name_ + " is closed", name_);
   struct stat st;
   if (fstat(fd_, &st) != 0) throw MakeError(env, ErrnoFailure("fstat"), name_);
   Napi::Object o = Napi::Object::New(env);
@@ -101,7 +101,7 @@ Napi::Value RawMapping::Stat(const Napi::CallbackInfo &info) {
 // read(dst, offset): copy dst.byteLength bytes from offset, surviving a shrunk object.
 Napi::Value RawMapping::Read(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
-  if (!base_ || closed_) throw Napi::Error::New(env, "raw mapping " + name_ + " is closed");
+  if (!base_ || closed_) throw ClosedError(env, "raw mapping " + name_ + " is closed", name_);
   if (!info[0].IsTypedArray()) ThrowType(env, "expected a TypedArray");
   Napi::TypedArray ta = info[0].As<Napi::TypedArray>();
   double off = info[1].IsNumber() ? info[1].As<Napi::Number>().DoubleValue() : 0;
@@ -115,7 +115,7 @@ Napi::Value RawMapping::Read(const Napi::CallbackInfo &info) {
 }
 
 void *RawMapping::MutexAt(Napi::Env env, const Napi::Value &offset) {
-  if (!base_ || closed_) throw Napi::Error::New(env, "raw mapping " + name_ + " is closed");
+  if (!base_ || closed_) throw ClosedError(env, "raw mapping " + name_ + " is closed", name_);
   if (!writable_) ThrowType(env, "a mutex object must be opened writable");
   double off = offset.IsNumber() ? offset.As<Napi::Number>().DoubleValue() : 0;
   size_t need = shmswarm_mutex_size();
@@ -174,8 +174,8 @@ class LockedReadWorker : public Napi::AsyncWorker {
 
  protected:
   void Execute() override {
-    int rc = InSlices(timeout_ns_, [&] { return lock_->cancel_.load() || data_->cancel_.load(); },
-                      [&](int64_t slice) { return shmswarm_mutex_timedlock(mutex_, slice, &recovered_); });
+    int rc = WithCloseChecks(timeout_ns_, [&] { return lock_->cancel_.load() || data_->cancel_.load(); },
+                             [&](int64_t step) { return shmswarm_mutex_timedlock(mutex_, step, &recovered_); });
     if (rc == 0) {
       rc = shmswarm_copy_guarded(dst_.Bytes(), src_, dst_.Length());
       int u = shmswarm_mutex_unlock(mutex_);
@@ -220,7 +220,7 @@ Napi::Value RawMapping::LockedReadAsync(const Napi::CallbackInfo &info) {
   if (!info[1].IsObject() || !info[1].As<Napi::Object>().InstanceOf(Data(env).rawClass.Value()))
     ThrowType(env, "expected the data's RawMapping");
   RawMapping *data = Napi::ObjectWrap<RawMapping>::Unwrap(info[1].As<Napi::Object>());
-  if (!data->base_ || data->closed_) throw Napi::Error::New(env, "raw mapping " + data->name_ + " is closed");
+  if (!data->base_ || data->closed_) throw ClosedError(env, "raw mapping " + data->name_ + " is closed", data->name_);
   if (!info[3].IsTypedArray()) ThrowType(env, "expected a TypedArray");
   Napi::TypedArray ta = info[3].As<Napi::TypedArray>();
   double off = info[2].IsNumber() ? info[2].As<Napi::Number>().DoubleValue() : 0;

@@ -4,11 +4,12 @@
 
 #include <cmath>
 #include <cstdint>
+#include <ctime>
 
 #include "destination.h"
 #include "errors.h"
 #include "futex_ring.h"
-#include "slices.h"
+#include "close_checks.h"
 
 namespace shmswarm {
 
@@ -133,10 +134,10 @@ class ReadWorker : public HandleWorker {
       : HandleWorker(env, h), dst_(dst, isPrivate), mode_(mode), seen_(seen), timeout_(timeout) {}
 
  protected:
-  // The lock is waited for in slices, so that close() ends a pending read within one of them.
+  // The lock is waited for in steps, so that close() ends a pending read within one of them.
   int Run() override {
-    return InSlices(timeout_, [&] { return *handle_->cancelFlag() != 0; }, [&](int64_t slice) {
-      return shmswarm_read_frame_timed(handle_->segment(), dst_.Bytes(), dst_.Length(), mode_, seen_, slice, &info_);
+    return WithCloseChecks(timeout_, [&] { return *handle_->cancelFlag() != 0; }, [&](int64_t step) {
+      return shmswarm_read_frame_timed(handle_->segment(), dst_.Bytes(), dst_.Length(), mode_, seen_, step, &info_);
     });
   }
   void Execute() override {
@@ -165,10 +166,10 @@ class LockProbeWorker : public HandleWorker {
  protected:
   // A pthread mutex belongs to the thread that locked it, so the worker only learns that the
   // lock can be had (repairing a dead owner on the way); the caller then takes it on its thread.
-  // In slices, as ReadWorker, so that close() ends it within one of them.
+  // In steps, as ReadWorker, so that close() ends it within one of them.
   int Run() override {
-    int r = InSlices(timeout_, [&] { return *handle_->cancelFlag() != 0; },
-                     [&](int64_t slice) { return shmswarm_lock_ex(handle_->segment(), slice, &recovered_); });
+    int r = WithCloseChecks(timeout_, [&] { return *handle_->cancelFlag() != 0; },
+                            [&](int64_t step) { return shmswarm_lock_ex(handle_->segment(), step, &recovered_); });
     return r == 0 ? shmswarm_unlock(handle_->segment()) : r;
   }
   void Execute() override {
@@ -204,6 +205,7 @@ Napi::Function SegmentHandle::Init(Napi::Env env) {
           InstanceMethod<&SegmentHandle::Lock>("lock"),
           InstanceMethod<&SegmentHandle::Unlock>("unlock"),
           InstanceMethod<&SegmentHandle::LockProbeAsync>("lockProbeAsync"),
+          InstanceMethod<&SegmentHandle::NewerSequence>("newerSequence"),
           InstanceMethod<&SegmentHandle::WaitAsync>("waitAsync"),
           InstanceMethod<&SegmentHandle::SetTimeout>("setTimeout"),
           InstanceMethod<&SegmentHandle::Close>("close"),
@@ -273,7 +275,7 @@ Napi::Value SegmentHandle::Open(const Napi::CallbackInfo &info) {
 }
 
 shmswarm_segment *SegmentHandle::Live(Napi::Env env) {
-  if (closed_) throw Napi::Error::New(env, "segment " + name_ + " is closed");
+  if (closed_) throw ClosedError(env, "segment " + name_ + " is closed", name_);
   return seg_;
 }
 
@@ -454,6 +456,31 @@ Napi::Value SegmentHandle::LockProbeAsync(const Napi::CallbackInfo &info) {
   return w->Promise();
 }
 
+// newerSequence(seen, pollMs) -> the sequence of a frame newer than `seen` published now, or -1:
+// waitForFrame's answer without a wait. What counts as newer is the C core's rule
+// (shmswarm_wait_check); while the frame after `seen` is being written (the sequence is odd),
+// it polls for up to pollMs, which beats a round trip through a wait when the copy is short.
+Napi::Value SegmentHandle::NewerSequence(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  shmswarm_segment *s = Live(env);
+  uint64_t seen = Seen(info[0]);
+  int64_t poll = TimeoutNs(info[1]);
+  int64_t end = -1;
+  for (;;) {
+    uint32_t expected;
+    uint64_t seq = 0;
+    int rc = shmswarm_wait_check(s, seen, &expected, &seq);
+    Check(env, rc, name_);
+    if (rc == 0) return Napi::Number::New(env, (double)seq);
+    if (!(seq & 1)) return Napi::Number::New(env, -1);
+    timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    int64_t now = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+    if (end < 0) end = now + poll;
+    if (now >= end) return Napi::Number::New(env, -1);
+  }
+}
+
 // waitAsync(seen, timeoutMs, onThread) -> Promise<sequence>
 Napi::Value SegmentHandle::WaitAsync(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
@@ -492,6 +519,19 @@ Napi::Value SegmentHandle::Close(const Napi::CallbackInfo &info) {
 }
 
 void SegmentHandle::BeginWork() { inflight_++; }
+
+void SegmentHandle::KeepAlive() {
+  Ref();
+  BeginWork();
+}
+
+void SegmentHandle::LetGo() noexcept {
+  EndWork();
+  try {
+    Unref();
+  } catch (const Napi::Error &) {
+  }
+}
 
 void SegmentHandle::EndWork() {
   if (--inflight_ == 0 && closed_) Release();

@@ -5,11 +5,12 @@
 #include <string>
 #include <vector>
 
-#include "shmswarm.h"
+#include "futex_ring.h"
+#include "shmswarm_binding.h"
 
 namespace shmswarm {
 
-class SegmentHandle : public Napi::ObjectWrap<SegmentHandle> {
+class SegmentHandle : public Napi::ObjectWrap<SegmentHandle>, public WaitTarget {
  public:
   static Napi::Function Init(Napi::Env env);
   explicit SegmentHandle(const Napi::CallbackInfo &info);
@@ -18,11 +19,12 @@ class SegmentHandle : public Napi::ObjectWrap<SegmentHandle> {
   // Async workers hold the handle open; the mapping goes away with the last of them.
   void BeginWork();
   void EndWork();
-  shmswarm_segment *segment() const { return seg_; }
-  const std::string &name() const { return name_; }
-  const volatile int *cancelFlag() const { return &cancel_; }
-  // Environment teardown or process exit: waits on this handle end now (ECANCELED).
-  void CancelWaits() { cancel_ = 1; }
+  shmswarm_segment *segment() const override { return seg_; }
+  const std::string &name() const override { return name_; }
+  const volatile int *cancelFlag() const override { return &cancel_; }
+  void CancelWaits() override { cancel_ = 1; }
+  void KeepAlive() override;
+  void LetGo() noexcept override;
 
  private:
   static Napi::Value Create(const Napi::CallbackInfo &info);
@@ -45,6 +47,7 @@ class SegmentHandle : public Napi::ObjectWrap<SegmentHandle> {
   Napi::Value Lock(const Napi::CallbackInfo &info);
   Napi::Value Unlock(const Napi::CallbackInfo &info);
   Napi::Value LockProbeAsync(const Napi::CallbackInfo &info);
+  Napi::Value NewerSequence(const Napi::CallbackInfo &info);
   Napi::Value WaitAsync(const Napi::CallbackInfo &info);
   Napi::Value SetTimeout(const Napi::CallbackInfo &info);
   Napi::Value Close(const Napi::CallbackInfo &info);

@@ -47,53 +47,63 @@ export function writeErrorMessage(target: string, e: unknown): string {
   return `cannot write ${target}: ${errnoText(e)}`;
 }
 
-/** V8's RangeErrors for an allocation it cannot make. */
-const OUT_OF_ROOM = /^(Array buffer allocation failed|Invalid string length|Invalid array length|Invalid typed array length)/;
+/**
+ * What a shell user reads for a core failure: the whole line, built from the error's fields.
+ * `e.segment` (the name the failure is about) is `n`.
+ */
+type Hint = (e: ShmswarmError, n: string) => string;
 
-/** One line (without the "shmswarm: " prefix) and an exit code for any error. */
-export function describeError(e: unknown): { message: string; exitCode: number } {
+/**
+ * The one table of the CLI's hints, keyed by `code` or `code/reason` (an error with a reason
+ * takes only its own entry), optionally prefixed by the command (`check:ENOENT`), which wins. A
+ * failure with no entry prints the core's message unchanged. Nothing here reads the message
+ * to decide.
+ */
+export const HINTS: Readonly<Record<string, Hint>> = {
+  ENOENT: (_e, n) => `segment ${n} does not exist; create it with: shmswarm create ${n} --agents N --fields x,y`,
+  'check:ENOENT': (_e, n) => `segment ${n} does not exist; start its writer first, or wait for it with: shmswarm wait ${n}`,
+  'check:ENOENT/matrix': (e, n) => `${e.message}; start its writer first, or wait for it with: shmswarm wait ${n} --raw ...`,
+  'unlink:ENOENT': (_e, n) => `segment ${n} does not exist; nothing to remove (shmswarm list shows what exists)`,
+  EEXIST: (_e, n) =>
+    `segment ${n} already exists; remove it with: shmswarm unlink ${n} (or create --force to replace it when its writer is dead)`,
+  'EEXIST/uninitialised': (_e, n) =>
+    `${n} exists but is not initialised (a creation still running or killed, or another program's object); not replacing it — if it is yours to remove: shmswarm unlink --force ${n}`,
+  ENOTSHMSWARM: (e, n) => `${n} is not a shmswarm segment (${e.detail}); use --force to remove it anyway`,
+  'ENOTSHMSWARM/wa1': (_e, n) =>
+    `${n} is a WA-1 array (another program's, e.g. a Julia WrappedArray), not a shmswarm segment; use --force to remove it anyway`,
+  EACCES: permissionDenied,
+  EPERM: permissionDenied,
+  ENOSPC: (_e, n) => `no room in /dev/shm for segment ${n}; free some space or choose a smaller shape`,
+  'ETIMEDOUT/lock': (e, n) => `${e.message}; is a process stuck holding the lock of ${n}?`,
+  // A timeout of 0 tries the lock once.
+  EBUSY: (e, n) => `${e.message}; another process holds the lock of ${n} (a timeout of 0 tries it once)`,
+  ENOTRECOVERABLE: (_e, n) => `the mutex of ${n} is not recoverable; re-create the segment (shmswarm create ${n} --force ...)`,
+};
+
+function permissionDenied(e: ShmswarmError, n: string): string {
+  // The core's detail says whose object it is; keep it when there is one.
+  const why = e.detail && e.detail !== e.syscall ? `: ${e.detail}` : e.syscall ? ` (${e.syscall})` : '';
+  return `permission denied for segment ${n}${why}`;
+}
+
+/** The table's entry for `e` when `command` is running, if there is one. */
+export function hintFor(e: ShmswarmError, command?: string): Hint | undefined {
+  const key = e.reason ? `${e.code}/${e.reason}` : e.code;
+  return (command !== undefined ? HINTS[`${command}:${key}`] : undefined) ?? HINTS[key];
+}
+
+/**
+ * One line (without the "shmswarm: " prefix) and an exit code for any error; `command` is the
+ * subcommand that failed, for the hints that depend on it.
+ */
+export function describeError(e: unknown, command?: string): { message: string; exitCode: number } {
   if (e instanceof CliError) return { message: e.message, exitCode: e.exitCode };
-  if (e instanceof ShmswarmError) return { message: describeShmswarmError(e), exitCode: EXIT_RUNTIME };
-  // V8 running out of room for one array or string is not a usage error: the object is too big.
-  if (e instanceof RangeError && OUT_OF_ROOM.test(e.message))
-    return { message: `${e.message}: the segment is too large to hold in this process's memory`, exitCode: EXIT_RUNTIME };
+  if (e instanceof ShmswarmError) {
+    const hint = hintFor(e, command);
+    return { message: hint ? hint(e, e.segment ?? '') : e.message, exitCode: EXIT_RUNTIME };
+  }
   // Misuse caught by the core's argument checks.
   if (e instanceof TypeError || e instanceof RangeError) return { message: e.message, exitCode: EXIT_USAGE };
   if (e instanceof Error) return { message: e.message, exitCode: EXIT_RUNTIME };
   return { message: String(e), exitCode: EXIT_RUNTIME };
-}
-
-function describeShmswarmError(e: ShmswarmError): string {
-  const name = e.segment ?? '';
-  switch (e.code) {
-    case 'ENOENT':
-      // A raw matrix or a mutex object is another program's to make: no create hint.
-      if (e.message.endsWith(' does not exist')) return e.message;
-      return `segment ${name} does not exist; create it with: shmswarm create ${name} --agents N --fields x,y`;
-    case 'EEXIST':
-      return e.message.includes('not replacing')
-        ? e.message
-        : `segment ${name} already exists; remove it with: shmswarm unlink ${name} (or create --force to replace it when its writer is dead)`;
-    case 'EACCES':
-    case 'EPERM': {
-      // The core's detail says whose object it is; keep it when there is one.
-      const why = e.detail && e.detail !== e.syscall ? `: ${e.detail}` : e.syscall ? ` (${e.syscall})` : '';
-      return `permission denied for segment ${name}${why}`;
-    }
-    case 'ENOSPC':
-      return `no room in /dev/shm for segment ${name}; free some space or choose a smaller shape`;
-    case 'ETIMEDOUT':
-      return `${e.message}; is a process stuck holding the lock of ${name}?`;
-    case 'EBUSY':
-      // A refusal to replace a segment with a live writer says all there is to say.
-      if (e.message.includes('not replacing')) return e.message;
-      // A timeout of 0 tries the lock once.
-      return `${e.message}; another process holds the lock of ${name} (a timeout of 0 tries it once)`;
-    case 'ENOTRECOVERABLE':
-      // A foreign (--mutex) one already says who can free it; a segment is re-created.
-      if (e.message.includes('restarting the writer')) return e.message;
-      return `the mutex of ${name} is not recoverable; re-create the segment (shmswarm create ${name} --force ...)`;
-    default:
-      return e.message;
-  }
 }

@@ -23,6 +23,12 @@ const ALIASES: Record<string, string> = { ls: 'list', rm: 'unlink' };
 
 export const VERSION = '0.1.0';
 
+/** The subcommand argv names (aliases resolved), if it names one. */
+function commandIn(argv: string[]): string | undefined {
+  const word = argv[2] ?? '';
+  return Object.hasOwn(COMMANDS, word) ? word : ALIASES[word];
+}
+
 /**
  * The program with the subcommand named in argv (or all of them, for help and unknown words);
  * exitOverride so main() decides exit codes.
@@ -37,8 +43,7 @@ export async function makeProgram(argv: string[] = process.argv): Promise<Comman
       outputError: (str) => stderrLine(`${str.replace(/^error: /, '').trim().replace(/\n\(Did you mean/, ' (Did you mean')} (see --help)`),
     })
     .exitOverride();
-  const word = argv[2] ?? '';
-  const only = Object.hasOwn(COMMANDS, word) ? word : ALIASES[word];
+  const only = commandIn(argv);
   const names = only ? [only] : Object.keys(COMMANDS);
   const factories = await Promise.all(names.map((n) => COMMANDS[n]()));
   for (const make of factories) {
@@ -102,7 +107,7 @@ export async function main(argv: string[] = process.argv): Promise<void> {
     }
     // A command that stops on the stdout failure reported above: said once is enough.
     if (e instanceof OutputError && lostOutput !== undefined && e.cause === lostOutput) return;
-    const { message, exitCode } = describeError(e);
+    const { message, exitCode } = describeError(e, commandIn(argv));
     stderrLine(message);
     if (argv.includes('--debug') && e instanceof Error && e.stack) process.stderr.write(`${e.stack}\n`);
     process.exitCode = exitCode;

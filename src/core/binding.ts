@@ -57,6 +57,8 @@ export interface NativeSegmentHandle {
   lock(timeoutMs: number): boolean;
   unlock(): void;
   lockProbeAsync(timeoutMs: number): Promise<boolean>;
+  /** A frame newer than `seen` published now (the C core's rule), polling up to pollMs while the next is being written; -1 for none. */
+  newerSequence(seen: number, pollMs: number): number;
   /** onThread: wait on a worker thread even where this environment's io_uring could. */
   waitAsync(seen: number, timeoutMs: number, onThread: boolean): Promise<number>;
   setTimeout(timeoutMs: number): void;

@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
 import { parseDtype, type DtypeName, type TypedArray } from './dtypes.js';
+import { allocateFrameMemory } from './errors.js';
 import { csvChunks, finish, jsonChunks, ndjsonChunks, planChunks, textPlan, warmUp, type FrameTable, type TextFormat, type TextPlan } from './format.js';
 
 /*
@@ -77,7 +78,7 @@ function sharedTable(t: FrameTable): FrameTable {
   if (!ArrayBuffer.isView(d)) throw new TypeError('parallel formatting needs the frame as a typed array');
   if (d.buffer instanceof SharedArrayBuffer) return t;
   const Ctor = d.constructor as { new (b: SharedArrayBuffer): ArrayBufferView & { set(a: ArrayBufferView): void } };
-  const copy = new Ctor(new SharedArrayBuffer(d.byteLength));
+  const copy = allocateFrameMemory(d.byteLength, () => new Ctor(new SharedArrayBuffer(d.byteLength)));
   copy.set(d);
   return { ...t, data: copy as unknown as FrameTable['data'] };
 }
@@ -116,7 +117,7 @@ export class TextFormatter {
     const shared = options.shared;
     if (threads > 1 && shared) {
       const d = parseDtype(shared.dtype);
-      this.into = new d.array(new SharedArrayBuffer(shared.elements * d.bytes) as unknown as ArrayBuffer);
+      this.into = allocateFrameMemory(shared.elements * d.bytes, () => new d.array(new SharedArrayBuffer(shared.elements * d.bytes) as unknown as ArrayBuffer));
     }
     for (let k = 0; k < threads - 1; k++) {
       const { port1, port2 } = new MessageChannel();

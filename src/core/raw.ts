@@ -3,11 +3,12 @@ import { type Dtype, type DtypeName, type TypedArray, parseDtype } from './dtype
 import { ShmswarmError, describeValue, isShmswarmError } from './errors.js';
 import { checkSegmentName, defaultFields, parseFields } from './names.js';
 import {
-  stayingDestination,
-  waitInSlices,
-  checkSequence, timeoutOption, frameTarget, nameStatusOf, optionsObject, readMode,
+  frameTarget,
   type Frame, type FreshReadOptions, type NameStatus, type ReadOptions, type SegmentInfo,
 } from './segment.js';
+import { nameStatusOf } from './shm-listing.js';
+import { stayingDestination, waitInChunks } from './wait-chunks.js';
+import { checkSequence, optionsObject, readMode, timeoutOption } from './options.js';
 
 /** Raw mode: a bare matrix in an object with no header (the seed's ofxSharedMemory layout). */
 export interface RawOptions {
@@ -52,11 +53,11 @@ export function parseShape(shape: unknown): [number, number] {
 }
 
 /** Map one of the objects a raw segment reads; a missing one is named for what it is. */
-function openObject(name: string, writable: boolean, what: string): NativeRawMapping {
+function openObject(name: string, writable: boolean, what: 'raw object' | 'mutex object'): NativeRawMapping {
   try {
     return native().RawMapping.open(name, writable);
   } catch (e) {
-    if (isShmswarmError(e, 'ENOENT')) throw new ShmswarmError(`${what} ${name} does not exist`, 'ENOENT', { segment: name, syscall: 'shm_open' });
+    if (isShmswarmError(e, 'ENOENT')) throw new ShmswarmError(`${what} ${name} does not exist`, 'ENOENT', { segment: name, syscall: 'shm_open', reason: what === 'raw object' ? 'matrix' : 'mutex' });
     throw e;
   }
 }
@@ -235,7 +236,7 @@ export class RawSegment {
     return new ShmswarmError(
       `${this.mutex}: mutex still held after ${ms} ms ${why}`,
       'ETIMEDOUT',
-      { segment: this.mutex ?? this.name, syscall: 'pthread_mutex_lock' },
+      { segment: this.mutex ?? this.name, syscall: 'pthread_mutex_lock', reason: 'lock' },
     );
   }
 
@@ -246,7 +247,7 @@ export class RawSegment {
       return new ShmswarmError(
         `${this.mutex}: mutex is not recoverable (a process took it from a dead holder and released it without making it consistent); only restarting the writer, which initialises it, frees it`,
         'ENOTRECOVERABLE',
-        { segment: this.mutex ?? this.name, syscall: 'pthread_mutex_lock' },
+        { segment: this.mutex ?? this.name, syscall: 'pthread_mutex_lock', reason: 'foreign-mutex' },
       );
     return e;
   }
@@ -324,14 +325,14 @@ export class RawSegment {
     }
     const timeout = timeoutOption(o.timeoutMs, this.#timeoutMs);
     // As in Segment.readFrameAsync: only the caller's `into` needs the staging copy, and the
-    // wait goes in slices so that terminating a worker thread does not wait it out.
+    // wait goes in chunks so that terminating a worker thread does not wait it out.
     const isPrivate = o.into === undefined;
     const lock = this.#lock!;
     const stopped = () => (this.closed ? new ShmswarmError(`raw segment ${this.name} was closed during the read`, 'ECANCELED', { segment: this.name }) : null);
     let recovered: boolean;
     try {
       const read = stayingDestination(data, (ms) => lock.lockedReadAsync(this.mutexOffset, h, this.offset, data, ms, isPrivate));
-      recovered = await waitInSlices(timeout, read, stopped);
+      recovered = await waitInChunks(timeout, read, stopped);
     } catch (e) {
       throw this.#lockError(e, timeout);
     }

@@ -1,66 +1,20 @@
-import { statSync, readdirSync } from 'node:fs';
-import { FrameFlag, ReadMode, WAIT_ON_THREAD, native, type NativeSegmentHandle } from './binding.js';
+import { FrameFlag, WAIT_ON_THREAD, native, type NativeSegmentHandle } from './binding.js';
 import { type Dtype, type DtypeArray, type DtypeName, type TypedArray, dtypeByCode, parseDtype } from './dtypes.js';
-import { ShmswarmError, describeValue, isShmswarmError } from './errors.js';
-import { checkSegmentName, defaultFields, parseFields } from './names.js';
-
-/** Where POSIX shared-memory names live on Linux. */
-export const SHM_DIR = '/dev/shm';
+import { ShmswarmError, allocateFrameMemory, describeValue, isShmswarmError } from './errors.js';
+import { checkSegmentName, defaultFields } from './names.js';
+import { nameStatusOf, shmNames, summarize, type NameStatus, type SegmentSummary } from './shm-listing.js';
+// The /dev/shm listing lives in shm-listing.ts; these names stay importable from here.
+export { SHM_DIR, summaryFields, type NameStatus, type SegmentSummary } from './shm-listing.js';
+import { LOW_LATENCY_SCHED_SLICE_NS, NEXT_FRAME_POLL_MS, stayingDestination, waitInChunks } from './wait-chunks.js';
+import { checkFields, checkInteger, checkSequence, checkTimeout, elementType, firstNotOfType, isBigIntArray, optionalBoolean, optionsObject, readMode, timeoutOption } from './options.js';
 
 /** Largest matrix a segment may hold, all slots together (include/shmswarm.h SHMSWARM_MAX_DATA). */
 const MAX_DATA_BYTES = 2 ** 40;
 /** Most frame buffers a segment may have (SHMSWARM_SLOTS_MAX). */
 export const MAX_SLOTS = 16;
 const DEFAULT_TIMEOUT_MS = 1000;
-/** waitForFrame polls this long for a frame already being written before using a worker. */
-const WAIT_POLL_MS = 0.05;
-/**
- * The scheduler slice waitForFrame's `lowLatency` asks for: with the default slice (about 3 ms)
- * a woken waiter waits for the task running on its CPU, often the writer, to yield first.
- */
-const LOW_LATENCY_SLICE_NS = 100_000;
 /** Asked once per thread (each worker_threads Worker loads its own copy of this module). */
 let wakeSliceAsked = false;
-/** The longest single native wait behind an asynchronous wait (see waitInSlices). */
-const WAIT_CHUNK_MS = 500;
-
-/**
- * `read` for waitInSlices, refusing to start another slice into a destination that was detached
- * or resized meanwhile (the native read refuses it at the end of a slice with the same words).
- */
-export function stayingDestination<R>(data: ArrayBufferView, read: (sliceMs: number) => Promise<R>): (sliceMs: number) => Promise<R> {
-  const bytes = data.byteLength;
-  return (ms) => {
-    if (data.byteLength !== bytes) throw new TypeError('the destination array was detached or resized while the read was pending');
-    return read(ms);
-  };
-}
-
-/**
- * A wait on a worker thread cannot be told that its worker_threads Worker is being terminated
- * (Node runs cleanup hooks only after pending thread work has finished), so terminate() would
- * wait out the whole timeout: long waits go in slices of at most WAIT_CHUNK_MS, each a fresh
- * `attempt` with the time left, until one ends other than ETIMEDOUT or the time is up.
- * `stopped` (checked between slices) ends it with ECANCELED, as close() ends a pending slice.
- */
-export async function waitInSlices<R>(timeoutMs: number, attempt: (sliceMs: number) => Promise<R>, stopped: () => ShmswarmError | null): Promise<R> {
-  const deadline = performance.now() + timeoutMs;
-  let timedOut: unknown = null;
-  for (;;) {
-    const stop = stopped();
-    if (stop) throw stop;
-    const left = Math.max(0, deadline - performance.now());
-    // Less than a ms left after a slice that timed out: another attempt would be a 0 ms one,
-    // which the native layer reads as "try once" (EBUSY), not as a timeout.
-    if (timedOut && left < 1) throw timedOut;
-    try {
-      return await attempt(Math.min(left, WAIT_CHUNK_MS));
-    } catch (e) {
-      if (!isShmswarmError(e, 'ETIMEDOUT') || left <= WAIT_CHUNK_MS) throw e;
-      timedOut = e;
-    }
-  }
-}
 /** How long open() waits for a segment that is still being created. */
 const DEFAULT_INIT_WAIT_MS = 250;
 
@@ -198,98 +152,10 @@ export interface FrameWaitOptions {
   lowLatency?: boolean;
 }
 
-export type NameStatus = 'same' | 'replaced' | 'gone';
-
-/** What `name` points at now, against the inode mapped: after shm_unlink a mapping stays valid. */
-export function nameStatusOf(name: string, ino: number): NameStatus {
-  try {
-    return statSync(SHM_DIR + name).ino === ino ? 'same' : 'replaced';
-  } catch {
-    return 'gone';
-  }
-}
-
-function checkInteger(value: unknown, what: string, min: number, max: number): number {
-  if (typeof value !== 'number' || !Number.isInteger(value))
-    throw new TypeError(`${what} must be an integer, got ${describeValue(value)}`);
-  if (value < min || value > max) throw new RangeError(`${what} must be between ${min} and ${max}, got ${value}`);
-  return value;
-}
-
-/** A timeout in ms: a number from 0 to 1e12 (the native layer's bound). */
-function checkTimeout(ms: unknown, what = 'timeoutMs'): number {
-  if (typeof ms !== 'number') throw new TypeError(`${what} must be a number of ms, got ${describeValue(ms)}`);
-  if (!(ms >= 0) || ms > 1e12) throw new RangeError(`${what} must be a number of ms from 0 to 1e12, got ${ms}`);
-  return ms;
-}
-
-/** An optional timeout: `fallback` when absent, else checked as above. */
-export function timeoutOption(ms: unknown, fallback: number, what = 'timeoutMs'): number {
-  return ms === undefined ? fallback : checkTimeout(ms, what);
-}
-
-/**
- * A sequence number as a caller passes it back: an integer >= 0, or -1 for "none seen" (as in
- * the native layer). NaN or "3" would silently mean "none seen" there: refused here.
- */
-export function checkSequence(value: unknown, what: string): number {
-  if (typeof value !== 'number' || !Number.isInteger(value))
-    throw new TypeError(`${what} must be a sequence number (an integer >= 0, or -1 for none seen), got ${describeValue(value)}`);
-  if (value < -1 || value > Number.MAX_SAFE_INTEGER)
-    throw new RangeError(`${what} must be a sequence number from 0 to ${Number.MAX_SAFE_INTEGER}, or -1 for none seen, got ${value}`);
-  return value;
-}
-
-/** An optional flag: true, false or absent (false); "yes" or 1 would be read as true by some code and not by other. */
-export function optionalBoolean(value: unknown, what: string): boolean {
-  if (value === undefined) return false;
-  if (typeof value !== 'boolean') throw new TypeError(`${what} must be true or false, got ${describeValue(value)}`);
-  return value;
-}
-
-const NO_OPTIONS = Object.freeze({});
-
-/** Options as given: null and undefined mean none; anything else that is not an object is a mistake. */
-export function optionsObject<O extends object>(options: O | null | undefined, what = 'options'): Partial<O> {
-  if (options === undefined || options === null) return NO_OPTIONS;
-  if (typeof options !== 'object') throw new TypeError(`${what} must be an object, got ${describeValue(options)}`);
-  return options;
-}
-
-/** Field names from create's options: a non-empty list, checked by parseFields. */
-function checkFields(fields: unknown): string[] {
-  if (typeof fields !== 'string' && !Array.isArray(fields))
-    throw new TypeError(`fields must be a string such as "x,y" or an array of names, got ${describeValue(fields)}`);
-  if (fields.length === 0) throw new TypeError('fields must not be empty: name at least one column');
-  return parseFields(fields);
-}
-
-/** The native read mode from `lock` and `lockFree`. */
-export function readMode(o: Partial<ReadOptions>): number {
-  const lock = optionalBoolean(o.lock, 'lock');
-  const lockFree = optionalBoolean(o.lockFree, 'lockFree');
-  if (lock && lockFree) throw new TypeError('lock and lockFree exclude each other');
-  return lock ? ReadMode.LOCK : lockFree ? ReadMode.NOLOCK : ReadMode.AUTO;
-}
-
-/** Which JS type an element of a `dtype` array must have. */
-function elementType(dtype: Dtype): 'bigint' | 'number' {
-  return dtype.bigint ? 'bigint' : 'number';
-}
-
-/** Index of the first element that is not of `type` (holes included), or -1. */
-function firstNotOfType(values: readonly unknown[], type: 'bigint' | 'number'): number {
-  for (let i = 0; i < values.length; i++) if (typeof values[i] !== type) return i;
-  return -1;
-}
-
-function isBigIntArray(a: ArrayBufferView): boolean {
-  return a instanceof BigInt64Array || a instanceof BigUint64Array;
-}
-
 /** An aligned, zeroed array for frames: see allocAligned in native/addon.cc. */
 export function allocFrame(dtype: Dtype, elements: number): TypedArray {
-  return new dtype.array(native().allocAligned(elements * dtype.bytes), 0, elements);
+  const bytes = elements * dtype.bytes;
+  return allocateFrameMemory(bytes, () => new dtype.array(native().allocAligned(bytes), 0, elements));
 }
 
 /** Where a read copies to: the caller's `into`, checked, or a new aligned frame. */
@@ -464,18 +330,18 @@ export class Segment<T extends TypedArray = TypedArray> {
         seg.close();
       } catch (e) {
         if (!isShmswarmError(e) || e.code === 'ENOENT' || e.code === 'EACCES') throw e;
-        throw new ShmswarmError(
-          `${name} is not a shmswarm segment (${e.message.replace(`${name}: `, '')}); use --force to remove it anyway`,
-          'ENOTSHMSWARM',
-          { segment: name },
-        );
+        const why = e.message.replace(`${name}: `, '');
+        throw new ShmswarmError(`${name} is not a shmswarm segment (${why}); unlink it with { force: true } to remove it anyway`, 'ENOTSHMSWARM', {
+          segment: name,
+          detail: why,
+        });
       }
       // Readable is not ours: a WA-1 array is another program's (a Julia WrappedArray).
       if (kind !== 'shmswarm')
         throw new ShmswarmError(
-          `${name} is a WA-1 array (another program's, e.g. a Julia WrappedArray), not a shmswarm segment; use --force to remove it anyway`,
+          `${name} is a WA-1 array (another program's, e.g. a Julia WrappedArray), not a shmswarm segment; unlink it with { force: true } to remove it anyway`,
           'ENOTSHMSWARM',
-          { segment: name },
+          { segment: name, reason: 'wa1' },
         );
     }
     native().unlink(name);
@@ -490,18 +356,18 @@ export class Segment<T extends TypedArray = TypedArray> {
       // object that starts with zeros (a seed mutex does). Nothing tells them apart safely.
       if (isShmswarmError(e, 'EUNINIT'))
         throw new ShmswarmError(
-          `${name} exists but is not initialised (a creation still running or killed, or another program's object); not replacing it — if it is yours to remove: shmswarm unlink --force ${name}`,
+          `${name} exists but is not initialised (a creation still running or killed, or another program's object); not replacing it — if it is yours to remove: Segment.unlink(name, { force: true })`,
           'EEXIST',
-          { segment: name },
+          { segment: name, reason: 'uninitialised' },
         );
-      throw new ShmswarmError(`${name} exists and is not a shmswarm segment; not replacing it`, 'EEXIST', { segment: name });
+      throw new ShmswarmError(`${name} exists and is not a shmswarm segment; not replacing it`, 'EEXIST', { segment: name, reason: 'not-shmswarm' });
     }
     try {
       const info = seg.info();
       if (info.kind !== 'shmswarm')
-        throw new ShmswarmError(`${name} exists and is not a shmswarm segment; not replacing it`, 'EEXIST', { segment: name });
+        throw new ShmswarmError(`${name} exists and is not a shmswarm segment; not replacing it`, 'EEXIST', { segment: name, reason: 'not-shmswarm' });
       if (info.writerAlive)
-        throw new ShmswarmError(`${name} has a live writer (pid ${info.writerPid}); not replacing it`, 'EBUSY', { segment: name });
+        throw new ShmswarmError(`${name} has a live writer (pid ${info.writerPid}); not replacing it`, 'EBUSY', { segment: name, reason: 'live-writer' });
     } finally {
       seg.close();
     }
@@ -756,7 +622,7 @@ export class Segment<T extends TypedArray = TypedArray> {
     // into it. The caller's `into` could be detached meanwhile, so the native read stages it.
     const isPrivate = o.into === undefined;
     const read = stayingDestination(data, (ms) => h.readFrameAsync(data, mode, since, ms, isPrivate));
-    const info = await waitInSlices(timeout, read, () => this.#stoppedWaiting('the lock'));
+    const info = await waitInChunks(timeout, read, () => this.#stoppedWaiting('the lock'));
     if (info[4] & FrameFlag.UNCHANGED) return null;
     return Segment.#frame(data, info);
   }
@@ -790,35 +656,27 @@ export class Segment<T extends TypedArray = TypedArray> {
     if (lowLatency && !wakeSliceAsked) {
       wakeSliceAsked = true;
       try {
-        native().setWakeSlice(LOW_LATENCY_SLICE_NS);
+        native().setWakeSlice(LOW_LATENCY_SCHED_SLICE_NS);
       } catch {
         // No per-thread slices here (kernel before 6.12, not Linux): wait without one.
       }
     }
-    // Already newer: no round trip through a worker thread (two thread wake-ups, tens of µs to
-    // a few ms on a busy machine). An odd sequence is a frame being written; the one before it
-    // is published. When that one is the caller's, the next is one copy away: a short bounded
-    // poll here beats the thread round trip (bench/: a reader of a back-to-back 240 KB writer).
-    // An odd afterSequence was a frame in progress: newer is the one after it (as in C).
+    // Already newer: no round trip through a wait (tens of µs to a few ms on a busy machine).
+    // When the next frame is being written it is one copy away: a short bounded poll beats the
+    // round trip (bench/: a reader of a back-to-back 240 KB writer). What counts as newer is
+    // the C core's rule, applied there.
     if (this.kind === 'shmswarm') {
-      const seen = afterSequence > 0 && afterSequence % 2 === 1 ? afterSequence - 1 : afterSequence;
-      let seq = h.sequence();
-      if (seq % 2 === 1 && seq - 1 === seen) {
-        const end = performance.now() + WAIT_POLL_MS;
-        do seq = h.sequence();
-        while (seq % 2 === 1 && performance.now() < end);
-      }
-      const stable = seq % 2 === 0 ? seq : seq - 1;
-      if (stable !== seen) return Promise.resolve(stable);
+      const newer = h.newerSequence(afterSequence, NEXT_FRAME_POLL_MS);
+      if (newer >= 0) return Promise.resolve(newer);
     }
     return this.#waitInChunks(h, afterSequence, timeoutMs);
   }
 
   #waitInChunks(h: NativeSegmentHandle, afterSequence: number, timeoutMs: number): Promise<number> {
-    return waitInSlices(timeoutMs, (ms) => h.waitAsync(afterSequence, ms, WAIT_ON_THREAD), () => this.#stoppedWaiting('a frame'));
+    return waitInChunks(timeoutMs, (ms) => h.waitAsync(afterSequence, ms, WAIT_ON_THREAD), () => this.#stoppedWaiting('a frame'));
   }
 
-  /** Why a sliced wait must not go on: close() between two slices cancels it, as it cancels a pending one. */
+  /** Why a chunked wait must not go on: close() between two chunks cancels it, as it cancels a pending one. */
   #stoppedWaiting(what: string): ShmswarmError | null {
     return this.closed ? new ShmswarmError(`${this.name}: closed while waiting for ${what}`, 'ECANCELED', { segment: this.name }) : null;
   }
@@ -854,7 +712,7 @@ export class Segment<T extends TypedArray = TypedArray> {
     for (;;) {
       const left = Math.max(0, deadline - performance.now());
       const probe = (ms: number) => this.#live().lockProbeAsync(ms);
-      recovered = (await waitInSlices(left, probe, () => this.#stoppedWaiting('the lock'))) || recovered;
+      recovered = (await waitInChunks(left, probe, () => this.#stoppedWaiting('the lock'))) || recovered;
       try {
         return { recovered: this.#live().lock(0) || recovered };
       } catch (e) {
@@ -905,76 +763,13 @@ export class Segment<T extends TypedArray = TypedArray> {
 
   /** The names of POSIX shared-memory objects (Linux: /dev/shm), semaphores excluded. */
   static names(): string[] {
-    let entries: string[];
-    try {
-      entries = readdirSync(SHM_DIR);
-    } catch {
-      return [];
-    }
-    return entries.filter((n) => !n.startsWith('sem.')).sort().map((n) => '/' + n);
+    return shmNames();
   }
 
   /** Every shared-memory object with what shmswarm can tell about it. */
   static list(): SegmentSummary[] {
     // A missing addon must fail the listing, not turn every segment into a foreign object.
     native();
-    return Segment.names().map((name) => summarize(name));
-  }
-}
-
-export interface SegmentSummary {
-  name: string;
-  kind: 'shmswarm' | 'wa1' | 'foreign';
-  bytes: number | null;
-  rows?: number;
-  cols?: number;
-  dtype?: DtypeName;
-  fields?: string[];
-  /** Frame buffers (shmswarm segments). */
-  slots?: number;
-  frames?: number;
-  sequence?: number;
-  lastWriteTime?: number | null;
-  writerPid?: number | null;
-  writerAlive?: boolean;
-  /** Why a foreign object is not readable as a segment. */
-  reason?: string;
-}
-
-/**
- * Past this many unnamed columns a summary (`list`, `info --json`) leaves their names (c0, c1, …)
- * out: a foreign object of 2^26 columns made every `list` take 30 s and 2.8 GB to name them, and
- * `info --json` run out of memory.
- */
-const SUMMARY_UNNAMED_FIELDS_MAX = 4096;
-
-/** The field names a summary of `info` shows: undefined for many unnamed columns (see above). */
-export function summaryFields(info: Pick<SegmentInfo, 'fields' | 'fieldsNamed' | 'cols'>): string[] | undefined {
-  return info.fieldsNamed || info.cols <= SUMMARY_UNNAMED_FIELDS_MAX ? info.fields : undefined;
-}
-
-function summarize(name: string): SegmentSummary {
-  let bytes: number | null = null;
-  try {
-    bytes = statSync(SHM_DIR + name).size;
-  } catch {
-    /* gone meanwhile or not stat-able */
-  }
-  try {
-    checkSegmentName(name);
-    const seg = Segment.open(name, { readonly: true, initWaitMs: 0 });
-    try {
-      const i = seg.info();
-      return {
-        name, kind: seg.kind, bytes: i.bytes, rows: i.rows, cols: i.cols, dtype: i.dtype, slots: i.slots,
-        fields: summaryFields(i),
-        frames: i.frames, sequence: i.sequence, lastWriteTime: i.lastWriteTime, writerPid: i.writerPid, writerAlive: i.writerAlive,
-      };
-    } finally {
-      seg.close();
-    }
-  } catch (e) {
-    const reason = e instanceof ShmswarmError ? `${e.code}: ${e.message.replace(`${name}: `, '')}` : (e as Error).message;
-    return { name, kind: 'foreign', bytes, reason };
+    return shmNames().map((name) => summarize(name, (n) => Segment.open(n, { readonly: true, initWaitMs: 0 })));
   }
 }

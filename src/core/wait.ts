@@ -96,7 +96,7 @@ function openOnce(name: string, raw: RawOptions | undefined): FrameSource {
 }
 
 function timedOut(name: string, timeoutMs: number, why: string): ShmswarmError {
-  return new ShmswarmError(`timed out after ${formatSeconds(timeoutMs)}: ${why}`, 'ETIMEDOUT', { segment: name, syscall: 'wait' });
+  return new ShmswarmError(`timed out after ${formatSeconds(timeoutMs)}: ${why}`, 'ETIMEDOUT', { segment: name, syscall: 'wait', reason: 'not-ready' });
 }
 
 export function formatSeconds(ms: number): string {

@@ -79,7 +79,7 @@ export function screenSize(columns: number | undefined, rows: number | undefined
 export function stalledFrameMessage(seconds: number): string {
   if (seconds < STUCK_AFTER_S)
     return `a frame has been half-written for at least ${seconds.toFixed(1)} s (writer stalled mid-frame?)`;
-  return `a frame has been in progress for ${seconds.toFixed(1)} s: its writer is stopped, or died holding the lock (a locked read, e.g. shmswarm dump --lock, repairs a dead one)`;
+  return `a frame has been in progress for ${seconds.toFixed(1)} s: its writer is stopped, or died holding the lock (a read that takes the lock repairs a dead one)`;
 }
 
 /**

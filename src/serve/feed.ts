@@ -1,5 +1,6 @@
 import type { WebSocket } from 'ws';
-import { allocFrame, openFrameSource, parseDtype, ShmswarmError, Watcher, type Frame, type FrameSource, type RawOptions, type TypedArray, type WatchSnapshot } from '../core/index.js';
+import { allocFrame, openFrameSource, parseDtype, ShmswarmError, type Frame, type FrameSource, type RawOptions, type TypedArray } from '../core/index.js';
+import { Watcher, type WatchSnapshot } from '../core/watch.js';
 import {
   dataOffsetFor, ENCODING_PLAIN, ENCODING_U16, FrameFlag, writeFrameHeader, type StatusMessage,
 } from './protocol.js';

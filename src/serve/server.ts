@@ -5,9 +5,10 @@ import { isIP } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import {
-  checkSegmentName, csvChunks, encodeNpy, frameTable, isShmswarmError, openFrameSource, parseDtype, Segment, ShmswarmError, summaryFields,
+  checkSegmentName, csvChunks, encodeNpy, frameTable, isShmswarmError, openFrameSource, parseDtype, Segment, ShmswarmError,
   type FrameSource, type RawOptions, type SegmentInfo,
 } from '../core/index.js';
+import { summaryFields } from '../core/segment.js';
 import { Feed, QUANTISE_ABOVE, THIN_ABOVE } from './feed.js';
 
 /** Largest request head accepted (431 beyond): the endpoints need only a path and a token. */

@@ -27,6 +27,7 @@ export function buildExamples() {
   const hash = createHash('sha256');
   hash.update(CXXFLAGS.join(' '));
   hash.update(readFileSync(join(INCLUDE, 'shmswarm.h')));
+  hash.update(readFileSync(join(INCLUDE, 'shmswarm_binding.h')));
   for (const p of PROGRAMS) hash.update(readFileSync(join(CPP_DIR, `${p}.cpp`)));
   const dir = join(tmpdir(), `shmswarm-examples-${hash.digest('hex').slice(0, 16)}`);
   const paths = Object.fromEntries(PROGRAMS.map((p) => [p, join(dir, p)]));

@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { RawSegment, openFrameSource, parseShape } from '../../dist/core/index.js';
+import { RawSegment, openFrameSource } from '../../dist/core/index.js';
+import { parseShape } from '../../dist/core/raw.js';
 import { runCli, sleep, spawnCli, uniqueName, waitExit, waitForLine } from '../helpers.js';
 import { buildExamples, cliHas, rampK } from './build.js';
 

@@ -141,7 +141,7 @@ test('usage errors exit 2 with one line: unknown field, bad range, nothing to ch
   const name = uniqueName(t);
   await startWriter(t, name);
   const cases = [
-    [['--range', 'w:0:1'], /^shmswarm: --range: unknown field "w" in range; valid fields: x, y, z\n$/],
+    [['--range', 'w:0:1'], /^shmswarm: unknown field "w" in range; valid fields: x, y, z\n$/],
     [['--range', 'x:1'], /^shmswarm: --range: range "x:1" is not <field>:<min>:<max>/],
     [['--range', 'x:a:1'], /^shmswarm: --range: range "x:a:1": min "a" is not a number/],
     [['--range', 'x:2:1'], /^shmswarm: --range: range "x:2:1" \(field "x"\): min 2 is larger than max 1/],

@@ -3,11 +3,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, closeSync, existsSync, lstatSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync, writeSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, closeSync, existsSync, lstatSync, mkdirSync, openSync, readFileSync, readdirSync, readlinkSync, statSync, symlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { Segment } from '../../dist/core/index.js';
-import { outputTarget } from '../../dist/cli/commands/dump.js';
+import { charDevice, fifo, tempDir } from './files.js';
 import { BIN, runCli, uniqueName, waitExit } from '../helpers.js';
 
 const firstLine = (s) => s.split('\n')[0];
@@ -25,11 +24,6 @@ function rampSegment(t, { rows = 4, fields = 'x,y,vx', k = 2, dtype = 'f32' } = 
   return { name, seg };
 }
 
-function tempDir(t) {
-  const dir = mkdtempSync(join(tmpdir(), 'shmswarm-dump-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
 
 test('--csv is RFC 4180 with a header row and exactly the ramp values', (t) => {
   const { name } = rampSegment(t);
@@ -358,64 +352,6 @@ test('a closed pipe ends quietly when the frame is split across threads', async 
 const RAMP_CSV = 'x,y,vx\r\n2,3,4\r\n5,6,7\r\n8,9,10\r\n11,12,13\r\n';
 
 /** A character device made here (never a real /dev node: a rename over it would destroy it); null when mknod is refused. */
-function charDevice(t, dir, label, major, minor) {
-  const path = join(dir, label);
-  const r = spawnSync('mknod', [path, 'c', String(major), String(minor)], { encoding: 'utf8' });
-  if (r.status !== 0) {
-    t.skip(`mknod is not permitted here: ${r.stderr.trim()}`);
-    return null;
-  }
-  return path;
-}
-
-function fifo(dir, label) {
-  const path = join(dir, label);
-  const r = spawnSync('mkfifo', [path], { encoding: 'utf8' });
-  assert.equal(r.status, 0, r.stderr);
-  return path;
-}
-
-test('outputTarget: regular files (through symlinks) are replaced beside the real file; devices and FIFOs are written in place', (t) => {
-  const dir = tempDir(t);
-  const real = join(dir, 'real.csv');
-  writeFileSync(real, 'old');
-  chmodSync(real, 0o640);
-  const st = statSync(real);
-  const keep = { mode: 0o640, uid: st.uid, gid: st.gid };
-  assert.deepEqual(outputTarget(real), { kind: 'replace', path: real, keep });
-  symlinkSync('real.csv', join(dir, 'link.csv'));
-  symlinkSync(join(dir, 'link.csv'), join(dir, 'link2.csv'));
-  assert.deepEqual(outputTarget(join(dir, 'link2.csv')), { kind: 'replace', path: real, keep });
-  mkdirSync(join(dir, 'sub'));
-  symlinkSync('../real.csv', join(dir, 'sub', 'up.csv'));
-  assert.deepEqual(outputTarget(join(dir, 'sub', 'up.csv')), { kind: 'replace', path: real, keep }, 'relative to the link\'s directory');
-
-  assert.deepEqual(outputTarget(join(dir, 'new.csv')), { kind: 'replace', path: join(dir, 'new.csv'), keep: null });
-  symlinkSync('nowhere.csv', join(dir, 'dangling.csv'));
-  assert.deepEqual(outputTarget(join(dir, 'dangling.csv')), { kind: 'replace', path: join(dir, 'nowhere.csv'), keep: null }, 'written through, as > does');
-  assert.deepEqual(outputTarget(join(dir, 'missing', 'x.csv')), { kind: 'replace', path: join(dir, 'missing', 'x.csv'), keep: null });
-
-  const p = fifo(dir, 'fifo');
-  assert.deepEqual(outputTarget(p), { kind: 'in-place', path: p, truncate: false });
-  symlinkSync(p, join(dir, 'to-fifo'));
-  assert.deepEqual(outputTarget(join(dir, 'to-fifo')), { kind: 'in-place', path: p, truncate: false });
-
-  for (const path of ['/dev/stdout', '/dev/fd/1', '/proc/self/fd/1', `/proc/${process.pid}/fd/1`]) assert.deepEqual(outputTarget(path), { kind: 'stdio', fd: 1 }, path);
-  assert.deepEqual(outputTarget('/dev/stderr'), { kind: 'stdio', fd: 2 });
-  symlinkSync('/dev/stdout', join(dir, 'out'));
-  assert.deepEqual(outputTarget(join(dir, 'out')), { kind: 'stdio', fd: 1 });
-
-  assert.throws(() => outputTarget(dir), { code: 'EISDIR' });
-  symlinkSync('loop-b', join(dir, 'loop-a'));
-  symlinkSync('loop-a', join(dir, 'loop-b'));
-  assert.throws(() => outputTarget(join(dir, 'loop-a')), { code: 'ELOOP' });
-  writeFileSync(join(dir, 'file'), '');
-  assert.throws(() => outputTarget(join(dir, 'file', 'x.csv')), { code: 'ENOTDIR' });
-
-  const dev = charDevice(t, dir, 'nulldev', 1, 3);
-  if (dev) assert.deepEqual(outputTarget(dev), { kind: 'in-place', path: dev, truncate: false });
-});
-
 test('-o through a symlink replaces the real file; the link survives and the mode is kept', (t) => {
   const { name } = rampSegment(t);
   const dir = tempDir(t);

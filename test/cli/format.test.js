@@ -3,11 +3,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import {
-  formatFloat32, formatFloat64, formatCsv, formatJson, formatNdjson, encodeNpy, formatTable, frameTable,
-  csvChunks, jsonChunks, ndjsonChunks, resolveRows, selectFields,
-} from '../../dist/core/index.js';
-import { shortestFloat32Slow, formatColumns, formatBytes, npyHeader } from '../../dist/core/format.js';
+import { formatCsv, formatJson, formatNdjson, encodeNpy, frameTable, csvChunks, jsonChunks, ndjsonChunks } from '../../dist/core/index.js';
+import { formatFloat32, formatFloat64, shortestFloat32Slow, npyHeader } from '../../dist/core/format.js';
+import { resolveRows, selectFields } from '../../dist/core/rows.js';
+import { formatTable, formatColumns, formatBytes } from '../../dist/cli/render/table.js';
 
 const f = Math.fround;
 

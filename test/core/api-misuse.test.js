@@ -4,7 +4,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, writeFileSync, truncateSync } from 'node:fs';
-import { Segment, RawSegment, ShmswarmError, Watcher } from '../../dist/core/index.js';
+import { Segment, RawSegment, ShmswarmError } from '../../dist/core/index.js';
+import { Watcher } from '../../dist/core/watch.js';
 import { uniqueName, spawnNode, waitForLine } from '../helpers.js';
 
 const openFds = () => readdirSync('/proc/self/fd').length;

@@ -3,7 +3,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnNode, uniqueName, waitForLine, writeWa1Matrix } from '../helpers.js';
-import { Segment, collectCheck, openFrameSource, parseRange, waitForSegment } from '../../dist/core/index.js';
+import { Segment, collectCheck, openFrameSource, waitForSegment } from '../../dist/core/index.js';
+import { parseRange } from '../../dist/core/check.js';
 import { newValueStats, scanFrame } from '../../dist/core/check.js';
 
 test('parseRange: negative bounds, infinities, empty ends, colons in field names', () => {

@@ -39,10 +39,8 @@ test('non-strings are refused', () => {
   for (const v of [undefined, null, 42, {}, ['/a']]) assert.throws(() => checkSegmentName(v), TypeError);
 });
 
-test('names that work: 1 to 255 bytes, dots inside, UTF-8 counted in bytes', () => {
+test('NAME_MAX_BYTES is 255 (which names are accepted: test/name-rules.json, run by name-rules.test.js)', () => {
   assert.equal(NAME_MAX_BYTES, 255);
-  for (const name of ['/a', '/swarm', '/a.b', '/...', '/.hidden', '/a b', '/"q\'\\', '/ünï', '/\u00a0', '/' + 'a'.repeat(255), '/' + 'é'.repeat(127)])
-    assert.ok(Array.isArray(checkSegmentName(name).warnings), name);
 });
 
 test('a warning past 31 bytes (macOS), none at 31', () => {

@@ -25,6 +25,8 @@ export function buildProgram(program, flags = []) {
   const hash = createHash('sha256')
     .update(readFileSync(src))
     .update(readFileSync(HEADER))
+    .update(readFileSync(join(ROOT, 'include', 'shmswarm_binding.h')))
+    .update(readFileSync(join(HERE, 'check.h')))
     .update(compiler() + '\0' + flags.join('\0'))
     .digest('hex')
     .slice(0, 16);

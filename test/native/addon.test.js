@@ -83,3 +83,21 @@ test('allocAligned gives zeroed buffers of the asked size, also when the heap re
   }
   assert.equal(native().allocAligned(0).byteLength, 0);
 });
+
+test('a call on a closed handle throws ShmswarmError ECLOSED naming the object (SegmentHandle and RawMapping)', (t) => {
+  const name = uniqueName(t);
+  const h = native().SegmentHandle.create(name, 2, 2, 9, 'x,y', 0o600);
+  h.close();
+  assert.throws(() => h.stat(), (e) => e instanceof ShmswarmError && e.code === 'ECLOSED' && e.segment === name && e.message === `segment ${name} is closed`);
+  const r = native().RawMapping.open(name, false);
+  r.close();
+  for (const call of [() => r.stat(), () => r.read(new Uint8Array(4), 0), () => r.lockMutex(0, 0)])
+    assert.throws(call, (e) => e instanceof ShmswarmError && e.code === 'ECLOSED' && e.segment === name);
+});
+
+test('an ETIMEDOUT says "timed out" (not libc\'s "Connection timed out") and which wait it was', async (t) => {
+  const name = uniqueName(t);
+  const h = native().SegmentHandle.create(name, 2, 2, 9, 'x,y', 0o600);
+  t.after(() => h.close());
+  await assert.rejects(h.waitAsync(h.sequence(), 20, true), (e) => e.code === 'ETIMEDOUT' && e.reason === 'no-frame' && e.message === `${name}: timed out (no new frame before the timeout)`);
+});

@@ -1,7 +1,7 @@
 import { Command, Option } from 'commander';
 import type { CheckReport, RangeSpec } from '../../core/check.js';
 import type { DtypeName } from '../../core/dtypes.js';
-import { CliError, usageError } from '../errors.js';
+import { usageError } from '../errors.js';
 import { stdoutColor } from '../output.js';
 import { parseDtypeOption, parseFieldList, parseNonNegativeInt, parseRate, parseSeconds, parseShape, rawOptions } from '../parse.js';
 
@@ -86,15 +86,7 @@ Examples:
         throw usageError(`nothing to check: give at least one of ${raw ? '--finite, --range' : '--shape, --dtype, --fields, --min-rate, --finite, --range, --writer-alive'}`);
 
       const { openFrameSource } = await import('../../core/source.js');
-      const { isShmswarmError } = await import('../../core/errors.js');
-      let source;
-      try {
-        source = openFrameSource(name, { raw: raw && { ...raw, fields: o.fields } });
-      } catch (e) {
-        if (isShmswarmError(e, 'ENOENT') && e.segment === name)
-          throw new CliError(`${raw ? e.message : `segment ${name} does not exist`}; start its writer first, or wait for it with: shmswarm wait ${name}${raw ? ' --raw ...' : ''}`);
-        throw e;
-      }
+      const source = openFrameSource(name, { raw: raw && { ...raw, fields: o.fields } });
       let report: CheckReport;
       try {
         report = await collectCheck(source, {
@@ -107,10 +99,6 @@ Examples:
           ranges,
           writerAlive: o.writerAlive,
         });
-      } catch (e) {
-        // Only known once the segment is open; still a usage error.
-        if (e instanceof RangeError && /^unknown field/.test(e.message)) throw usageError(`--range: ${e.message}`);
-        throw e;
       } finally {
         source.close();
       }

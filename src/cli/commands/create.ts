@@ -55,7 +55,7 @@ Examples:
     )
     .action(async (name: string, o: CreateFlags) => {
       const opts = createOptions(o);
-      const [{ Segment }, { formatBytes }] = await Promise.all([import('../../core/segment.js'), import('../../core/format.js')]);
+      const [{ Segment }, { formatBytes }] = await Promise.all([import('../../core/segment.js'), import('../render/table.js')]);
       const hold = new SignalHold();
       let seg: Segment;
       try {

@@ -144,7 +144,7 @@ Examples:
         const { juliaSnippet, pythonSnippet } = await import('../render/snippets.js');
         process.stdout.write(o.julia ? juliaSnippet(target, JULIA_READER_PATH) : pythonSnippet(target));
       } else {
-        const { formatColumns, formatBytes } = await import('../../core/format.js');
+        const { formatColumns, formatBytes } = await import('../render/table.js');
         const c = stdoutColor();
         const lines = infoLines(info, c, formatBytes);
         process.stdout.write(formatColumns(lines, { paint: (s, _r, col) => (col === 0 ? c.dim(s) : s) }));

@@ -59,7 +59,7 @@ Examples:
         progress(all ? 'no shared-memory objects in /dev/shm' : 'no shmswarm segments in /dev/shm (list --all shows other objects)');
         return;
       }
-      const { formatColumns, formatBytes } = await import('../../core/format.js');
+      const { formatColumns, formatBytes } = await import('../render/table.js');
       const c = stdoutColor();
       const rows = listRows(list, all, formatBytes);
       const writerCol = rows[0].indexOf('WRITER');

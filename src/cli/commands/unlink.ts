@@ -7,13 +7,6 @@ interface UnlinkFlags {
   quiet?: boolean;
 }
 
-/** Why one name could not be removed, as one line. */
-function unlinkFailure(name: string, e: unknown): string {
-  const code = (e as { code?: string }).code;
-  if (code === 'ENOENT') return `segment ${name} does not exist; nothing to remove (shmswarm list shows what exists)`;
-  return describeError(e).message;
-}
-
 export function makeUnlinkCommand(): Command {
   return new Command('unlink')
     .alias('rm')
@@ -50,7 +43,7 @@ Examples:
           Segment.unlink(name, { force: o.force === true });
           if (!o.quiet) progress(`removed ${name}`);
         } catch (e) {
-          failures.push(unlinkFailure(name, e));
+          failures.push(describeError(e, 'unlink').message);
         }
       }
       if (failures.length === 0) return;

@@ -1,5 +1,5 @@
 import { Command, Option } from 'commander';
-import { CliError, usageError } from '../errors.js';
+import { usageError } from '../errors.js';
 import { progress } from '../output.js';
 import { addRawOptions, parseNonNegativeInt, parseTimeoutSeconds, rawOptions, type RawFlags } from '../parse.js';
 
@@ -34,14 +34,7 @@ Examples:
       const raw = rawOptions(o);
       if (raw && o.frames !== undefined) throw usageError('--frames needs a frame counter, which a raw object does not have; drop --frames or --raw');
       const { waitForSegment } = await import('../../core/wait.js');
-      const { isShmswarmError } = await import('../../core/errors.js');
-      let r;
-      try {
-        r = await waitForSegment(name, { timeoutMs: o.timeout, frames: o.frames, raw });
-      } catch (e) {
-        if (isShmswarmError(e, 'ETIMEDOUT') && e.syscall === 'wait') throw new CliError(e.message);
-        throw e;
-      }
+      const r = await waitForSegment(name, { timeoutMs: o.timeout, frames: o.frames, raw });
       if (!o.quiet) {
         const frames = o.frames !== undefined ? `, ${r.newFrames} new frame${r.newFrames === 1 ? '' : 's'}` : '';
         progress(`${r.name} is ready (${r.kind} ${r.rows}x${r.cols} ${r.dtype}${frames}) after ${(r.elapsedMs / 1000).toFixed(2)} s`);

@@ -16,6 +16,8 @@ const COMMANDS: Record<string, () => Promise<CommandFactory>> = {
   unlink: async () => (await import('./commands/unlink.js')).makeUnlinkCommand,
   wait: async () => (await import('./commands/wait.js')).makeWaitCommand,
   check: async () => (await import('./commands/check.js')).makeCheckCommand,
+  record: async () => (await import('./commands/record.js')).makeRecordCommand,
+  replay: async () => (await import('./commands/replay.js')).makeReplayCommand,
   demo: async () => (await import('./commands/demo.js')).makeDemoCommand,
 };
 const ALIASES: Record<string, string> = { ls: 'list', rm: 'unlink' };

@@ -94,7 +94,7 @@ export async function openArrowRecording(path: string, fd: number, size: number)
         const b = batches[i];
         const got = preadAt(fd, b.bodyLength, b.body, b.bodyLength <= scratch.byteLength ? scratch.subarray(0, b.bodyLength) : undefined);
         if (got.length !== b.bodyLength) throw new RecordingError(`${path} became shorter while being read`, 'ETRUNCATED');
-        const columns = b.columns.map((off) => new d.array(got.buffer, got.byteOffset + off, h.rows) as unknown as ArrayLike<number>);
+        const columns = b.columns.map((off) => new d.array(got.buffer, got.byteOffset + off, h.rows));
         yield { index: i, stamp: stamps[i], data: interleave(columns, h.rows, into) };
       }
     },

@@ -33,21 +33,48 @@ export interface FrameStamp {
 /** Past this a header (field names) is not one shmswarm wrote. */
 export const MAX_HEADER_BYTES = 16 << 20;
 
-/** Column c of an agent-major rows × cols frame into `out`. */
+type Words = Uint8Array | Uint16Array | Uint32Array;
+
+/**
+ * The array's bits as unsigned words of its element size (8-byte elements as two 32-bit words):
+ * copies through these keep every bit, where a copy through JS numbers may change a NaN's
+ * payload, and avoid BigInt for i64/u64.
+ */
+function words(a: ArrayBufferView): { w: Words; per: number } {
+  const { buffer, byteOffset, byteLength } = a;
+  switch ((a as TypedArray).BYTES_PER_ELEMENT) {
+    case 1: return { w: new Uint8Array(buffer, byteOffset, byteLength), per: 1 };
+    case 2: return { w: new Uint16Array(buffer, byteOffset, byteLength / 2), per: 1 };
+    case 4: return { w: new Uint32Array(buffer, byteOffset, byteLength / 4), per: 1 };
+    default: return { w: new Uint32Array(buffer, byteOffset, byteLength / 4), per: 2 };
+  }
+}
+
+/** Column c of an agent-major rows × cols frame into `out`, bit for bit. */
 export function columnOf<T extends TypedArray>(frame: T, rows: number, cols: number, c: number, out: T): T {
-  const src = frame as unknown as ArrayLike<number>;
-  const dst = out as unknown as { [i: number]: number };
-  for (let r = 0, i = c; r < rows; r++, i += cols) dst[r] = src[i];
+  const { w: src, per } = words(frame);
+  const dst = words(out).w;
+  if (per === 1) for (let r = 0, i = c; r < rows; r++, i += cols) dst[r] = src[i];
+  else
+    for (let r = 0, i = 2 * c, step = 2 * cols; r < 2 * rows; r += 2, i += step) {
+      dst[r] = src[i];
+      dst[r + 1] = src[i + 1];
+    }
   return out;
 }
 
-/** Columns (one per field) back into an agent-major frame. */
-export function interleave<T extends TypedArray>(columns: ArrayLike<number | bigint>[], rows: number, out: T): T {
+/** Columns (one per field, each of `rows` elements) back into an agent-major frame, bit for bit. */
+export function interleave<T extends TypedArray>(columns: TypedArray[], rows: number, out: T): T {
   const cols = columns.length;
-  const dst = out as unknown as { [i: number]: number | bigint };
+  const { w: dst, per } = words(out);
   for (let c = 0; c < cols; c++) {
-    const col = columns[c];
-    for (let r = 0, i = c; r < rows; r++, i += cols) dst[i] = col[r];
+    const src = words(columns[c]).w;
+    if (per === 1) for (let r = 0, i = c; r < rows; r++, i += cols) dst[i] = src[r];
+    else
+      for (let r = 0, i = 2 * c, step = 2 * cols; r < 2 * rows; r += 2, i += step) {
+        dst[i] = src[r];
+        dst[i + 1] = src[r + 1];
+      }
   }
   return out;
 }

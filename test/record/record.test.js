@@ -254,3 +254,33 @@ test('the recording libraries load only in the commands that use them', (t) => {
   const r = run(['info', join(dir, 'good.arrows')]);
   assert.match(r.stderr, /LIBS:[1-9]/, 'the reporter sees a library that was loaded');
 });
+
+test('every dtype comes back bit for bit (NaN payloads, i64 beyond 2^53), both formats where they exist', async (t) => {
+  const cases = [
+    ['f32', (a) => new Uint32Array(a.buffer).set([0x7fa00001, 0xffc00abc, 0x80000000, 0x3f800000, 0x7f800000, 1])],
+    ['f64', (a) => new BigUint64Array(a.buffer).set([0x7ff4000000000001n, 0xfff8000000000abcn, 0x8000000000000000n, 1n, 2n, 0x7ff0000000000000n])],
+    ['i64', (a) => a.set([-(2n ** 63n), 2n ** 63n - 1n, 2n ** 53n + 1n, -1n, 0n, 7n])],
+    ['u8', (a) => a.set([0, 255, 1, 2, 3, 128])],
+    ['i16', (a) => a.set([-32768, 32767, -1, 0, 1, 2])],
+  ];
+  for (const [dtype, fill] of cases) {
+    const name = uniqueName(t, dtype);
+    const seg = Segment.create(name, { rows: 2, fields: 'a,b,c', dtype });
+    t.after(() => seg.close());
+    const frame = new (seg.view().constructor)(6);
+    fill(frame);
+    seg.writeFrame(frame);
+    for (const ext of dtype === 'i64' ? ['arrows'] : ['arrows', 'mcap']) {
+      const file = join(dir, `bits-${dtype}.${ext}`);
+      const r = runCli(['record', name, file, '--frames', '1']);
+      assert.equal(r.status, 0, r.stderr);
+      const back = uniqueName(t, 'back');
+      assert.equal(runCli(['replay', file, back, '--speed', '0', '--keep']).status, 0);
+      const got = Segment.open(back, { readonly: true });
+      const f = got.readFrame();
+      got.close();
+      assert.deepEqual(Buffer.from(f.data.buffer, f.data.byteOffset, f.data.byteLength), Buffer.from(frame.buffer), `${dtype} ${ext}`);
+      assert.equal(got.dtype, dtype);
+    }
+  }
+});

@@ -8,7 +8,8 @@
 //   throughput  240 KB frames (10,000 x 6 f32) back to back: the Arrow and MCAP writers against
 //               appending the same raw bytes to a file, alternated in this process; then the real
 //               `record` against `simulate --rate 0` (two processes)
-//   keepup      `record` of a 10,000 x 6 writer at 60 Hz for --keepup-seconds: frames missed
+//   keepup      `record` of a 10,000 x 6 ramp writer at 60 Hz (cheap to compute, so the writer
+//               itself keeps 60 Hz) for --keepup-seconds: frames missed
 //   maxrate     1,000,000 x 6 (24 MB frames) written as fast as it goes, `record --max-rate 5`
 //   replay      a 60 Hz recording replayed at --speed 1: |replayed - recorded| interval, p50/p99
 import { spawn } from 'node:child_process';
@@ -163,7 +164,7 @@ if (want('keepup') || want('replay')) {
   results.keepup = {};
   for (const ext of want('keepup') ? ['arrows', 'mcap'] : ['arrows']) {
     const name = newName('keep');
-    const sim = cli(['simulate', name, '--agents', '10000', '--dims', '3', '--rate', '60']);
+    const sim = cli(['simulate', name, '--agents', '10000', '--dims', '3', '--pattern', 'ramp', '--rate', '60']);
     await waitFrames(name, 2);
     const file = join(work, `keep.${ext}`);
     const r = await cli(['record', name, file, '--duration', String(seconds)]).done;

@@ -25,6 +25,17 @@ async function waitFor(cond, what, ms = 10_000) {
   }
 }
 
+/** Whether the file reads back with exactly k frames now. */
+async function framesIn(file, k) {
+  try {
+    const r = await openRecording(file);
+    r.close();
+    return r.stamps.length === k;
+  } catch {
+    return false;
+  }
+}
+
 const size = (p) => (existsSync(p) ? statSync(p).size : 0);
 
 /** Reads a recording back: every frame whole (the ramp of its frame number), in order. Returns the frame count. */
@@ -85,15 +96,7 @@ for (const ext of ['arrows', 'mcap']) {
       for (let i = 0; i < frame.length; i++) frame[i] = k + i;
       seg.writeFrame(frame);
       // The recorder is idle after taking frame k: the frame must be readable from the file now.
-      await waitFor(async () => {
-        try {
-          const r = await openRecording(file);
-          r.close();
-          return r.stamps.length === k;
-        } catch {
-          return false;
-        }
-      }, `frame ${k} in ${file} (held in a buffer?)`);
+      await waitFor(() => framesIn(file, k), `frame ${k} in ${file} (held in a buffer?)`);
     }
     rec.kill('SIGKILL');
     await waitExit(rec);
@@ -143,15 +146,7 @@ test('the segment removed or re-created mid-recording, and Ctrl-C: stops with a 
     for (let k = 1; k <= 2; k++) {
       frame.fill(0).forEach((_, i) => (frame[i] = k + i));
       seg.writeFrame(frame);
-      await waitFor(async () => {
-        try {
-          const r = await openRecording(file);
-          r.close();
-          return r.stamps.length === k;
-        } catch {
-          return false;
-        }
-      }, `frame ${k}`);
+      await waitFor(() => framesIn(file, k), `frame ${k}`);
     }
     let other;
     if (how === 'SIGINT') rec.kill('SIGINT');

@@ -166,7 +166,7 @@ async function runDump(name: string, o: DumpFlags): Promise<void> {
 }
 
 /** Whether two paths name the same file (symlinks followed); false when either is missing. */
-function sameObject(a: string, b: string): boolean {
+export function sameObject(a: string, b: string): boolean {
   try {
     const x = statSync(a);
     const y = statSync(b);

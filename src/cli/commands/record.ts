@@ -1,4 +1,3 @@
-import { statSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { CliError, OutputError, usageError, writeErrorMessage } from '../errors.js';
 import { progress, warn } from '../output.js';
@@ -27,16 +26,6 @@ function parseMaxRate(value: string): number {
 
 const mb = (bytes: number) => `${(bytes / 1e6).toFixed(1)} MB`;
 
-function sameFile(a: string, b: string): boolean {
-  try {
-    const x = statSync(a);
-    const y = statSync(b);
-    return x.dev === y.dev && x.ino === y.ino;
-  } catch {
-    return false;
-  }
-}
-
 export function makeRecordCommand(): Command {
   return new Command('record')
     .description('record every frame of a segment into a file (Arrow IPC stream or MCAP) until Ctrl-C')
@@ -63,8 +52,8 @@ Examples:
   $ python3 -c "import pyarrow.ipc as i; print(i.open_stream('run.arrows').read_all().num_rows)"`,
     )
     .action(async (name: string, file: string, o: RecordFlags) => {
-      const [{ SHM_DIR }, rec] = await Promise.all([import('../../core/segment.js'), import('../../record/index.js')]);
-      if (sameFile(file, SHM_DIR + name)) throw usageError(`refusing to record ${name} into itself (${file})`);
+      const [{ SHM_DIR }, rec, { sameObject }] = await Promise.all([import('../../core/segment.js'), import('../../record/index.js'), import('./dump.js')]);
+      if (sameObject(file, SHM_DIR + name)) throw usageError(`refusing to record ${name} into itself (${file})`);
       const format = rec.formatOf(file, o.format);
       const controller = new AbortController();
       const hold = new SignalHold(() => controller.abort());

@@ -94,6 +94,20 @@ for (const ext of ['arrows', 'mcap']) {
     assert.equal(f.data[0], last);
     assert.equal(f.data[159], last + 159);
     assert.equal(f.frames, 15);
+
+    // An existing name is refused as create refuses it; --from/--frames slice; --loop goes round.
+    const again = runCli(['replay', file, dst, '--speed', '0']);
+    assert.equal(again.status, 1);
+    assert.match(again.stderr, /already exists/);
+    const slice = uniqueName(t, 'slice');
+    assert.equal(runCli(['replay', file, slice, '--from', '10', '--frames', '3', '--rate', '500', '--keep', '--mode', '640']).status, 0);
+    const s2 = Segment.open(slice, { readonly: true });
+    t.after(() => s2.close());
+    assert.equal(s2.readFrame().data[0], rec.stamps[12].frame);
+    assert.equal(s2.info().mode & 0o777, 0o640);
+    const loop = runCli(['replay', file, uniqueName(t, 'loop'), '--loop', '--speed', '0', '--frames', '40']);
+    assert.match(loop.stderr, /published 40 frames/);
+    assert.equal(runCli(['replay', file, uniqueName(t, 'x'), '--from', '15']).status, 2);
   });
 }
 

@@ -22,6 +22,8 @@ export interface RecordOptions {
   /** Stops the recording (Ctrl-C): the file is ended properly. */
   signal?: AbortSignal;
   version: string;
+  /** Called once the segment is open and the file created, before the first frame. */
+  onStart?: (header: RecordingHeader) => void;
   /** Called about twice a second with the counts so far. */
   onProgress?: (p: RecordProgress) => void;
 }
@@ -71,6 +73,7 @@ export async function record(o: RecordOptions): Promise<RecordResult> {
       version: o.version, startedMs: Date.now(),
     };
     writer = await openFrameWriter({ path: o.path, overwrite: o.overwrite === true, header });
+    o.onStart?.(header);
     // 64-byte aligned: copies into a misaligned destination were many times slower (FIELD-NOTES).
     const buf = allocFrame(parseDtype(seg.dtype), seg.length);
     const start = performance.now();

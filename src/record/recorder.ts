@@ -1,8 +1,7 @@
 import { statSync } from 'node:fs';
 import { allocFrame, Segment } from '../core/segment.js';
 import { parseDtype } from '../core/dtypes.js';
-import { ShmswarmError } from '../core/errors.js';
-import { isShmswarmError } from '../core/errors.js';
+import { isShmswarmError, ShmswarmError } from '../core/errors.js';
 import { RateSchedule } from '../core/schedule.js';
 import { msToNs, type RecordingHeader } from './layout.js';
 import { openFrameWriter, type FrameFileWriter } from './writer.js';

@@ -22,10 +22,11 @@ try {
     format: 'cjs',
     target: 'node20',
     // The addon is found at run time, relative to the module asking (import.meta.url below).
-    // commander, cli-table3 and ws (serve's, loaded only by it) are CommonJS already: Node loads
-    // them as they are, each in its own strict or sloppy mode. chalk is bundled: it is an ES
-    // module, which Node 20 cannot require().
-    external: ['*.node', 'commander', 'cli-table3', 'ws'],
+    // commander and cli-table3 are CommonJS already: Node loads them as they are, each in its own
+    // strict or sloppy mode. chalk is bundled: it is an ES module, which Node 20 cannot require().
+    // The heavy libraries (recording, the NATS bridge, serve's WebSocket) are loaded from
+    // node_modules, and only by the commands that use them.
+    external: ['*.node', 'commander', 'cli-table3', 'ws', 'apache-arrow', 'apache-arrow/*', '@mcap/core', '@foxglove/cdr'],
     // Every module of the bundle gets the bundle's own URL: sources that find files through
     // import.meta.url must sit two levels under the package root, as dist/cli/shmswarm.cjs does
     // (dist/core/binding.js, dist/cli/paths.js).

@@ -17,6 +17,8 @@ const COMMANDS: Record<string, () => Promise<CommandFactory>> = {
   wait: async () => (await import('./commands/wait.js')).makeWaitCommand,
   check: async () => (await import('./commands/check.js')).makeCheckCommand,
   serve: async () => (await import('./commands/serve.js')).makeServeCommand,
+  record: async () => (await import('./commands/record.js')).makeRecordCommand,
+  replay: async () => (await import('./commands/replay.js')).makeReplayCommand,
   demo: async () => (await import('./commands/demo.js')).makeDemoCommand,
 };
 const ALIASES: Record<string, string> = { ls: 'list', rm: 'unlink' };

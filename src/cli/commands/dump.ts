@@ -4,7 +4,7 @@ import type { TextFormatter } from '../../core/format-parallel.js';
 import { usageError } from '../errors.js';
 import { stdoutColor, warn } from '../output.js';
 import { sameObject, writeFileWhole, writeStream, type Chunks } from '../file-output.js';
-import { addRawOptions, parseFieldList, parseMs, parseRowRange, rawOptions, type RawFlags, type RowRange } from '../parse.js';
+import { addRawOptions, parseFieldList, parseMs, parsePositiveInt, parseRowRange, rawOptions, type RawFlags, type RowRange } from '../parse.js';
 
 export type DumpFormat = 'csv' | 'json' | 'ndjson' | 'npy' | 'table';
 
@@ -19,6 +19,8 @@ interface DumpFlags extends RawFlags {
   lock?: boolean;
   output?: string;
   timeout?: number;
+  follow?: boolean;
+  frames?: number;
 }
 
 /** More agents than this in a table is not for people: show the first ones and say so. */
@@ -50,6 +52,8 @@ export function makeDumpCommand(): Command {
     .option('--fields <list>', 'only these fields, in this order, e.g. x,y', parseFieldList)
     .option('--lock', 'copy under the segment\'s mutex instead of lock-free')
     .option('--timeout <ms>', 'how long to wait for the mutex', parseMs, 1000)
+    .option('--follow', 'print every new frame as it is published (NDJSON, or --csv), until Ctrl-C or --frames')
+    .option('--frames <n>', 'with --follow: stop after n frames', parsePositiveInt)
     .option('-o, --output <file>', 'write to this file: a regular file is replaced whole, a device or FIFO written in place (format from .csv/.json/.ndjson/.npy, .txt for a table, else CSV, unless given)');
   addRawOptions(command);
   return command
@@ -67,9 +71,13 @@ Examples:
   $ shmswarm dump /swarm --ndjson | jq .x
   $ shmswarm dump /swarm --npy frame.npy        python3 -c "import numpy; print(numpy.load('frame.npy').shape)"
   $ shmswarm dump /swarm --lock -o frame.csv
-  $ shmswarm dump /position_data --raw --shape 300x3 --mutex /mutex_lock`,
+  $ shmswarm dump /position_data --raw --shape 300x3 --mutex /mutex_lock
+  $ shmswarm dump /swarm --follow | head -3      each new frame as one JSON object
+  $ shmswarm dump /swarm --follow --csv --frames 10 > frames.csv   frame,time,agent,<fields>`,
     )
     .action(async (name: string, o: DumpFlags) => {
+      if (o.follow) return (await import('../follow.js')).runFollow(name, o);
+      if (o.frames !== undefined) throw usageError('--frames goes with --follow');
       await runDump(name, o);
     });
 }

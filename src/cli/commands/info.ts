@@ -1,4 +1,6 @@
+import { existsSync } from 'node:fs';
 import { Command, Option } from 'commander';
+import { CliError, errnoText, usageError } from '../errors.js';
 import type { ChalkInstance } from 'chalk';
 import type { SegmentInfo } from '../../core/segment.js';
 import type { SnippetTarget } from '../render/snippets.js';
@@ -115,7 +117,7 @@ export function infoLines(i: SegmentInfo, c: ChalkInstance, bytes: (n: number) =
 export function makeInfoCommand(): Command {
   const command = new Command('info')
     .description('show a segment\'s header and live state, or a snippet that maps it from Julia or Python')
-    .argument('<name>', 'segment name, e.g. /swarm')
+    .argument('<name>', 'segment name, e.g. /swarm, or the path of a recording (run.arrows, ./run.mcap)')
     .addOption(new Option('--json', 'the info as JSON (rows, cols, dtype, fields, sequence, frames, writerPid, writerAlive, ...)').conflicts(['julia', 'python']))
     .addOption(new Option('--julia', 'print Julia code that maps this segment').conflicts(['python']))
     .option('--python', 'print Python (numpy) code that maps this segment')
@@ -130,9 +132,11 @@ Examples:
   $ shmswarm info /swarm --json | jq .frames
   $ shmswarm info /swarm --python > read_swarm.py
   $ shmswarm info /swarm --julia
-  $ shmswarm info /position_data --raw --shape 300x3`,
+  $ shmswarm info /position_data --raw --shape 300x3
+  $ shmswarm info run.arrows                     a recording (a path: not one /name)`,
     )
     .action(async (name: string, o: InfoFlags) => {
+      if (isRecordingPath(name)) return showRecording(name, o);
       const { info, target } = await collectInfo(name, o);
       if (o.json) {
         const { summaryFields } = await import('../../core/segment.js');
@@ -150,4 +154,60 @@ Examples:
         process.stdout.write(formatColumns(lines, { paint: (s, _r, col) => (col === 0 ? c.dim(s) : s) }));
       }
     });
+}
+
+/**
+ * A recording, not a segment: a segment name is "/" and one component, so an argument that is
+ * not (run.arrows, ./x, /tmp/x.mcap) and names an existing file, or ends in a recording's
+ * extension, is a file. `/x` is always the segment, as before.
+ */
+export function isRecordingPath(arg: string): boolean {
+  if (arg.startsWith('/') && !arg.slice(1).includes('/')) return false;
+  if (existsSync(arg)) return true;
+  return /\.(arrows|arrow|mcap)$/i.test(arg);
+}
+
+async function showRecording(file: string, o: InfoFlags): Promise<void> {
+  const given = (['julia', 'python', 'raw', 'shape', 'dtype', 'offset', 'mutex', 'mutexOffset'] as const).find((k) => o[k] !== undefined);
+  if (given) throw usageError(`--${given.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())} applies to a segment, not to a recording (${file})`);
+  const { openRecording, recordingInfo } = await import('../../record/info-entry.js');
+  let rec;
+  try {
+    rec = await openRecording(file);
+  } catch (e) {
+    const err = e as { name?: string; code?: unknown };
+    if (err?.name === 'RecordingError') throw new CliError((e as Error).message);
+    if (e instanceof Error && typeof err.code === 'string') throw new CliError(`cannot read ${file}: ${errnoText(e)}`);
+    throw e;
+  }
+  let info;
+  try {
+    info = recordingInfo(rec);
+  } finally {
+    rec.close();
+  }
+  if (o.json) {
+    process.stdout.write(JSON.stringify(info, null, 2) + '\n');
+    return;
+  }
+  const { formatColumns, formatBytes } = await import('../render/table.js');
+  const c = stdoutColor();
+  const iso = (ms: number | null) => (ms === null ? 'unknown' : new Date(ms).toISOString());
+  const lines: [string, string][] = [
+    ['file', info.file],
+    ['format', info.format === 'mcap' ? 'MCAP (ros2 profile, sensor_msgs/msg/PointCloud2, CDR)' : 'Arrow IPC stream (one record batch per frame)'],
+    ['source', info.source],
+    ['shape', `${info.rows} agents × ${info.cols} fields`],
+    ['dtype', info.dtype],
+    ['fields', info.fields.join(', ')],
+    ['frames', String(info.frames)],
+    ['duration', `${info.duration.toFixed(3)} s (${iso(info.firstTime)} to ${iso(info.lastTime)})`],
+    ['mean rate', info.meanRate === null ? 'n/a' : `${info.meanRate.toFixed(2)} frames/s`],
+    ['missed', info.missed > 0 ? c.yellow(`${info.missed} frames published but not recorded`) : '0'],
+    ...(info.skipped > 0 ? [['skipped', `${info.skipped} (--max-rate)`] as [string, string]] : []),
+    ['size', `${formatBytes(info.bytes)} (${info.bytes} bytes)`],
+    ['recorded', `${iso(info.startedTime)} by shmswarm ${info.version}`],
+  ];
+  if (info.truncated) lines.push(['ends', c.yellow(`early: ${info.truncated}; its ${info.frames} whole frames read back`)]);
+  process.stdout.write(formatColumns(lines, { paint: (s, _r, col) => (col === 0 ? c.dim(s) : s) }));
 }

@@ -1,0 +1,85 @@
+import type { Segment } from '../core/segment.js';
+import type { Recording } from './reader.js';
+import { allocFrame } from '../core/segment.js';
+import { parseDtype } from '../core/dtypes.js';
+
+export interface ReplayOptions {
+  /** 1 = as recorded, 2 = twice as fast, 0 = as fast as possible. */
+  speed: number;
+  /** A fixed rate in frames per second instead of the recorded timing. */
+  rate?: number;
+  loop?: boolean;
+  /** First frame (0-based index in the file). */
+  from?: number;
+  /** Frames to publish (across loops). */
+  frames?: number;
+  signal?: AbortSignal;
+}
+
+export interface ReplayResult {
+  published: number;
+  seconds: number;
+  stoppedBy: 'end' | 'frames' | 'signal';
+}
+
+/** Below this a wait is spent in Atomics.wait (a precise sleep) rather than a timer. */
+const FINE_MS = 3;
+const nap = new Int32Array(new SharedArrayBuffer(4));
+
+/** Wait until `due` (performance.now() ms): a timer for the bulk, then a precise sleep; a signal cuts the timer short. */
+async function waitUntil(due: number, signal?: AbortSignal): Promise<void> {
+  let left = due - performance.now();
+  if (left > FINE_MS) {
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(t);
+        signal?.removeEventListener('abort', done);
+        resolve();
+      };
+      const t = setTimeout(done, left - FINE_MS);
+      signal?.addEventListener('abort', done, { once: true });
+    });
+    if (signal?.aborted) return;
+    left = due - performance.now();
+  } else {
+    // A turn of the event loop between two frames, so that a signal is seen.
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+  if (left > 0) Atomics.wait(nap, 0, 0, left);
+}
+
+/**
+ * Publish a recording's frames into `seg` (made from its header) with the recorded timing,
+ * scaled by `speed`, or at a fixed `rate`.
+ */
+export async function replay(rec: Recording, seg: Segment, o: ReplayOptions): Promise<ReplayResult> {
+  const h = rec.header;
+  const from = o.from ?? 0;
+  const into = allocFrame(parseDtype(h.dtype), h.rows * h.cols);
+  const stamps = rec.stamps;
+  const start = performance.now();
+  let published = 0;
+  // The recorded interval between the last frame and the first again, when looping: the mean one.
+  const span = stamps.length > from + 1 ? Number(stamps.at(-1)!.timeNs - stamps[from].timeNs) / 1e6 : 0;
+  const meanMs = stamps.length > from + 1 ? span / (stamps.length - from - 1) : 0;
+  let passStart = start;
+  for (;;) {
+    const t0 = stamps[from].timeNs;
+    let lastDue = passStart;
+    for (const f of rec.frames(from, into)) {
+      if (o.signal?.aborted) return { published, seconds: (performance.now() - start) / 1000, stoppedBy: 'signal' };
+      let due: number;
+      if (o.rate !== undefined) due = start + (published * 1000) / o.rate;
+      else if (o.speed === 0) due = 0;
+      else due = passStart + Number(f.stamp.timeNs - t0) / 1e6 / o.speed;
+      await waitUntil(due, o.signal);
+      if (o.signal?.aborted) return { published, seconds: (performance.now() - start) / 1000, stoppedBy: 'signal' };
+      seg.writeFrame(f.data);
+      published++;
+      lastDue = due;
+      if (o.frames !== undefined && published >= o.frames) return { published, seconds: (performance.now() - start) / 1000, stoppedBy: 'frames' };
+    }
+    if (!o.loop) return { published, seconds: (performance.now() - start) / 1000, stoppedBy: 'end' };
+    passStart = lastDue + (o.speed > 0 ? meanMs / o.speed : 0);
+  }
+}

@@ -67,7 +67,7 @@ test('watch --once against a live simulate: one line with status, rate and stati
   assert.equal(r.status, 0, r.stderr);
   const lines = r.stdout.trim().split('\n');
   assert.equal(lines.length, 1);
-  assert.match(lines[0], new RegExp(`^\\S+Z ${name} live 400x4 f32 frames=\\d+ fps=[\\d.]+ MB/s=[\\d.]+ age=\\d+ms writer=\\d+\\(alive\\) x=\\S+ y=\\S+ vx=\\S+ vy=\\S+$`));
+  assert.match(lines[0], new RegExp(`^\\S+Z ${name} live 400x4 f32 frames=\\d+ fps=[\\d.]+ MB/s=[\\d.]+ age=\\d+ms writer=\\d+\\(alive\\) period=[\\d.]+\\/[\\d.]+\\/[\\d.]+\\/[\\d.e-]+ms missed=\\d+ x=\\S+ y=\\S+ vx=\\S+ vy=\\S+$`));
   assert.doesNotMatch(r.stdout, /\x1b\[/, 'no colour or escapes in a pipe');
 });
 
@@ -186,7 +186,12 @@ test('watch errors: missing segment, unknown plot field, raw flags without --raw
   const name = uniqueName(t, 'missing');
   let r = runCli(['watch', name, '--once']);
   assert.equal(r.status, 1);
-  assert.match(r.stderr, new RegExp(`^shmswarm: segment ${name} does not exist`));
+  assert.match(r.stderr, new RegExp(`^shmswarm: segment ${name} does not exist; watch --wait waits for it to appear`));
+  assert.equal(r.stdout, '');
+  // Not only --once: the live form too exits 1 at once instead of waiting unasked.
+  r = runCli(['watch', name, '--interval', '50'], { timeout: 5000 });
+  assert.equal(r.status, 1, r.stdout);
+  assert.match(r.stderr, /watch --wait/);
   assert.equal(r.stdout, '');
   Segment.create(name, { rows: 2, fields: 'x,y' }).close();
   r = runCli(['watch', name, '--once', '--plot', 'x,q']);
@@ -198,14 +203,21 @@ test('watch errors: missing segment, unknown plot field, raw flags without --raw
   assert.equal(r.status, 2);
 });
 
-test('watch lines without a TTY: no escapes, a waiting line while the segment is missing', async (t) => {
+test('watch --wait without a TTY: no escapes, a waiting line while the segment is missing', async (t) => {
   const name = uniqueName(t, 'wait');
-  const w = spawnKilled(t, ['watch', name, '--interval', '50']);
+  const w = spawnKilled(t, ['watch', name, '--wait', '--interval', '50']);
   let out = '';
   w.stdout.on('data', (d) => (out += d));
-  while (!/waiting/.test(out)) await sleep(20);
+  const deadline = Date.now() + 10_000;
+  const until = async (re) => {
+    while (!re.test(out)) {
+      if (Date.now() > deadline) throw new Error(`no ${re} in ${out}`);
+      await sleep(20);
+    }
+  };
+  await until(/waiting/);
   await startSim(t, name);
-  while (!new RegExp(`${name} live`).test(out)) await sleep(20);
+  await until(new RegExp(`${name} live`));
   w.kill('SIGINT');
   assert.equal((await waitExit(w)).code, 0);
   assert.doesNotMatch(out, /\x1b/);
@@ -230,10 +242,10 @@ test('the full-screen view under a real pseudo-terminal: header, table, braille 
   assert.equal(r.code, 0, out.slice(-500));
   assert.ok(out.startsWith('\x1b[?1049h\x1b[?25l') || out.includes('\x1b[?1049h\x1b[?25l'), 'alternate screen and hidden cursor');
   assert.match(out, new RegExp(`shmswarm watch ${name}`));
-  assert.match(out, /shape 400 × 4 f32 +fields x,y,vx,vy +writer pid \d+ alive/);
-  assert.match(out, /frames \d+ +[\d.]+ frames\/s +[\d.]+ MB\/s +last frame [\d.]+ s ago/);
+  assert.match(out, /400 × 4 f32 +writer \d+ alive +fields x,y,vx,vy/);
+  assert.match(out, /[\d.]+ frames\/s +period [\d.]+ ms ±[\d.e-]+ \([\d.e-]+–[\d.e-]+\) +missed \d+ +[\d.]+ MB\/s/);
   assert.match(out, /field.*min.*mean.*max.*std/);
-  for (const f of ['x', 'y', 'vx', 'vy']) assert.match(out, new RegExp(`│ ${f} +│ +-?[\\d.e-]+ │`));
+  for (const f of ['x', 'y', 'vx', 'vy']) assert.match(out, new RegExp(`\\n${f} +-?[\\d.e-]+ +-?[\\d.e-]+`));
   assert.match(out, /[\u2801-\u28ff]/);
   assert.match(out, /\x1b\[H/, 'redraws from the cursor home, not by scrolling');
   const restored = out.lastIndexOf('\x1b[?25h\x1b[?1049l');
@@ -250,10 +262,10 @@ test('a terminal that reports 0 × 0 gets the view at 80 × 24, not a blank scre
   const r = await waitExit(child);
   assert.equal(r.code, 0, r.stdout.slice(-500));
   assert.match(r.stdout, new RegExp(`shmswarm watch ${name}`));
-  assert.match(r.stdout, /shape 400 × 4 f32/);
+  assert.match(r.stdout, /400 × 4 f32/);
   assert.match(r.stdout, /field.*min.*mean.*max.*std/);
   assert.match(r.stdout, /[\u2801-\u28ff]/, 'the plot');
-  assert.match(r.stdout, /x \S+ across, y \S+ up/, 'the plot caption fits too');
+  assert.match(r.stdout, /x \S+ (across,|→) y \S+ (up|↑)/, 'the plot caption fits too');
   const lines = r.stdout.replace(/\r/g, '').trimEnd().split('\n');
   assert.ok(lines.length <= 24, `${lines.length} lines`);
   assert.ok(lines.every((l) => [...l].length <= 80), 'no line wider than 80 columns');

@@ -1,31 +1,20 @@
-import { createRequire } from 'node:module';
-import { Command, InvalidArgumentError } from 'commander';
-import type { PlotBounds } from '../../core/plot.js';
 import type { FieldStats } from '../../core/stats.js';
 import type { WatchSnapshot } from '../../core/watch.js';
-import type { RawOptions } from '../../core/raw.js';
-import { CliError, usageError } from '../errors.js';
-import { addRawOptions, parseFieldList, rawOptions, type RawFlags } from '../parse.js';
-import { stderrLine, stdoutColor } from '../output.js';
+import { stdoutColor } from '../output.js';
+import type { Plot, PlotBounds } from './plot.js';
 
-export interface WatchRunOptions {
-  /** ms between looks; default 100 on a TTY, 1000 otherwise. */
-  intervalMs?: number;
-  once?: boolean;
-  json?: boolean;
-  /** Fields to plot, or false for no plot; default x,y (or the first two). */
-  plot?: [string, string] | false;
-  raw?: RawOptions;
-  /** Stop after this long (demo). */
-  durationMs?: number;
-  /** Stop when aborted; without it, SIGINT and SIGTERM stop the watch. */
-  signal?: AbortSignal;
-  /** Force the full-screen view on or off (default: stdout is a TTY and not --json). */
-  tty?: boolean;
+// The people's side of `watch`: the one-line form for pipes, and the full-screen view fitted to
+// any terminal. Every line leaves here no wider than the terminal: a wrapped line would scroll
+// the title away.
+
+/**
+ * The terminal's size for the full-screen view. Some terminals (serial consoles, containers,
+ * `stty rows 0 cols 0`) report 0 × 0, and a view fitted to that is blank: use 80 × 24 instead.
+ */
+export function screenSize(columns: number | undefined, rows: number | undefined): { columns: number; rows: number } {
+  const usable = (n: number | undefined): n is number => n !== undefined && Number.isFinite(n) && n >= 1;
+  return { columns: usable(columns) ? Math.floor(columns) : 80, rows: usable(rows) ? Math.floor(rows) : 24 };
 }
-
-const ALT_SCREEN_ON = '\x1b[?1049h\x1b[?25l';
-const ALT_SCREEN_OFF = '\x1b[?25h\x1b[?1049l';
 
 /** Shortest readable figure: 5 significant digits, no trailing zeros. */
 export function fmt(n: number | null | undefined, digits = 5): string {
@@ -35,21 +24,105 @@ export function fmt(n: number | null | undefined, digits = 5): string {
   return String(Number(n.toPrecision(digits)));
 }
 
-function statusText(s: WatchSnapshot): string {
+// SGR sequences (colour): no width.
+const SGR = /\x1b\[[0-9;]*m/y;
+// East Asian wide and fullwidth characters and emoji take two cells.
+const WIDE = /[\u1100-\u115f\u2e80-\u303e\u3041-\u33ff\u3400-\u4dbf\u4e00-\u9fff\ua000-\ua4cf\uac00-\ud7a3\uf900-\ufaff\ufe30-\ufe4f\uff00-\uff60\uffe0-\uffe6]|\p{Extended_Pictographic}/u;
+
+function charWidth(ch: string): number {
+  const cp = ch.codePointAt(0)!;
+  if (cp < 0x20 || (cp >= 0x7f && cp < 0xa0)) return 0;
+  if (cp >= 0x300 && cp < 0x370) return 0; // combining marks
+  if (cp >= 0x20000 && cp <= 0x3fffd) return 2;
+  return WIDE.test(ch) ? 2 : 1;
+}
+
+/** Cells a string takes on a terminal, colour codes left out. */
+export function displayWidth(s: string): number {
+  let w = 0;
+  for (let i = 0; i < s.length; ) {
+    SGR.lastIndex = i;
+    const m = SGR.exec(s);
+    if (m) {
+      i += m[0].length;
+      continue;
+    }
+    const ch = String.fromCodePoint(s.codePointAt(i)!);
+    w += charWidth(ch);
+    i += ch.length;
+  }
+  return w;
+}
+
+/** `s` cut to at most `columns` cells, ending in "…" when cut; colour codes kept (and reset when cut). */
+export function fit(s: string, columns: number): string {
+  if (displayWidth(s) <= columns) return s;
+  if (columns <= 0) return '';
+  let out = '', w = 0, coloured = false;
+  for (let i = 0; i < s.length; ) {
+    SGR.lastIndex = i;
+    const m = SGR.exec(s);
+    if (m) {
+      out += m[0];
+      coloured = true;
+      i += m[0].length;
+      continue;
+    }
+    const ch = String.fromCodePoint(s.codePointAt(i)!);
+    const cw = charWidth(ch);
+    if (w + cw > columns - 1) break;
+    out += ch;
+    w += cw;
+    i += ch.length;
+  }
+  return out + '…' + (coloured ? '\x1b[0m' : '');
+}
+
+/** `s` padded with spaces to `columns` cells (cut first if longer). */
+function pad(s: string, columns: number): string {
+  const f = fit(s, columns);
+  return f + ' '.repeat(Math.max(0, columns - displayWidth(f)));
+}
+
+/** As many of `parts` (most important first) as fit in `columns`, joined by `sep`. */
+function fitParts(parts: readonly string[], columns: number, sep = '   '): string {
+  let line = '';
+  for (const p of parts) {
+    const next = line === '' ? p : line + sep + p;
+    if (displayWidth(next) > columns) break;
+    line = next;
+  }
+  return line === '' && parts.length > 0 ? fit(parts[0], columns) : line;
+}
+
+export function statusText(s: WatchSnapshot): string {
   switch (s.status) {
     case 'waiting': return `waiting for ${s.name} to appear`;
     case 'gone': return `${s.name} was removed; waiting for it to come back`;
     case 'error': return `cannot read ${s.name}: ${s.message ?? 'unknown error'}`;
     case 'no-frames': return 'no frame published yet';
     case 'writer-dead': return `writer pid ${s.writerPid} is not running`;
-    case 'live': return 'live';
+    case 'live': return s.stalledMs === null ? 'live' : `stalled ${fmt(s.stalledMs / 1000, 2)} s: no frame for longer than the ${fmt(s.windowMs / 1000)} s window`;
   }
 }
 
-/** One line per look for pipes and logs: status, counters, rate, then min/mean/max/std per field. */
+const ms = (n: number) => fmt(n, 4);
+
+/** "16.67 ms ±0.21 (16.2–17.1)": the period's mean, std and range. */
+function periodText(s: WatchSnapshot): string {
+  const p = s.period;
+  return p ? `period ${ms(p.meanMs)} ms ±${ms(p.stdMs)} (${ms(p.minMs)}–${ms(p.maxMs)})` : 'period -';
+}
+
+function rateUnit(s: WatchSnapshot): string {
+  return s.rateBy === 'content' ? 'changes/s (by content)' : 'frames/s';
+}
+
+/** One line per look for pipes and logs: status, counters, rate and period, then min/mean/max/std per field. */
 export function formatLine(s: WatchSnapshot): string {
   const parts = [new Date(s.time).toISOString(), s.name, s.status];
   if (s.rows !== null) {
+    const p = s.period;
     parts.push(
       `${s.rows}x${s.cols} ${s.dtype}`,
       `frames=${s.frames}`,
@@ -57,7 +130,11 @@ export function formatLine(s: WatchSnapshot): string {
       `MB/s=${fmt(s.mbPerSec, 4)}`,
       `age=${s.ageMs === null ? '-' : Math.round(s.ageMs) + 'ms'}`,
       s.writerPid === null ? 'writer=-' : `writer=${s.writerPid}${s.writerAlive === null ? '' : s.writerAlive ? '(alive)' : '(dead)'}`,
+      p ? `period=${ms(p.meanMs)}/${ms(p.minMs)}/${ms(p.maxMs)}/${ms(p.stdMs)}ms` : 'period=-',
+      `missed=${s.missed ?? '-'}`,
     );
+    if (s.rateBy === 'content') parts.push('rate=by-content');
+    if (s.stalledMs !== null) parts.push(`stalled=${fmt(s.stalledMs / 1000, 3)}s`);
   }
   for (const f of s.stats ?? []) parts.push(`${f.field}=${fmt(f.min)}/${fmt(f.mean)}/${fmt(f.max)}/${fmt(f.std)}`);
   if (s.status === 'error' || s.status === 'waiting' || s.status === 'gone') parts.push(JSON.stringify(statusText(s)));
@@ -70,242 +147,171 @@ export function snapshotJson(s: WatchSnapshot): string {
   return JSON.stringify({ ...s, events: s.events.map((e) => e.message) }, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? null : v));
 }
 
-type TableCtor = new (options: object) => { push(...rows: unknown[]): void; toString(): string };
-let TableClass: TableCtor | undefined;
+/** What the live view shows besides the snapshot. */
+export interface ViewState {
+  /** Interactive (keys work): the title shows them. False for the one screen of --once. */
+  live: boolean;
+  paused: boolean;
+  help: boolean;
+  /** Column indexes of the plotted pair, or null for no plot. */
+  pair: [number, number] | null;
+  bounds: PlotBounds | null;
+  /** The frame and statistics shown (frozen while paused). */
+  frame: ArrayLike<number> | null;
+  stats: FieldStats[] | null;
+}
+
+export type Scatter = (data: ArrayLike<number>, cols: number, xi: number, yi: number, width: number, height: number, bounds?: PlotBounds | null) => Plot;
+
+const HINTS_LONG = 'q quit  space pause  f plot  ? help';
+const HINTS_SHORT = 'q ␣ f ?';
+
+function titleLine(s: WatchSnapshot, v: ViewState, columns: number): string {
+  const c = stdoutColor();
+  const head = `shmswarm watch ${s.name}${v.paused ? ' PAUSED' : ''}`;
+  const paint = (h: string) => h.replace(/^(shmswarm watch|watch) /, (m) => c.bold(m)).replace(' PAUSED', c.inverse(' PAUSED'));
+  if (!v.live) return fit(paint(head), columns);
+  for (const hints of [HINTS_LONG, HINTS_SHORT]) {
+    const gap = columns - displayWidth(head) - displayWidth(hints);
+    if (gap >= 2) return paint(head) + ' '.repeat(gap) + c.dim(hints);
+  }
+  // The name gives way; the hints stay.
+  const room = columns - displayWidth(HINTS_SHORT) - 1;
+  if (room >= 8) return paint(fit(head.replace(/^shmswarm /, ''), room)) + ' ' + c.dim(HINTS_SHORT);
+  return fit(paint(head.replace(/^shmswarm /, '')), columns);
+}
+
+/** The stats table as plain columns (no borders: every cell counts on a small terminal). */
+function tableLines(stats: readonly FieldStats[], columns: number, maxRows: number): string[] {
+  const c = stdoutColor();
+  const head = ['field', 'min', 'mean', 'max', 'std'];
+  const body = stats.map((f) => [f.field, fmt(f.min), fmt(f.mean), fmt(f.max), fmt(f.std)]);
+  // Columns are dropped from the right until the rest fits; the field name is cut last.
+  const widths = head.map((h, i) => Math.max(displayWidth(h), ...body.map((r) => displayWidth(r[i]))));
+  let n = head.length;
+  const total = (k: number) => widths.slice(0, k).reduce((a, b) => a + b, 0) + 2 * (k - 1);
+  while (n > 1 && total(n) > columns) n--;
+  const w = widths.slice(0, n);
+  if (n === 1) w[0] = Math.min(w[0], columns);
+  else w[0] = Math.min(w[0], columns - (total(n) - w[0]));
+  const row = (cells: string[]) => cells.slice(0, n).map((x, i) => (i === 0 ? pad(x, w[0]) : ' '.repeat(Math.max(0, w[i] - displayWidth(x))) + x)).join('  ');
+  const lines = [c.bold(row(head))];
+  const room = Math.max(0, maxRows - 1);
+  const shown = body.length <= room ? body : body.slice(0, Math.max(0, room - 1));
+  for (const r of shown) lines.push(row(r));
+  if (shown.length < body.length && room > 0) lines.push(c.dim(fit(`… ${body.length - shown.length} more fields`, columns)));
+  return lines.map((l) => fit(l, columns));
+}
+
+function helpLines(s: WatchSnapshot): string[] {
+  const window = fmt(s.windowMs / 1000);
+  return [
+    'keys',
+    '  q Esc Ctrl-C  quit',
+    '  space         pause the display (the rate goes on)',
+    '  f             plot the next pair of fields',
+    '  ?             this help (any key closes it)',
+    '',
+    `rate     frames in the last ${window} s (frame counter;`,
+    '         raw: changes of a hash of the content)',
+    'period   between consecutive frames: mean ±std',
+    '         (min–max), from the writer\'s own clock',
+    'missed   frames overwritten before a look saw them',
+    `stalled  no frame for ${window} s or more: rate 0`,
+  ];
+}
+
+interface PlotBox {
+  width: number;
+  height: number;
+}
+
+/** The largest plot of the data's aspect that fits in an area of `w` × `h` cells (borders and caption included). */
+function plotBox(w: number, h: number, aspect: number): PlotBox | null {
+  let ih = h - 3; // two borders and the caption
+  const iw = w - 2;
+  if (ih < 2 || iw < 6) return null;
+  // A braille cell is 2 dots across and 4 up, about twice as tall as wide: 2 characters across per row keeps x and y to scale.
+  let width = Math.round(ih * 2 * aspect);
+  if (width > iw) {
+    width = iw;
+    ih = Math.max(2, Math.min(ih, Math.round(iw / (2 * aspect))));
+  }
+  return { width: Math.max(6, width), height: ih };
+}
+
+/** "x 0…15 across, y 0…14.96 up", or shorter where that does not fit. */
+function caption(x: string, y: string, b: PlotBounds, columns: number): string {
+  const long = `${x} ${fmt(b.xmin)}…${fmt(b.xmax)} across, ${y} ${fmt(b.ymin)}…${fmt(b.ymax)} up`;
+  if (displayWidth(long) <= columns) return long;
+  return fit(`${x} ${fmt(b.xmin, 3)}…${fmt(b.xmax, 3)} → ${y} ${fmt(b.ymin, 3)}…${fmt(b.ymax, 3)} ↑`, columns);
+}
+
+function plotLines(scatter: Scatter, s: WatchSnapshot, v: ViewState, box: PlotBox, columns: number): string[] {
+  const c = stdoutColor();
+  const [xi, yi] = v.pair!;
+  const p = scatter(v.frame!, s.cols!, xi, yi, box.width, box.height, v.bounds);
+  const bar = '─'.repeat(box.width);
+  const fields = s.fields!;
+  return [
+    c.dim(`┌${bar}┐`),
+    ...p.lines.map((l) => `${c.dim('│')}${c.cyan(l)}${c.dim('│')}`),
+    c.dim(`└${bar}┘`),
+    c.dim(caption(fields[xi], fields[yi], p.bounds, columns)),
+  ];
+}
 
 /**
- * cli-table3 only for people: loaded on first use so pipes and --json never pay for it. Through
- * require, as format.ts does: an import() would start Node's ES module loader for a CommonJS package.
+ * The full-screen view: title with the keys, shape, rate and period, status, the statistics and
+ * the braille plot — beside the table on a wide terminal, below it on a tall one, smaller or left
+ * out when there is no room. At most `rows` lines, none wider than `columns`.
  */
-async function loadTable(): Promise<TableCtor> {
-  TableClass ??= createRequire(import.meta.url)('cli-table3') as TableCtor;
-  return TableClass;
-}
-
-function statsTable(Table: TableCtor, stats: FieldStats[]): string[] {
+export function renderScreen(scatter: Scatter, s: WatchSnapshot, v: ViewState, screen: { columns: number; rows: number }): string[] {
   const c = stdoutColor();
-  const t = new Table({ head: ['field', 'min', 'mean', 'max', 'std'].map((h) => c.bold(h)), style: { head: [], border: [], compact: true }, colAligns: ['left', 'right', 'right', 'right', 'right'] });
-  for (const f of stats) t.push([f.field, fmt(f.min), fmt(f.mean), fmt(f.max), fmt(f.std)]);
-  return t.toString().split('\n');
-}
-
-export interface ScreenLayout {
-  columns: number;
-  rows: number;
-}
-
-/** Which two fields to plot: --plot, else x,y, else the first two; null when there are fewer than two. */
-export function plotFields(fields: readonly string[], wanted: [string, string] | undefined): [number, number] | null {
-  if (wanted) {
-    const idx = wanted.map((f) => fields.indexOf(f));
-    const bad = wanted.find((_f, i) => idx[i] < 0);
-    if (bad !== undefined) throw usageError(`--plot: no field "${bad}"; the fields are ${fields.join(',')}`);
-    return [idx[0], idx[1]];
-  }
-  const x = fields.indexOf('x'), y = fields.indexOf('y');
-  if (x >= 0 && y >= 0) return [x, y];
-  return fields.length >= 2 ? [0, 1] : null;
-}
-
-/** The full-screen view: header, stats table and braille plot, fitted to the terminal. */
-export function renderScreen(
-  brailleScatter: typeof import('../../core/plot.js').brailleScatter,
-  s: WatchSnapshot,
-  frame: ArrayLike<number> | null,
-  Table: TableCtor,
-  screen: ScreenLayout,
-  plot: [string, string] | false | undefined,
-  bounds: PlotBounds | null,
-  live = true,
-): string[] {
-  const c = stdoutColor();
-  const lines: string[] = [];
-  lines.push(`${c.bold('shmswarm watch')} ${c.cyan(s.name)}${live ? `   ${c.dim('Ctrl-C to quit')}` : ''}`);
-  if (s.rows !== null) {
+  const { columns, rows } = screen;
+  const title = titleLine(s, v, columns);
+  const st = statusText(s) + (s.status === 'live' && s.message ? ` (${s.message})` : '') + (s.torn ? '   torn frame' : '');
+  const status = s.status === 'live' && s.stalledMs === null ? c.green(fit(st, columns)) : c.yellow(fit(st, columns));
+  let head: string[];
+  if (s.rows === null) head = [title, status];
+  else {
     const alive = s.writerAlive === null ? '' : s.writerAlive ? c.green('alive') : c.red('not running');
-    lines.push(`shape ${s.rows} × ${s.cols} ${s.dtype}   fields ${s.fields?.join(',')}   writer pid ${s.writerPid ?? '-'} ${alive}`);
-    lines.push(
-      `frames ${s.frames}   ${fmt(s.framesPerSec, 4)} frames/s   ${fmt(s.mbPerSec, 4)} MB/s   ` +
-        `last frame ${s.ageMs === null ? '-' : fmt(s.ageMs / 1000, 3) + ' s'} ago${s.torn ? c.red('   torn frame') : ''}`,
-    );
+    const shape = fitParts([`${s.rows} × ${s.cols} ${s.dtype}`, `writer ${s.writerPid ?? '-'} ${alive}`.trimEnd(), `fields ${s.fields?.join(',')}`], columns);
+    const paint = (r: string) => (s.stalledMs === null ? r : c.yellow(r));
+    const rate = `${fmt(s.framesPerSec, 4)} ${rateUnit(s)}`;
+    const missed = `missed ${s.missed ?? '-'}`;
+    const long = [paint(rate), periodText(s), missed];
+    // Narrow: the same three figures, shorter; the rest only where there is room.
+    const p = s.period;
+    const short = [paint(`${fmt(s.framesPerSec, 4)} ${s.rateBy === 'content' ? 'chg/s' : 'fps'}`), p ? `${ms(p.meanMs)}±${fmt(p.stdMs, 2)} ms` : 'period -', missed];
+    const rest = [`${fmt(s.mbPerSec, 4)} MB/s`, `frames ${s.frames}`, `last ${s.ageMs === null ? '-' : fmt(s.ageMs / 1000, 3) + ' s'} ago`];
+    const timing = displayWidth(long.join('   ')) <= columns ? fitParts([...long, ...rest], columns) : fitParts([...short, ...rest], columns, '  ');
+    // On a screen of very few rows the rate and the status come before the shape.
+    head = rows >= 4 ? [title, shape, timing, status] : [title, timing, status];
   }
-  const st = statusText(s) + (s.status === 'live' && s.message ? ` (${s.message})` : '');
-  lines.push(s.status === 'live' ? c.green(st) : c.yellow(st));
-  if (s.stats) lines.push(...statsTable(Table, s.stats));
-  if (plot !== false && frame && s.fields && s.cols) {
-    const idx = plotFields(s.fields, plot || undefined);
-    const room = screen.rows - lines.length - 3; // the two borders and the caption
-    if (idx && room >= 3) {
-      // A braille dot is about as wide as it is tall, so 2 characters across per row keeps x and y to scale.
-      const aspect = bounds && bounds.ymax > bounds.ymin && bounds.xmax > bounds.xmin ? (bounds.xmax - bounds.xmin) / (bounds.ymax - bounds.ymin) : 1;
-      const width = Math.max(10, Math.min(screen.columns - 2, Math.round(room * 2 * aspect)));
-      const p = brailleScatter(frame, s.cols, idx[0], idx[1], width, room, bounds);
-      const bar = '─'.repeat(width);
-      lines.push(c.dim(`┌${bar}┐`), ...p.lines.map((l) => `${c.dim('│')}${c.cyan(l)}${c.dim('│')}`), c.dim(`└${bar}┘`));
-      lines.push(c.dim(`${s.fields[idx[0]]} ${fmt(p.bounds.xmin)}…${fmt(p.bounds.xmax)} across, ${s.fields[idx[1]]} ${fmt(p.bounds.ymin)}…${fmt(p.bounds.ymax)} up`));
-    }
+  const lines = head.slice(0, rows);
+  const left = rows - lines.length;
+  if (left <= 0) return lines;
+  if (v.help) return [...lines, ...helpLines(s).slice(0, left).map((l) => fit(l, columns))];
+  const table = v.stats && v.stats.length ? tableLines(v.stats, columns, left) : [];
+  const tableWidth = table.reduce((m, l) => Math.max(m, displayWidth(l)), 0);
+  let plot: string[] = [];
+  let beside = false;
+  if (v.pair && v.frame && s.fields && s.cols) {
+    const b = v.bounds;
+    const aspect = b && b.ymax > b.ymin && b.xmax > b.xmin ? Math.min(8, Math.max(1 / 8, (b.xmax - b.xmin) / (b.ymax - b.ymin))) : 1;
+    const sideCols = columns - tableWidth - 2;
+    const side = table.length ? plotBox(sideCols, left, aspect) : null;
+    const below = plotBox(columns, left - table.length, aspect);
+    const area = (p: PlotBox | null) => (p ? p.width * p.height : 0);
+    if (side && area(side) > area(below)) {
+      beside = true;
+      plot = plotLines(scatter, s, v, side, sideCols);
+    } else if (below) plot = plotLines(scatter, s, v, below, columns);
   }
-  return lines.slice(0, screen.rows);
-}
-
-function union(a: PlotBounds | null, b: PlotBounds | null): PlotBounds | null {
-  if (!a || !b) return b ?? a;
-  return { xmin: Math.min(a.xmin, b.xmin), xmax: Math.max(a.xmax, b.xmax), ymin: Math.min(a.ymin, b.ymin), ymax: Math.max(a.ymax, b.ymax) };
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-  });
-}
-
-/** Watch `name` until the signal, the duration, or --once; shared by watch and demo. */
-export async function runWatch(name: string, o: WatchRunOptions = {}): Promise<void> {
-  const tty = o.tty ?? (process.stdout.isTTY === true && !o.json);
-  const intervalMs = o.intervalMs ?? (tty ? 100 : 1000);
-  // Loaded here, not at start-up: other commands never pay for the watcher.
-  const [{ Watcher, screenSize }, { brailleScatter, dataBounds }] = await Promise.all([import('../../core/watch.js'), import('../../core/plot.js')]);
-  const watcher = new Watcher(name, { raw: o.raw });
-  const own = o.signal ? null : new AbortController();
-  const signal = o.signal ?? own!.signal;
-  const stop = () => own?.abort();
-  if (own) {
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
-    process.on('SIGHUP', stop); // the terminal went away: clean up all the same
-  }
-  const errLine = (msg: string) => stderrLine(msg, 'yellow');
-  let fullScreen = false;
-  const restore = () => {
-    if (fullScreen) process.stdout.write(ALT_SCREEN_OFF);
-    fullScreen = false;
-  };
-  process.on('exit', restore);
-  try {
-    if (o.once) {
-      const first = watcher.poll();
-      if (first.status === 'waiting' || first.status === 'gone' || first.status === 'error') throw watcher.lastError ?? new CliError(statusText(first));
-      // Two samples of the frame counter give the writer's rate.
-      await sleep(Math.min(intervalMs, 250), signal);
-      const s = watcher.poll();
-      if (s.rows !== null && o.plot) plotFields(s.fields ?? [], o.plot);
-      if (o.json) process.stdout.write(snapshotJson(s) + '\n');
-      else if (tty) {
-        const size = screenSize(process.stdout.columns, process.stdout.rows);
-        const screen = { columns: size.columns, rows: Math.min(size.rows, 40) };
-        const idx = o.plot === false || !watcher.frame || !s.fields || !s.cols ? null : plotFields(s.fields, o.plot || undefined);
-        const b = idx && watcher.frame ? dataBounds(watcher.frame, s.cols!, idx[0], idx[1]) : null;
-        process.stdout.write(renderScreen(brailleScatter, s, watcher.frame as ArrayLike<number> | null, await loadTable(), screen, o.plot, b, false).join('\n') + '\n');
-      } else process.stdout.write(formatLine(s) + '\n');
-      return;
-    }
-    const Table = tty ? await loadTable() : null;
-    const started = performance.now();
-    let bounds: PlotBounds | null = null;
-    let last: WatchSnapshot | null = null;
-    const draw = () => {
-      if (!last || !Table) return;
-      const screen = screenSize(process.stdout.columns, process.stdout.rows);
-      const lines = renderScreen(brailleScatter, last, watcher.frame as ArrayLike<number> | null, Table, screen, o.plot, bounds);
-      // Overwrite in place: cursor home, each line cleared to its end, the rest of the screen cleared.
-      process.stdout.write('\x1b[H' + lines.map((l) => l + '\x1b[K').join('\n') + '\x1b[J');
-    };
-    if (tty) {
-      process.stdout.write(ALT_SCREEN_ON);
-      fullScreen = true;
-      process.stdout.on('resize', draw);
-    }
-    try {
-      let primed = tty;
-      for (;;) {
-        const s = watcher.poll();
-        if (s.rows !== null && o.plot) plotFields(s.fields ?? [], o.plot);
-        if (s.events.some((e) => e.kind === 'replaced' || e.kind === 'reattached')) bounds = null;
-        if (tty) {
-          if (watcher.changed && watcher.frame && s.fields && s.cols) {
-            const idx = o.plot === false ? null : plotFields(s.fields, o.plot || undefined);
-            if (idx) bounds = union(bounds, dataBounds(watcher.frame, s.cols, idx[0], idx[1]));
-          }
-          last = s;
-          draw();
-        } else {
-          for (const e of s.events) if (e.kind !== 'attached') errLine(e.message);
-          // The first look only primes the rate meter: every printed line has a rate.
-          if (primed || s.rows === null) process.stdout.write((o.json ? snapshotJson(s) : formatLine(s)) + '\n');
-          primed = true;
-        }
-        const left = o.durationMs === undefined ? Infinity : started + o.durationMs - performance.now();
-        if (signal.aborted || left <= 0) break;
-        await sleep(Math.min(primed ? intervalMs : Math.min(intervalMs, 250), left), signal);
-        if (signal.aborted) break;
-      }
-    } finally {
-      if (tty) process.stdout.off('resize', draw);
-    }
-  } finally {
-    restore();
-    process.off('exit', restore);
-    if (own) {
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
-      process.off('SIGHUP', stop);
-    }
-    watcher.close();
-  }
-}
-
-function parseInterval(value: string): number {
-  const n = Number(value);
-  if (value.trim() === '' || !Number.isFinite(n) || n < 10 || n > 86_400_000) throw new InvalidArgumentError('It must be a number of ms from 10 to 86400000.');
-  return n;
-}
-
-function parsePlot(value: string): [string, string] {
-  const list = parseFieldList(value);
-  if (list.length !== 2) throw new InvalidArgumentError('It must be two field names, e.g. x,y.');
-  return [list[0], list[1]];
-}
-
-interface WatchFlags extends RawFlags {
-  interval?: number;
-  once?: boolean;
-  json?: boolean;
-  plot?: [string, string] | false;
-}
-
-export function makeWatchCommand(): Command {
-  const command = new Command('watch')
-    .description('watch a segment live: rate, per-field statistics and a scatter plot')
-    .argument('<name>', 'segment name, e.g. /swarm')
-    .option('--interval <ms>', 'time between looks (default 100 on a terminal, 1000 otherwise)', parseInterval)
-    .option('--once', 'print one snapshot and exit (the CI form)')
-    .option('--json', 'one JSON object per look instead of the view')
-    .option('--plot <x,y>', 'fields to plot (default x,y, else the first two)', parsePlot)
-    .option('--no-plot', 'hide the plot');
-  addRawOptions(command);
-  return command
-    .addHelpText(
-      'after',
-      `
-Examples:
-  shmswarm watch /swarm                     live view on a terminal (Ctrl-C to quit)
-  shmswarm watch /swarm --once              one line (or one screen on a terminal), exit 0
-  shmswarm watch /swarm --json --once       one JSON object: status, rate, min/mean/max/std per field
-  shmswarm watch /swarm --plot vx,vy        plot velocities instead of positions
-  shmswarm watch /position_data --raw --shape 300x3 --mutex /mutex_lock
-
-Reads lock-free only, so it never slows the writer. Keeps going when the writer dies or the
-segment is removed or re-created, and says so.`,
-    )
-    .action(async (name: string, flags: WatchFlags) => {
-      const raw = rawOptions(flags);
-      await runWatch(name, { intervalMs: flags.interval, once: flags.once, json: flags.json, plot: flags.plot, raw });
-    });
+  if (beside) {
+    const n = Math.max(table.length, plot.length);
+    for (let i = 0; i < n && lines.length < rows; i++) lines.push(pad(table[i] ?? '', tableWidth) + '  ' + (plot[i] ?? ''));
+  } else lines.push(...table, ...plot);
+  return lines.slice(0, rows).map((l) => fit(l, columns));
 }

@@ -220,8 +220,11 @@ export async function runWatch(name: string, o: WatchRunOptions = {}): Promise<v
     try {
       // The first look only primes the rate meter: the second comes soon, and has a rate.
       let primed = false;
+      // The look made above is the first one: its events are reported like any other's.
+      let pending: WatchSnapshot | null = first;
       for (;;) {
-        const s = watcher.poll();
+        const s = pending ?? watcher.poll();
+        pending = null;
         if (s.rows !== null && o.plot) plotFields(s.fields ?? [], o.plot);
         const renewed = s.events.some((e) => e.kind === 'replaced' || e.kind === 'reattached');
         if (renewed) bounds = null;

@@ -192,7 +192,7 @@ test('unlinking the segment stops simulate (exit 0, says why); --unlink-on-exit 
   const name = uniqueName(t, 'gone');
   let child = spawnSim(t, [name, '--agents', '50', '--rate', '100']);
   (await waitFrames(name, 2)).close();
-  assert.equal(runCli(['unlink', name]).status, 0);
+  assert.equal(runCli(['unlink', name, '--force']).status, 0); // its writer runs: --force
   let r = await waitExit(child, 10_000);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stderr, new RegExp(`simulate ${name}: stopped, the segment was removed; wrote \\d+ frames`));
@@ -200,7 +200,7 @@ test('unlinking the segment stops simulate (exit 0, says why); --unlink-on-exit 
 
   child = spawnSim(t, [name, '--agents', '50', '--rate', '100', '--unlink-on-exit']);
   (await waitFrames(name, 2)).close();
-  assert.equal(runCli(['unlink', name]).status, 0);
+  assert.equal(runCli(['unlink', name, '--force']).status, 0); // its writer runs: --force
   assert.equal(runCli(['create', name, '--agents', '3', '--cols', '2']).status, 0);
   r = await waitExit(child, 10_000);
   assert.equal(r.code, 0, r.stderr);
@@ -214,7 +214,7 @@ test('at a slow --rate the name is still checked about once a second (it never s
   const name = uniqueName(t, 'slowgone');
   const child = spawnSim(t, [name, '--agents', '10', '--rate', '0.01']); // a frame every 100 s
   (await waitFrames(name, 1)).close();
-  assert.equal(runCli(['unlink', name]).status, 0);
+  assert.equal(runCli(['unlink', name, '--force']).status, 0); // its writer runs: --force
   const r = await waitExit(child, 15_000);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stderr, /stopped, the segment was removed; wrote 1 frame /);

@@ -285,3 +285,21 @@ for (const signal of ['SIGINT', 'SIGTERM']) {
     assert.equal(existsSync('/dev/shm' + name), false);
   });
 }
+
+test('simulate --mode sets the permission bits of the segment it creates, as create --mode; --frames and --seed take 1e3', async (t) => {
+  const { statSync } = await import('node:fs');
+  const name = uniqueName(t, 'mode');
+  let r = runCli(['simulate', name, '--mode', '644', '--frames', '1e1', '--rate', '0', '--agents', '1e2', '--seed', '1e3']);
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(statSync('/dev/shm' + name).mode & 0o777, 0o644);
+  const seg = Segment.open(name, { readonly: true });
+  assert.deepEqual([seg.rows, seg.info().frames], [100, 10]);
+  seg.close();
+  // An existing segment keeps its mode, and simulate says so.
+  r = runCli(['simulate', name, '--mode', '600', '--frames', '1']);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stderr, /--mode applies to a segment simulate creates; .* exists with mode 0644, left as it is/);
+  assert.equal(statSync('/dev/shm' + name).mode & 0o777, 0o644);
+  r = runCli(['simulate', name, '--mode', '999']);
+  assert.equal(r.status, 2);
+});

@@ -1,4 +1,6 @@
 import { ShmswarmError } from '../core/errors.js';
+import { shellQuote } from '../core/names.js';
+import { similarNames } from './suggest.js';
 
 /** Exit codes: 0 success, 1 runtime failure, 2 usage error. */
 export const EXIT_RUNTIME = 1;
@@ -63,17 +65,23 @@ export function describeError(e: unknown): { message: string; exitCode: number }
   return { message: String(e), exitCode: EXIT_RUNTIME };
 }
 
+/** "did you mean /swarm? If not, " for a name that looks like a typo of one that exists; else "". */
+export function didYouMean(name: string): string {
+  const near = similarNames(name);
+  return near.length ? `did you mean ${near.map(shellQuote).join(' or ')}? If not, ` : '';
+}
+
 function describeShmswarmError(e: ShmswarmError): string {
   const name = e.segment ?? '';
   switch (e.code) {
     case 'ENOENT':
       // A raw matrix or a mutex object is another program's to make: no create hint.
       if (e.message.endsWith(' does not exist')) return e.message;
-      return `segment ${name} does not exist; create it with: shmswarm create ${name} --agents N --fields x,y`;
+      return `segment ${name} does not exist; ${didYouMean(name)}create it with: shmswarm create ${shellQuote(name)} --agents N --fields x,y`;
     case 'EEXIST':
       return e.message.includes('not replacing')
         ? e.message
-        : `segment ${name} already exists; remove it with: shmswarm unlink ${name} (or create --force to replace it when its writer is dead)`;
+        : `segment ${name} already exists; remove it with: shmswarm unlink ${shellQuote(name)} (or create --force to replace it when its writer is dead)`;
     case 'EACCES':
     case 'EPERM': {
       // The core's detail says whose object it is; keep it when there is one.
@@ -92,7 +100,7 @@ function describeShmswarmError(e: ShmswarmError): string {
     case 'ENOTRECOVERABLE':
       // A foreign (--mutex) one already says who can free it; a segment is re-created.
       if (e.message.includes('restarting the writer')) return e.message;
-      return `the mutex of ${name} is not recoverable; re-create the segment (shmswarm create ${name} --force ...)`;
+      return `the mutex of ${name} is not recoverable; re-create the segment (shmswarm create ${shellQuote(name)} --force ...)`;
     default:
       return e.message;
   }

@@ -2,7 +2,7 @@ import { statSync, readdirSync } from 'node:fs';
 import { FrameFlag, ReadMode, WAIT_ON_THREAD, native, type NativeSegmentHandle } from './binding.js';
 import { type Dtype, type DtypeArray, type DtypeName, type TypedArray, dtypeByCode, parseDtype } from './dtypes.js';
 import { ShmswarmError, describeValue, isShmswarmError } from './errors.js';
-import { checkSegmentName, defaultFields, parseFields } from './names.js';
+import { checkSegmentName, defaultFields, parseFields, shellQuote } from './names.js';
 
 /** Where POSIX shared-memory names live on Linux. */
 export const SHM_DIR = '/dev/shm';
@@ -490,7 +490,7 @@ export class Segment<T extends TypedArray = TypedArray> {
       // object that starts with zeros (a seed mutex does). Nothing tells them apart safely.
       if (isShmswarmError(e, 'EUNINIT'))
         throw new ShmswarmError(
-          `${name} exists but is not initialised (a creation still running or killed, or another program's object); not replacing it — if it is yours to remove: shmswarm unlink --force ${name}`,
+          `${name} exists but is not initialised (a creation still running or killed, or another program's object); not replacing it — if it is yours to remove: shmswarm unlink --force ${shellQuote(name)}`,
           'EEXIST',
           { segment: name },
         );

@@ -1,7 +1,8 @@
 import { Command, Option } from 'commander';
 import type { CheckReport, RangeSpec } from '../../core/check.js';
 import type { DtypeName } from '../../core/dtypes.js';
-import { CliError, usageError } from '../errors.js';
+import { CliError, didYouMean, usageError } from '../errors.js';
+import { shellQuote } from '../../core/names.js';
 import { stdoutColor } from '../output.js';
 import { parseDtypeOption, parseFieldList, parseNonNegativeInt, parseRate, parseSeconds, parseShape, rawOptions } from '../parse.js';
 
@@ -97,7 +98,7 @@ Examples:
         source = openFrameSource(name, { raw: raw && { ...raw, fields: o.fields } });
       } catch (e) {
         if (isShmswarmError(e, 'ENOENT') && e.segment === name)
-          throw new CliError(`${raw ? e.message : `segment ${name} does not exist`}; start its writer first, or wait for it with: shmswarm wait ${name}${raw ? ' --raw ...' : ''}`);
+          throw new CliError(`${raw ? e.message : `segment ${name} does not exist`}; ${raw ? '' : didYouMean(name)}start its writer first, or wait for it with: shmswarm wait ${shellQuote(name)}${raw ? ' --raw ...' : ''}`);
         throw e;
       }
       let report: CheckReport;

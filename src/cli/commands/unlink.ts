@@ -1,7 +1,7 @@
 import { Command } from 'commander';
-import { CliError, EXIT_RUNTIME, describeError, usageError } from '../errors.js';
+import { CliError, EXIT_RUNTIME, describeError, didYouMean, usageError } from '../errors.js';
 import { progress, stderrLine } from '../output.js';
-import { quoteArg } from '../quote.js';
+import { shellQuote } from '../../core/names.js';
 
 interface UnlinkFlags {
   force?: boolean;
@@ -11,7 +11,10 @@ interface UnlinkFlags {
 /** Why one name could not be removed, as one line. */
 function unlinkFailure(name: string, e: unknown): string {
   const code = (e as { code?: string }).code;
-  if (code === 'ENOENT') return `segment ${name} does not exist; nothing to remove (shmswarm list shows what exists)`;
+  if (code === 'ENOENT') {
+    const near = didYouMean(name);
+    return `segment ${name} does not exist; nothing to remove (${near ? near.replace(/If not, $/, 'shmswarm list shows what exists') : 'shmswarm list shows what exists'})`;
+  }
   return describeError(e).message;
 }
 
@@ -33,7 +36,7 @@ function refuseLiveWriter(S: typeof import('../../core/segment.js').Segment, nam
   }
   if (info.kind === 'shmswarm' && info.writerAlive && info.writerPid !== null && info.writerPid !== process.pid)
     throw new CliError(
-      `segment ${name} has a live writer (pid ${info.writerPid}); not removing it (the writer would go on writing where nobody can find it) — stop pid ${info.writerPid} first, or: shmswarm unlink --force ${quoteArg(name)}`,
+      `segment ${name} has a live writer (pid ${info.writerPid}); not removing it (the writer would go on writing where nobody can find it) — stop pid ${info.writerPid} first, or: shmswarm unlink --force ${shellQuote(name)}`,
     );
 }
 

@@ -3,10 +3,10 @@ import type { PlotBounds } from '../render/plot.js';
 import type { FieldStats } from '../../core/stats.js';
 import type { WatchSnapshot } from '../../core/watch.js';
 import type { RawOptions } from '../../core/raw.js';
-import { CliError, usageError } from '../errors.js';
+import { CliError, didYouMean, usageError } from '../errors.js';
 import { addRawOptions, parseFieldList, rawOptions, type RawFlags } from '../parse.js';
 import { stderrLine } from '../output.js';
-import { quoteArg } from '../quote.js';
+import { shellQuote } from '../../core/names.js';
 
 export interface WatchRunOptions {
   /** ms between looks; default 100 on a TTY, 1000 otherwise. */
@@ -73,9 +73,8 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
 
 /** The error for a name that does not exist (yet) when --wait was not given. */
 function missingError(name: string, raw: boolean, e: Error | null): CliError {
-  const what = raw ? (e?.message ?? `${name} does not exist`) : `segment ${name} does not exist`;
-  const create = raw ? '' : `, or create it with: shmswarm create ${quoteArg(name)} --agents N --fields x,y`;
-  return new CliError(`${what}; watch --wait waits for it to appear${create}`);
+  if (raw) return new CliError(`${e?.message ?? `${name} does not exist`}; watch --wait waits for it to appear`);
+  return new CliError(`segment ${name} does not exist; ${didYouMean(name)}watch --wait waits for it to appear, or create it with: shmswarm create ${shellQuote(name)} --agents N --fields x,y`);
 }
 
 /** Watch `name` until the signal, the duration, a quit key, or --once; shared by watch and demo. */

@@ -270,3 +270,65 @@ test('a terminal that reports 0 × 0 gets the view at 80 × 24, not a blank scre
   assert.ok(lines.length <= 24, `${lines.length} lines`);
   assert.ok(lines.every((l) => [...l].length <= 80), 'no line wider than 80 columns');
 });
+
+test('watch --once --json and the line give the period (mean/min/max/std, ms) and the frames missed, as ros2 topic hz', async (t) => {
+  const name = uniqueName(t, 'hz');
+  await startSim(t, name);
+  const r = runCli(['watch', name, '--once', '--json']);
+  assert.equal(r.status, 0, r.stderr);
+  const s = JSON.parse(r.stdout);
+  assert.equal(s.rateBy, 'counter');
+  assert.ok(s.period && s.period.samples >= 3, JSON.stringify(s.period));
+  const p = s.period;
+  assert.ok(p.minMs <= p.meanMs && p.meanMs <= p.maxMs && p.stdMs >= 0, JSON.stringify(p));
+  // 60 Hz from the writer's own clock: about 16.7 ms, whatever the load on this machine.
+  assert.ok(p.meanMs > 8 && p.meanMs < 40, JSON.stringify(p));
+  assert.equal(typeof s.missed, 'number');
+  assert.ok(s.seen >= 3);
+  assert.equal(s.stalledMs, null);
+  const line = runCli(['watch', name, '--once']);
+  assert.match(line.stdout, / period=[\d.]+\/[\d.]+\/[\d.]+\/[\d.e-]+ms missed=\d+ /);
+});
+
+test('watch counts the frames it never saw: a writer much faster than its looks', async (t) => {
+  const name = uniqueName(t, 'missed');
+  spawnKilled(t, ['simulate', name, '--agents', '4', '--pattern', 'ramp', '--rate', '20000']);
+  await waitFrames(name, 100);
+  const r = runCli(['watch', name, '--once', '--json']);
+  assert.equal(r.status, 0, r.stderr);
+  const s = JSON.parse(r.stdout);
+  assert.ok(s.missed > 0, `missed ${s.missed}, seen ${s.seen}`);
+});
+
+test('after the writer stops the rate is 0 once the window passed, and the status says stalled', async (t) => {
+  const name = uniqueName(t, 'stall');
+  const sim = await startSim(t, name);
+  const w = spawnKilled(t, ['watch', name, '--json', '--interval', '250']);
+  const out = jsonLines(w);
+  await out.until((o) => o.framesPerSec > 30, 'a live rate');
+  sim.kill('SIGSTOP'); // the writer stops publishing; its process lives on
+  t.after(() => sim.kill('SIGCONT'));
+  const stalled = await out.until((o) => o.stalledMs !== null, 'stalled', 8000);
+  assert.equal(stalled.framesPerSec, 0);
+  assert.ok(stalled.stalledMs > stalled.windowMs);
+  // Never a decaying rate: every look with no frame in the whole window says 0.
+  for (const o of out.objects) if (o.ageMs !== null && o.ageMs > o.windowMs + 20) assert.equal(o.framesPerSec, 0, JSON.stringify(o));
+  assert.ok(out.objects.some((o) => o.ageMs > 1000 && o.ageMs < o.windowMs - 100 && o.framesPerSec > 0), 'the rate is not cut early either');
+  w.kill('SIGINT');
+  assert.equal((await waitExit(w)).code, 0);
+});
+
+test('watch --raw measures the rate by content (a hash of each read) and says so', async (t) => {
+  const name = uniqueName(t, 'rawrate');
+  await startSim(t, name);
+  // The matrix of a shmswarm segment starts at byte 64: read it as the seed's bare matrix.
+  const r = runCli(['watch', name, '--raw', '--shape', '400x4', '--offset', '64', '--once', '--json']);
+  assert.equal(r.status, 0, r.stderr);
+  const s = JSON.parse(r.stdout);
+  assert.equal(s.kind, 'raw');
+  assert.equal(s.rateBy, 'content');
+  assert.ok(s.framesPerSec > 10, `rate ${s.framesPerSec}`);
+  assert.equal(s.missed, null);
+  const line = runCli(['watch', name, '--raw', '--shape', '400x4', '--offset', '64', '--once']);
+  assert.match(line.stdout, / fps=[1-9][\d.]* .*rate=by-content/);
+});

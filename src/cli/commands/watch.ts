@@ -31,6 +31,8 @@ const ALT_SCREEN_ON = '\x1b[?1049h\x1b[?25l';
 const ALT_SCREEN_OFF = '\x1b[?25h\x1b[?1049l';
 /** Between draws the frame counter is looked at this often, for the period figures. */
 const SAMPLE_MS = 5;
+/** How long --once looks before it reports. */
+const ONCE_MS = 500;
 
 /** Which two fields to plot: --plot, else x,y, else the first two; null when there are fewer than two. */
 export function plotFields(fields: readonly string[], wanted: [string, string] | undefined): [number, number] | null {
@@ -145,8 +147,9 @@ export async function runWatch(name: string, o: WatchRunOptions = {}): Promise<v
       }
       if (signal.aborted) return;
       if (first.status === 'waiting' || first.status === 'gone' || first.status === 'error') throw watcher.lastError ?? new CliError(view.statusText(first));
-      // Samples of the frame counter over a quarter of a second give the writer's rate and period.
-      await idle(Math.min(intervalMs, 250));
+      // Half a second of looks at the frame counter gives the writer's rate and period (30 periods
+      // at 60 Hz), even when a busy machine delays some of the looks.
+      await idle(ONCE_MS);
       const s = watcher.poll();
       if (s.rows !== null && o.plot) plotFields(s.fields ?? [], o.plot);
       if (o.json) process.stdout.write(view.snapshotJson(s) + '\n');

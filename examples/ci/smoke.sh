@@ -52,7 +52,7 @@ smoke_simulate() {
   PIDS+=($!)
   shmswarm wait "$name" --timeout 20 --frames 10
   shmswarm check "$name" --shape 500x4 --dtype f32 --fields x,y,vx,vy \
-    --min-rate "$MIN_RATE" --within "$WITHIN" --finite --writer-alive
+    --min-rate "$MIN_RATE" --within "$WITHIN" --finite --no-torn --writer-alive
 }
 
 smoke_producer() {
@@ -69,7 +69,7 @@ smoke_producer() {
   shmswarm wait "$name" --timeout 20 --frames 10
   # The producer caps every agent's speed at 2: each velocity component stays inside [-2, 2].
   shmswarm check "$name" --shape 300x6 --dtype f32 --fields x,y,z,vx,vy,vz \
-    --min-rate "$MIN_RATE" --within "$WITHIN" --finite --writer-alive \
+    --min-rate "$MIN_RATE" --within "$WITHIN" --finite --no-torn --writer-alive \
     --range vx:-2.001:2.001 --range vy:-2.001:2.001 --range vz:-2.001:2.001
 }
 

@@ -1,4 +1,6 @@
 import { ShmswarmError } from '../core/errors.js';
+import { shellQuote as q } from '../core/names.js';
+import { similarNames } from './suggest.js';
 
 /** Exit codes: 0 success, 1 runtime failure, 2 usage error. */
 export const EXIT_RUNTIME = 1;
@@ -60,14 +62,17 @@ type Hint = (e: ShmswarmError, n: string) => string;
  * to decide.
  */
 export const HINTS: Readonly<Record<string, Hint>> = {
-  ENOENT: (_e, n) => `segment ${n} does not exist; create it with: shmswarm create ${n} --agents N --fields x,y`,
-  'check:ENOENT': (_e, n) => `segment ${n} does not exist; start its writer first, or wait for it with: shmswarm wait ${n}`,
-  'check:ENOENT/matrix': (e, n) => `${e.message}; start its writer first, or wait for it with: shmswarm wait ${n} --raw ...`,
-  'unlink:ENOENT': (_e, n) => `segment ${n} does not exist; nothing to remove (shmswarm list shows what exists)`,
+  ENOENT: (_e, n) => `segment ${n} does not exist; ${didYouMean(n)}create it with: shmswarm create ${q(n)} --agents N --fields x,y`,
+  'check:ENOENT': (_e, n) => `segment ${n} does not exist; ${didYouMean(n)}start its writer first, or wait for it with: shmswarm wait ${q(n)}`,
+  'check:ENOENT/matrix': (e, n) => `${e.message}; start its writer first, or wait for it with: shmswarm wait ${q(n)} --raw ...`,
+  'unlink:ENOENT': (_e, n) => {
+    const near = similarNames(n);
+    return `segment ${n} does not exist; nothing to remove (${near.length ? `did you mean ${near.map(q).join(' or ')}? ` : ''}shmswarm list shows what exists)`;
+  },
   EEXIST: (_e, n) =>
-    `segment ${n} already exists; remove it with: shmswarm unlink ${n} (or create --force to replace it when its writer is dead)`,
+    `segment ${n} already exists; remove it with: shmswarm unlink ${q(n)} (or create --force to replace it when its writer is dead)`,
   'EEXIST/uninitialised': (_e, n) =>
-    `${n} exists but is not initialised (a creation still running or killed, or another program's object); not replacing it — if it is yours to remove: shmswarm unlink --force ${n}`,
+    `${n} exists but is not initialised (a creation still running or killed, or another program's object); not replacing it — if it is yours to remove: shmswarm unlink --force ${q(n)}`,
   ENOTSHMSWARM: (e, n) => `${n} is not a shmswarm segment (${e.detail}); use --force to remove it anyway`,
   'ENOTSHMSWARM/wa1': (_e, n) =>
     `${n} is a WA-1 array (another program's, e.g. a Julia WrappedArray), not a shmswarm segment; use --force to remove it anyway`,
@@ -77,8 +82,14 @@ export const HINTS: Readonly<Record<string, Hint>> = {
   'ETIMEDOUT/lock': (e, n) => `${e.message}; is a process stuck holding the lock of ${n}?`,
   // A timeout of 0 tries the lock once.
   EBUSY: (e, n) => `${e.message}; another process holds the lock of ${n} (a timeout of 0 tries it once)`,
-  ENOTRECOVERABLE: (_e, n) => `the mutex of ${n} is not recoverable; re-create the segment (shmswarm create ${n} --force ...)`,
+  ENOTRECOVERABLE: (_e, n) => `the mutex of ${n} is not recoverable; re-create the segment (shmswarm create ${q(n)} --force ...)`,
 };
+
+/** "did you mean /swarm? If not, " for a name that looks like a typo of one that exists; else "". */
+export function didYouMean(name: string): string {
+  const near = similarNames(name);
+  return near.length ? `did you mean ${near.map(q).join(' or ')}? If not, ` : '';
+}
 
 function permissionDenied(e: ShmswarmError, n: string): string {
   // The core's detail says whose object it is; keep it when there is one.

@@ -10,11 +10,28 @@ import { usageError } from './errors.js';
 /** Largest count accepted anywhere: beyond it a double no longer holds every integer. */
 const MAX_COUNT = Number.MAX_SAFE_INTEGER;
 
+/**
+ * The whole number `s` is, exactly, or null: digits, or exponent notation whose value is whole
+ * ("1e9", "2.5e3", "1E+6"; not "1.5" or "1e-3"). Exponents past 400 are not whole numbers anyone means.
+ */
+export function wholeNumber(s: string): bigint | null {
+  const m = /^([+-]?)(\d+)(?:\.(\d*))?(?:[eE]\+?(\d{1,3}))?$/.exec(s);
+  if (!m || (m[3] !== undefined && m[4] === undefined)) return null;
+  const frac = m[3] ?? '';
+  const exp = Number(m[4] ?? 0);
+  if (exp > 400) return null;
+  const shift = exp - frac.length;
+  // The fraction's digits past the exponent must be zeros.
+  if (shift < 0 && !/^0*$/.test(frac.slice(frac.length + shift))) return null;
+  const digits = BigInt(m[2] + frac);
+  const n = shift >= 0 ? digits * 10n ** BigInt(shift) : digits / 10n ** BigInt(-shift);
+  return m[1] === '-' ? -n : n;
+}
+
 function integer(value: string, min: number, max: number, what: string): number {
-  const s = value.trim();
-  if (!/^[+-]?\d+$/.test(s)) throw new InvalidArgumentError(`${what} must be a whole number.`);
   // Compare as BigInt first so "99999999999999999999" is refused rather than rounded.
-  const big = BigInt(s);
+  const big = wholeNumber(value.trim());
+  if (big === null) throw new InvalidArgumentError(`${what} must be a whole number (digits, or exponent notation such as 1e6).`);
   if (big < BigInt(min)) throw new InvalidArgumentError(`${what} must be at least ${min}.`);
   if (big > BigInt(max)) throw new InvalidArgumentError(`${what} must be at most ${max}.`);
   return Number(big);
@@ -28,6 +45,11 @@ export function parsePositiveInt(value: string): number {
 /** A whole number ≥ 0 (byte offsets, ...). */
 export function parseNonNegativeInt(value: string): number {
   return integer(value, 0, MAX_COUNT, 'It');
+}
+
+/** A whole number from `min` to `max`, as an option parser. */
+export function wholeNumberIn(min: number, max: number): (value: string) => number {
+  return (value) => integer(value, min, max, 'It');
 }
 
 /** Columns are a u32 in the header. */

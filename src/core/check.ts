@@ -29,6 +29,8 @@ export interface CheckOptions {
   ranges?: ReadonlyArray<RangeSpec | string>;
   /** The last writer recorded in the header is still running. */
   writerAlive?: boolean;
+  /** No frame read in the window (the latest included) is flagged torn: frames arrive whole. */
+  notTorn?: boolean;
   /** Sampling interval for sources without a frame counter (raw, plain WA-1); default 100 ms. */
   pollMs?: number;
 }
@@ -206,7 +208,7 @@ interface Window {
  * core's bounded fallback) and hand it over; the current frame counts as the first. Segments
  * are waited on through their futex; sources without a counter are sampled every `pollMs`.
  */
-async function observe(source: FrameSource, windowMs: number, pollMs: number, onFrame: ((data: TypedArray, frame: number) => void) | null): Promise<Window> {
+async function observe(source: FrameSource, windowMs: number, pollMs: number, onFrame: ((data: TypedArray, frame: number, torn: boolean) => void) | null): Promise<Window> {
   const seg = source instanceof Segment && source.kind === 'shmswarm' ? source : null;
   const t0 = performance.now();
   const before = seg ? seg.info() : null;
@@ -220,7 +222,7 @@ async function observe(source: FrameSource, windowMs: number, pollMs: number, on
       const f = await seg.readFrameAsync({ into: buf! });
       if (f) {
         since = f.sequence;
-        onFrame(f.data, f.frames);
+        onFrame(f.data, f.frames, f.torn);
       }
     }
     for (;;) {
@@ -235,7 +237,7 @@ async function observe(source: FrameSource, windowMs: number, pollMs: number, on
       const f = await seg.readFrameAsync({ into: buf!, since });
       if (f) {
         since = f.sequence;
-        onFrame(f.data, f.frames);
+        onFrame(f.data, f.frames, f.torn);
       }
     }
   } else {
@@ -245,7 +247,7 @@ async function observe(source: FrameSource, windowMs: number, pollMs: number, on
       const f = await source.readFrameAsync({ into: buf!, since });
       if (f) {
         if (source.kind === 'raw') since = f.sequence;
-        onFrame(f.data, sample);
+        onFrame(f.data, sample, f.torn);
       }
       const left = deadline - performance.now();
       if (left <= 0) break;
@@ -283,9 +285,10 @@ export async function collectCheck(source: FrameSource, options: CheckOptions = 
     throw new TypeError('a raw object records no writer: writer-alive cannot be checked');
   const stats = newValueStats(ranges, columns);
   const wantValues = o.finite === true || ranges.length > 0;
-  const wantWindow = wantValues || o.minRate !== undefined;
+  const wantFrames = wantValues || o.notTorn === true;
+  const wantWindow = wantFrames || o.minRate !== undefined;
   if (!shape && !dtype && !fields && !wantWindow && !o.writerAlive)
-    throw new TypeError('nothing to check: give at least one of shape, dtype, fields, minRate, finite, ranges, writerAlive');
+    throw new TypeError('nothing to check: give at least one of shape, dtype, fields, minRate, finite, ranges, writerAlive, notTorn');
 
   const assertions: Assertion[] = [];
   if (shape) {
@@ -304,9 +307,18 @@ export async function collectCheck(source: FrameSource, options: CheckOptions = 
   }
 
   let win: Window | null = null;
+  let torns = 0;
+  let firstTorn: number | null = null;
   if (wantWindow) {
-    win = await observe(source, windowMs, pollMs, wantValues
-      ? (data, frame) => scanFrame(stats, data, source.cols, columns, frame, o.finite === true)
+    win = await observe(source, windowMs, pollMs, wantFrames
+      ? (data, frame, torn) => {
+          if (wantValues) scanFrame(stats, data, source.cols, columns, frame, o.finite === true);
+          else stats.frames++;
+          if (torn) {
+            torns++;
+            firstTorn ??= frame;
+          }
+        }
       : null);
   }
   const seconds = win ? win.elapsedMs / 1000 : 0;
@@ -338,6 +350,18 @@ export async function collectCheck(source: FrameSource, options: CheckOptions = 
       message: noFrame ?? (ok
         ? `all ${stats.values} values finite (${over})`
         : `${stats.nonFinite} of ${stats.values} values not finite (${over}); first: ${first!.value} at agent ${first!.agent} field ${first!.field} in frame ${first!.frame}`),
+    });
+  }
+  if (o.notTorn) {
+    const ok = noFrame === null && torns === 0;
+    assertions.push({
+      name: 'no-torn',
+      ok,
+      expected: { torn: 0 },
+      measured: { frames: stats.frames, torn: torns, first: firstTorn },
+      message: noFrame ?? (ok
+        ? `no torn frame (${over})`
+        : `${torns} of ${plural(stats.frames, 'frame')} torn, left half-written by a writer that died mid-frame (${over}); first: frame ${firstTorn}`),
     });
   }
   for (const r of stats.ranges) {

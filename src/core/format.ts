@@ -26,6 +26,8 @@ export interface FrameTable {
   rowEnd: number;
   /** Indices of the columns to format, in order. */
   columns: readonly number[];
+  /** CSV line end: LF (the default, what Unix tools expect) or CRLF (RFC 4180 to the letter). */
+  eol?: '\n' | '\r\n';
 }
 
 /** A FrameTable over a whole rows × cols frame. */
@@ -420,8 +422,10 @@ const enc = (s: string) => Buffer.from(s, 'utf8');
 function layoutOf(t: FrameTable, format: TextFormat) {
   const rows = t.rowEnd > t.rowStart;
   switch (format) {
-    case 'csv':
-      return { head: t.columns.map((c) => csvField(t.fields[c])).join(',') + '\r\n', rowOpen: '', rowClose: '\r\n', rowSep: '', valueSep: ',', tail: '', keys: null, json: false };
+    case 'csv': {
+      const eol = t.eol === '\r\n' ? '\r\n' : '\n';
+      return { head: t.columns.map((c) => csvField(t.fields[c])).join(',') + eol, rowOpen: '', rowClose: eol, rowSep: '', valueSep: ',', tail: '', keys: null, json: false };
+    }
     case 'json': {
       // {"name","dtype","sequence","frames","fields","data":[[...],...]}, one agent per line.
       const meta = { name: t.name, dtype: t.dtype, sequence: t.sequence, frames: t.frames, fields: t.columns.map((c) => t.fields[c]) };
@@ -696,7 +700,7 @@ function rowsF32(fill: Fill, limit: number, r: number, rowEnd: number, p: TextPl
   return r;
 }
 
-/** CSV (RFC 4180: CRLF line ends, header row of field names), as byte chunks of about 1 MiB. */
+/** CSV (RFC 4180, with LF line ends unless `t.eol` is CRLF; a header row of field names), as byte chunks of about 1 MiB. */
 export function csvChunks(t: FrameTable, chunkBytes = CHUNK): Generator<Uint8Array> {
   return wholeChunks(textPlan(t, 'csv'), chunkBytes);
 }

@@ -44,7 +44,11 @@ export function checkSegmentName(name: unknown): { warnings: string[] } {
   }
   const rest = name.slice(1);
   if (rest.length === 0) throw new TypeError('segment name "/" is empty; use a name such as "/swarm"');
-  if (rest.includes('/')) throw new TypeError(`segment name "${name}" may contain "/" only at the start`);
+  if (rest.includes('/')) {
+    // A path into /dev/shm names the object the segment name would: suggest that name.
+    const m = /^\/dev\/shm\/+([^/]+)$/.exec(name);
+    throw new TypeError(`segment name "${name}" may contain "/" only at the start${m ? `; did you mean "/${m[1]}" (the name of ${name})?` : ''}`);
+  }
   if (rest === '.' || rest === '..') throw new TypeError(`segment name "${name}" is not allowed`);
   const bytes = Buffer.byteLength(rest, 'utf8');
   if (bytes > NAME_MAX_BYTES)
@@ -73,4 +77,14 @@ export function parseFields(fields: string | readonly string[]): string[] {
 /** Names for unnamed columns: c0, c1, … */
 export function defaultFields(cols: number): string[] {
   return Array.from({ length: cols }, (_, i) => `c${i}`);
+}
+
+/**
+ * A name as it must be typed in a POSIX shell: as it is when it holds only characters no shell
+ * treats specially, else in single quotes. Suggested commands use it so that a name with a space
+ * (or a quote, or a `$`) can be pasted as it is printed.
+ */
+export function shellQuote(s: string): string {
+  if (/^[A-Za-z0-9_\/.,:@%+=-]+$/.test(s)) return s;
+  return `'${s.replace(/'/g, `'\\''`)}'`;
 }

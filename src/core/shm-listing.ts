@@ -1,6 +1,7 @@
 // The /dev/shm listing: which names exist, what a name points at now, and a summary of each
 // object (a segment, a plain WA-1 array, or someone else's) for `list` and `info`.
-import { statSync, readdirSync } from 'node:fs';
+import { readFileSync, statSync, readdirSync } from 'node:fs';
+import { native } from './binding.js';
 import type { DtypeName } from './dtypes.js';
 import { ShmswarmError } from './errors.js';
 import { checkSegmentName } from './names.js';
@@ -33,7 +34,8 @@ export function shmNames(): string[] {
 
 export interface SegmentSummary {
   name: string;
-  kind: 'shmswarm' | 'wa1' | 'foreign';
+  /** unreadable: this user may not open it (it may well be a segment; nobody can tell without reading it). */
+  kind: 'shmswarm' | 'wa1' | 'foreign' | 'unreadable';
   bytes: number | null;
   rows?: number;
   cols?: number;
@@ -46,8 +48,32 @@ export interface SegmentSummary {
   lastWriteTime?: number | null;
   writerPid?: number | null;
   writerAlive?: boolean;
-  /** Why a foreign object is not readable as a segment. */
+  /** Why a foreign object is not readable as a segment, or why an unreadable one is not. */
   reason?: string;
+  /** Unreadable objects: who owns them and their permission bits. */
+  owner?: string;
+  uid?: number;
+  mode?: number;
+  /** A foreign object of the size of a process-shared mutex (the seed's /mutex_lock). */
+  looksLike?: 'mutex';
+}
+
+let users: Map<number, string> | null = null;
+
+/** A user's name from /etc/passwd, else the uid as text. */
+function userName(uid: number): string {
+  if (!users) {
+    users = new Map();
+    try {
+      for (const line of readFileSync('/etc/passwd', 'utf8').split('\n')) {
+        const [name, , id] = line.split(':');
+        if (name && id !== undefined && /^\d+$/.test(id)) users.set(Number(id), name);
+      }
+    } catch {
+      /* no passwd file: uids it is */
+    }
+  }
+  return users.get(uid) ?? String(uid);
 }
 
 /** The part of an open segment a summary reads. */
@@ -72,8 +98,10 @@ export function summaryFields(info: Pick<SegmentInfo, 'fields' | 'fieldsNamed' |
 /** What `open` (Segment.open, read-only) can tell about `name`; a foreign object says why not. */
 export function summarize(name: string, open: (name: string) => Summarizable): SegmentSummary {
   let bytes: number | null = null;
+  let st: ReturnType<typeof statSync> | null = null;
   try {
-    bytes = statSync(SHM_DIR + name).size;
+    st = statSync(SHM_DIR + name);
+    bytes = st.size;
   } catch {
     /* gone meanwhile or not stat-able */
   }
@@ -91,6 +119,14 @@ export function summarize(name: string, open: (name: string) => Summarizable): S
       seg.close();
     }
   } catch (e) {
+    if (st && e instanceof ShmswarmError && (e.code === 'EACCES' || e.code === 'EPERM')) {
+      const owner = userName(Number(st.uid));
+      const mode = Number(st.mode) & 0o777;
+      return { name, kind: 'unreadable', bytes, owner, uid: Number(st.uid), mode, reason: `you may not read it (owner ${owner}, mode ${mode.toString(8).padStart(4, '0')})` };
+    }
+    // A pthread_mutex_t alone (or rounded up to 64 bytes, as the seed maps it) holds no matrix.
+    if (bytes !== null && (bytes === native().mutexSize || bytes === 64) && e instanceof ShmswarmError && e.code !== 'ENOENT')
+      return { name, kind: 'foreign', bytes, looksLike: 'mutex', reason: `looks like a process-shared mutex (${bytes} B, ${bytes === 64 ? 'a pthread_mutex_t rounded up to 64 B' : 'the size of a pthread_mutex_t'}); it guards a matrix read with --raw --mutex ${name}` };
     const reason = e instanceof ShmswarmError ? `${e.code}: ${e.message.replace(`${name}: `, '')}` : (e as Error).message;
     return { name, kind: 'foreign', bytes, reason };
   }

@@ -89,3 +89,125 @@ export class RateMeter {
     return { framesPerSec, mbPerSec: (framesPerSec * frameBytes) / 1e6 };
   }
 }
+
+/** The frame period over a window, as `ros2 topic hz` gives it (ms; std is the population's). */
+export interface PeriodStats {
+  meanMs: number;
+  minMs: number;
+  maxMs: number;
+  stdMs: number;
+  /** Periods in the window: pairs of consecutive frames both seen. */
+  samples: number;
+}
+
+/** What a FrameClock says at one instant. */
+export interface ClockReading {
+  /** Frames published per second over the last window; 0 once none came in it; null before anything can be said. */
+  framesPerSec: number | null;
+  period: PeriodStats | null;
+  /** Frames seen one by one since the clock started. */
+  seen: number;
+  /** Frames the counter says were published but were overwritten before they could be seen; null without a counter. */
+  missed: number | null;
+}
+
+/**
+ * Times the frames a watcher sees, from the writer's own publication times: the rate over the
+ * last window, the period between consecutive frames (mean/min/max/std), and the frames the
+ * frame counter says went by unseen. Fed by observe(); with `counted` false (raw objects, which
+ * have no counter) each call with a higher `frames` is one frame and nothing counts as missed.
+ */
+export class FrameClock {
+  readonly windowMs: number;
+  readonly counted: boolean;
+  #start: { t: number; frames: number } | null = null;
+  #last: { t: number; frames: number } | null = null;
+  /** Frames seen in the window (and the last one before it, the window's baseline). */
+  #events: { t: number; frames: number }[] = [];
+  #periods: { t: number; dt: number }[] = [];
+  #seen = 0;
+  #missed = 0;
+
+  constructor(windowMs = 2000, counted = true) {
+    this.windowMs = windowMs;
+    this.counted = counted;
+  }
+
+  reset(): void {
+    this.#start = this.#last = null;
+    this.#events = [];
+    this.#periods = [];
+  }
+
+  /**
+   * A look at the writer's counter at `now`: `frames` published so far, the last of them at
+   * `writeTime` (ms since the epoch; the writer's clock, or `now` when unknown).
+   */
+  observe(now: number, frames: number, writeTime: number | null): void {
+    const t = writeTime ?? now;
+    if (this.#last && frames < this.#last.frames) this.reset();
+    if (!this.#last) {
+      // What was published before the watcher came is neither seen nor missed.
+      this.#start = { t: now, frames };
+      this.#last = { t, frames };
+      this.#trim(now);
+      return;
+    }
+    const delta = frames - this.#last.frames;
+    if (delta > 0) {
+      if (delta === 1) this.#periods.push({ t, dt: t - this.#last.t });
+      else if (this.counted) this.#missed += delta - 1;
+      this.#seen++;
+      this.#last = { t, frames };
+      this.#events.push(this.#last);
+    }
+    this.#trim(now);
+  }
+
+  #trim(now: number): void {
+    const cutoff = now - this.windowMs;
+    const e = this.#events;
+    while (e.length > 1 && e[1].t <= cutoff) e.shift();
+    while (this.#periods.length > 0 && this.#periods[0].t <= cutoff) this.#periods.shift();
+  }
+
+  /** The rate and period over the window ending at `now`. */
+  read(now: number): ClockReading {
+    this.#trim(now);
+    const base = { seen: this.#seen, missed: this.counted ? this.#missed : null };
+    if (!this.#start || !this.#last) return { framesPerSec: null, period: null, ...base };
+    const cutoff = now - this.windowMs;
+    // Frames published after the cutoff, counted from the last frame before it (or the watcher's start).
+    const first = this.#events[0];
+    const from = first && first.t <= cutoff ? first : this.#events.find((x) => x.t > cutoff) ? this.#start : this.#last;
+    const since = Math.max(cutoff, this.#start.t);
+    const span = now - since;
+    const framesPerSec = span < 50 ? null : ((this.#last.frames - from.frames) * 1000) / Math.max(span, 1);
+    return { framesPerSec, period: periodStats(this.#periods.map((p) => p.dt)), ...base };
+  }
+}
+
+function periodStats(dts: readonly number[]): PeriodStats | null {
+  if (dts.length === 0) return null;
+  let sum = 0, min = Infinity, max = -Infinity;
+  for (const d of dts) {
+    sum += d;
+    if (d < min) min = d;
+    if (d > max) max = d;
+  }
+  const mean = sum / dts.length;
+  let ss = 0;
+  for (const d of dts) ss += (d - mean) ** 2;
+  return { meanMs: mean, minMs: min, maxMs: max, stdMs: Math.sqrt(ss / dts.length), samples: dts.length };
+}
+
+/** A cheap 32-bit hash of a frame's bytes (FNV-1a over 32-bit words): a changed hash is a new frame in raw mode. */
+export function frameHash(data: ArrayBufferView): number {
+  const bytes = data.byteLength;
+  const words = new Int32Array(data.buffer, data.byteOffset, bytes >> 2 === 0 || data.byteOffset % 4 !== 0 ? 0 : bytes >> 2);
+  let h = 0x811c9dc5 | 0;
+  for (let i = 0; i < words.length; i++) h = Math.imul(h ^ words[i], 0x01000193);
+  const u8 = new Uint8Array(data.buffer, data.byteOffset, bytes);
+  for (let i = words.length * 4; i < bytes; i++) h = Math.imul(h ^ u8[i], 0x01000193);
+  return h >>> 0;
+}

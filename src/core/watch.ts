@@ -3,9 +3,12 @@ import { isShmswarmError, ShmswarmError } from './errors.js';
 import type { RawOptions } from './raw.js';
 import { openFrameSource, type FrameSource } from './source.js';
 
+import { FrameClock, fieldStats, frameHash, type FieldStats, type PeriodStats } from './stats.js';
+
 /** Seconds a frame may stay half-written before watch calls its writer stuck. */
 const STUCK_AFTER_S = 1;
-import { fieldStats, RateMeter, type FieldStats } from './stats.js';
+/** Raw objects larger than this are hashed only at each poll, not at every sample. */
+const RAW_SAMPLE_MAX_BYTES = 1 << 20;
 
 /**
  * - waiting: the name does not exist (yet);  gone: it existed and was removed;
@@ -42,9 +45,25 @@ export interface WatchSnapshot {
   lastWriteTime: number | null;
   /** ms since the last frame was published. */
   ageMs: number | null;
-  /** The writer's rate from the frame counter over wall time; null until two samples. */
+  /**
+   * The writer's rate over the last window (rateWindowMs): frames published in it, from the frame
+   * counter (raw and WA-1 objects: content changes seen); 0 once no frame came for the whole
+   * window; null until it can be measured.
+   */
   framesPerSec: number | null;
   mbPerSec: number | null;
+  /** How framesPerSec is measured: the segment's frame counter, or changes of a hash of the content (no counter). */
+  rateBy: 'counter' | 'content' | null;
+  /** Period between consecutive frames over the window, from the writer's publication times. */
+  period: PeriodStats | null;
+  /** Frames this watcher saw one by one since it attached. */
+  seen: number | null;
+  /** Frames the counter says the writer published since the watcher attached that it never saw (null: no counter). */
+  missed: number | null;
+  /** ms since the last frame, when none came for longer than the window (the rate is then 0); else null. */
+  stalledMs: number | null;
+  /** The rate's window, ms. */
+  windowMs: number;
   /** Per-field figures of the latest frame read (kept while no newer frame comes). */
   stats: FieldStats[] | null;
   /** The latest frame was left half-written by a writer that died. */
@@ -57,19 +76,10 @@ export interface WatcherOptions {
   raw?: RawOptions;
   /** Lock timeout for sources that need a lock (raw with a mutex). */
   timeoutMs?: number;
-  /** Window of the rate meter. */
+  /** Window of the rate and period figures (default 2000 ms). */
   rateWindowMs?: number;
   /** Opens the source; defaults to openFrameSource (tests may pass their own). */
   open?: (name: string) => FrameSource;
-}
-
-/**
- * The terminal's size for the full-screen view. Some terminals (serial consoles, containers,
- * `stty rows 0 cols 0`) report 0 × 0, and a view fitted to that is blank: use 80 × 24 instead.
- */
-export function screenSize(columns: number | undefined, rows: number | undefined): { columns: number; rows: number } {
-  const usable = (n: number | undefined): n is number => n !== undefined && Number.isFinite(n) && n >= 1;
-  return { columns: usable(columns) ? Math.floor(columns) : 80, rows: usable(rows) ? Math.floor(rows) : 24 };
 }
 
 /**
@@ -101,7 +111,13 @@ export class Watcher {
   #torn = false;
   #writerAlive: boolean | null = null;
   #writerPid: number | null = null;
-  #meter: RateMeter;
+  #clock: FrameClock | null = null;
+  #windowMs: number;
+  #rawMutex: boolean;
+  #hash = -1;
+  #changes = 0;
+  #changedAt: number | null = null;
+  #attachedAt = 0;
   #lastError: ShmswarmError | null = null;
   #lastKnown: Partial<WatchSnapshot> = {};
   #changed = false;
@@ -112,7 +128,8 @@ export class Watcher {
 
   constructor(name: string, options: WatcherOptions = {}) {
     this.name = name;
-    this.#meter = new RateMeter(options.rateWindowMs ?? 2000);
+    this.#windowMs = options.rateWindowMs ?? 2000;
+    this.#rawMutex = options.raw?.mutex !== undefined;
     this.#open = options.open ?? ((n) => openFrameSource(n, { raw: options.raw, timeoutMs: options.timeoutMs }));
   }
 
@@ -135,7 +152,8 @@ export class Watcher {
     this.#src?.close();
     this.#src = null;
     this.#lastSeq = -1;
-    this.#meter.reset();
+    this.#clock = null;
+    this.#hash = -1;
     this.#writerAlive = null;
   }
 
@@ -156,6 +174,10 @@ export class Watcher {
         : { kind: 'attached', message: `watching ${this.name} (${s.rows} × ${s.cols} ${s.dtype})` },
     );
     this.#everAttached = true;
+    this.#clock = new FrameClock(this.#windowMs, s.kind === 'shmswarm');
+    this.#attachedAt = Date.now();
+    this.#changes = 0;
+    this.#changedAt = null;
     this.#data = null;
     this.#scratch = null;
     this.#stats = null;
@@ -167,6 +189,7 @@ export class Watcher {
       name: this.name, time: now, status, message: this.#lastError ? this.#lastError.message : null,
       kind: null, rows: null, cols: null, dtype: null, fields: null, sequence: null, frames: null,
       writerPid: null, writerAlive: null, lastWriteTime: null, ageMs: null, framesPerSec: null, mbPerSec: null,
+      rateBy: null, period: null, seen: null, missed: null, stalledMs: null, windowMs: this.#windowMs,
       stats: this.#stats, torn: this.#torn, ...this.#lastKnown, ...extra, events,
     };
   }
@@ -197,13 +220,13 @@ export class Watcher {
       const status: WatchStatus = missing ? (this.#everAttached ? 'gone' : 'waiting') : 'error';
       this.#lastKnown.message = this.#lastError?.message ?? null;
       const message = status === 'gone' ? `${this.name} was removed` : this.#lastKnown.message;
-      return this.#snapshot(now, status, events, { framesPerSec: null, mbPerSec: null, ageMs: null, message });
+      return this.#snapshot(now, status, events, { framesPerSec: null, mbPerSec: null, ageMs: null, period: null, stalledMs: null, message });
     }
     const src = this.#src!;
     try {
       const info = src.info();
-      this.#meter.sample(now, info.frames);
       const syncs = src.kind === 'shmswarm';
+      if (syncs) this.#clock!.observe(now, info.frames, info.lastWriteTime);
       if (syncs && info.writerPid !== null) {
         if (this.#writerAlive === true && !info.writerAlive)
           events.push({ kind: 'writer-died', message: `writer pid ${info.writerPid} of ${this.name} is no longer running; waiting for a new writer` });
@@ -213,8 +236,11 @@ export class Watcher {
         this.#writerPid = info.writerPid;
       }
       // A segment nobody wrote yet holds zeros, not data: nothing to read.
-      if (!syncs || (info.frames > 0 && info.sequence !== this.#lastSeq)) this.#read(syncs);
-      const rate = this.#meter.rate(info.dataBytes);
+      if (!syncs || (info.frames > 0 && info.sequence !== this.#lastSeq)) this.#read(syncs, now);
+      const clock = this.#clock!.read(now);
+      const lastWrite = syncs ? info.lastWriteTime : this.#changedAt;
+      const ageMs = lastWrite === null ? (syncs ? null : now - this.#attachedAt) : Math.max(0, now - lastWrite);
+      const published = syncs ? info.frames > 0 : this.#changes > 0;
       this.#lastKnown = {
         kind: src.kind, rows: src.rows, cols: src.cols, dtype: src.dtype, fields: [...src.fields],
         sequence: info.sequence, frames: info.frames, writerPid: info.writerPid, writerAlive: syncs ? info.writerAlive : null,
@@ -223,9 +249,14 @@ export class Watcher {
       const status: WatchStatus = !syncs ? 'live' : info.frames === 0 ? 'no-frames' : info.writerAlive ? 'live' : 'writer-dead';
       return this.#snapshot(now, status, events, {
         message: this.#stuckMessage(info.sequence, now) ?? (this.#busy ? 'no whole frame without the lock this time: the writer kept overwriting it' : null),
-        ageMs: info.lastWriteTime === null ? null : Math.max(0, now - info.lastWriteTime),
-        framesPerSec: rate?.framesPerSec ?? null,
-        mbPerSec: rate?.mbPerSec ?? null,
+        ageMs: syncs ? ageMs : lastWrite === null ? null : ageMs,
+        framesPerSec: clock.framesPerSec,
+        mbPerSec: clock.framesPerSec === null ? null : (clock.framesPerSec * info.dataBytes) / 1e6,
+        rateBy: syncs ? 'counter' : 'content',
+        period: clock.period,
+        seen: clock.seen,
+        missed: clock.missed,
+        stalledMs: (published || !syncs) && ageMs !== null && ageMs > this.#windowMs ? ageMs : null,
       });
     } catch (e) {
       if (!isShmswarmError(e)) throw e;
@@ -256,7 +287,42 @@ export class Watcher {
     return stalledFrameMessage((now - this.#oddSince) / 1000);
   }
 
-  #read(syncs: boolean): void {
+  /**
+   * A cheap look between polls, for the period figures: the frame counter (two atomic loads, no
+   * copy, nothing the writer notices); for objects with no counter, a hash of a small frame read
+   * without a lock. Never throws for the segment's state (poll() reports it).
+   */
+  sample(now = Date.now()): void {
+    const src = this.#src;
+    if (!src || !this.#clock) return;
+    try {
+      if (src.kind === 'shmswarm') {
+        const info = src.info();
+        this.#clock.observe(now, info.frames, info.lastWriteTime);
+      } else if (!this.#rawMutex && src.rows * src.cols * 8 <= RAW_SAMPLE_MAX_BYTES) {
+        // Into the scratch buffer: what poll() shows stays as it was.
+        const frame = src.readFrame({ into: this.#scratch ?? undefined });
+        if (frame) {
+          this.#scratch = frame.data;
+          this.#seeContent(frame.data, now);
+        }
+      }
+    } catch (e) {
+      if (!isShmswarmError(e)) throw e;
+    }
+  }
+
+  #seeContent(data: ArrayBufferView, now: number): void {
+    const h = frameHash(data);
+    if (this.#hash !== -1 && h !== this.#hash) {
+      this.#changes++;
+      this.#changedAt = now;
+    }
+    this.#hash = h;
+    this.#clock!.observe(now, this.#changes, now);
+  }
+
+  #read(syncs: boolean, now: number): void {
     const src = this.#src!;
     this.#busy = false;
     try {
@@ -269,6 +335,7 @@ export class Watcher {
       this.#torn = frame.torn;
       this.#stats = fieldStats(frame.data, src.fields);
       this.#changed = true;
+      if (!syncs) this.#seeContent(frame.data, now);
     } catch (e) {
       // The writer kept overwriting this frame: show the previous one, try again next poll.
       if (!isShmswarmError(e, 'ENOFRAME')) throw e;

@@ -231,7 +231,7 @@ test('--mutex naming the data object itself: refused where the mutex would lie i
   // The matrix after the mutex, in one object: a real layout.
   const r = runCli(['dump', data, '--raw', '--shape', '2x3', '--offset', '64', '--mutex', data, '--csv']);
   assert.equal(r.status, 0, r.stderr);
-  assert.equal(r.stdout, 'c0,c1,c2\r\n0,0,0\r\n0,0,0\r\n');
+  assert.equal(r.stdout, 'c0,c1,c2\n0,0,0\n0,0,0\n');
 });
 
 test('a missing raw matrix or --mutex object is named for what it is, with no advice to create a segment', (t) => {
@@ -244,10 +244,12 @@ test('a missing raw matrix or --mutex object is named for what it is, with no ad
     const timedOut = cmd === 'wait' ? 'timed out after 0.20 s: ' : '';
     let r = runCli([cmd, data, ...rest, '--raw', '--shape', '2x3', '--mutex', nomutex]);
     assert.equal(r.status, 1, `${cmd}: ${r.stderr}`);
-    assert.equal(r.stderr, `shmswarm: ${timedOut}mutex object ${nomutex} does not exist\n`, cmd);
+    // watch says how to wait for it instead.
+    const wait = cmd === 'watch' ? '; watch --wait waits for it to appear' : '';
+    assert.equal(r.stderr, `shmswarm: ${timedOut}mutex object ${nomutex} does not exist${wait}\n`, cmd);
     r = runCli([cmd, nodata, ...rest, '--raw', '--shape', '2x3']);
     assert.equal(r.status, 1, `${cmd}: ${r.stderr}`);
-    const hint = cmd === 'check' ? `; start its writer first, or wait for it with: shmswarm wait ${nodata} --raw ...` : '';
+    const hint = cmd === 'check' ? `; start its writer first, or wait for it with: shmswarm wait ${nodata} --raw ...` : wait;
     assert.equal(r.stderr, `shmswarm: ${timedOut}raw object ${nodata} does not exist${hint}\n`, cmd);
   }
 });
@@ -279,7 +281,7 @@ test('--mutex on a real robust mutex that has been locked and unlocked works', a
   writeFileSync('/dev/shm' + data, Buffer.from(Float32Array.from({ length: 12 }, (_, i) => i).buffer));
   const r = runCli(['dump', data, '--raw', '--shape', '4x3', '--mutex', seg, '--mutex-offset', '512', '--csv']);
   assert.equal(r.status, 0, r.stderr);
-  assert.equal(r.stdout.split('\r\n')[1], '0,1,2');
+  assert.equal(r.stdout.split('\n')[1], '0,1,2');
   s.writeFrame(new Float32Array(12).fill(9)); // the mutex still works for its owner
 });
 
@@ -304,7 +306,7 @@ test('--mutex naming a robust mutex held by a live process: the timeout says so 
   await waitExit(holder);
   r = runCli(args);
   assert.equal(r.status, 0, r.stderr);
-  assert.equal(r.stdout.split('\r\n')[1], '0,1,2');
+  assert.equal(r.stdout.split('\n')[1], '0,1,2');
   assert.match(r.stderr, new RegExp(`the holder of mutex ${seg} died holding it; the lock was taken over`));
   assert.doesNotMatch(r.stderr, /repaired/, 'nothing of the raw object was repaired');
 });

@@ -214,3 +214,34 @@ test('check against `shmswarm simulate --pattern ramp` (frame k holds k + r*cols
   assert.equal(dead.status, 1);
   assert.match(dead.stdout, /^FAIL\s+writer-alive\s+writer pid \d+ is not running$/m);
 });
+
+test('--no-torn fails after a writer died mid-frame (where --finite says ok), and holds for whole frames', async (t) => {
+  const name = uniqueName(t, 'torn');
+  // A writer that publishes two whole frames, begins a third and dies holding the lock.
+  const child = spawnNode(`
+    const seg = Segment.create(${JSON.stringify(name)}, { rows: 8, fields: ['x', 'y'] });
+    seg.writeFrame(new Float32Array(16).fill(1));
+    seg.writeFrame(new Float32Array(16).fill(2));
+    seg.beginFrame().fill(3);
+    process.kill(process.pid, 'SIGKILL');`);
+  await waitExit(child);
+  let r = runCli(['check', name, '--finite', '--no-torn', '--within', '0.2']);
+  assert.equal(r.status, 1, r.stdout + r.stderr);
+  assert.match(r.stdout, /^ok +finite +all 16 values finite/m);
+  assert.match(r.stdout, /^FAIL +no-torn +1 of 1 frame torn, left half-written by a writer that died mid-frame .*; first: frame \d+$/m);
+  r = runCli(['check', name, '--no-torn', '--within', '0.2', '--json']);
+  assert.equal(r.status, 1);
+  const a = JSON.parse(r.stdout).assertions.find((x) => x.name === 'no-torn');
+  assert.deepEqual([a.ok, a.measured.torn], [false, 1]);
+
+  const whole = uniqueName(t, 'whole');
+  const sim = spawnCli(['simulate', whole, '--agents', '50', '--rate', '100']);
+  t.after(() => sim.kill('SIGKILL'));
+  r = runCli(['wait', whole, '--frames', '3', '--timeout', '10']);
+  assert.equal(r.status, 0, r.stderr);
+  r = runCli(['check', whole, '--no-torn', '--within', '0.3']);
+  assert.equal(r.status, 0, r.stdout + r.stderr);
+  assert.match(r.stdout, /^ok +no-torn +no torn frame \(\d+ frames read in/m);
+  r = runCli(['check', whole, '--raw', '--shape', '50x4', '--no-torn']);
+  assert.equal(r.status, 2);
+});

@@ -111,7 +111,10 @@ test('usage errors exit 2 with one message naming the problem, and create nothin
     [['--agents', '0', '--cols', '2'], /argument '0' is invalid\. It must be at least 1\./],
     [['--agents', '-5', '--cols', '2'], /argument '-5' is invalid\. It must be at least 1\./],
     [['--agents', '99999999999999999999', '--cols', '2'], /It must be at most 9007199254740991\./],
-    [['--agents', '2.5', '--cols', '2'], /It must be a whole number\./],
+    [['--agents', '2.5', '--cols', '2'], /It must be a whole number \(digits, or exponent notation such as 1e6\)\./],
+    [['--agents', '1e-3', '--cols', '2'], /It must be a whole number/],
+    [['--agents', '2.5e0', '--cols', '2'], /It must be a whole number/],
+    [['--agents', '1e20', '--cols', '2'], /It must be at most 9007199254740991\./],
     [['--agents', '4', '--cols', '0'], /--cols <k>' argument '0' is invalid/],
     [['--agents', '4', '--cols', '4294967296'], /It must be at most 4294967295\./],
     [['--agents', '1099511627776', '--cols', '2'], /larger than the 1099511627776 bytes a segment may hold/],
@@ -204,4 +207,28 @@ test('create --json into a full device (/dev/full): one line, exit 1, and the se
   assert.equal(existsSync('/dev/shm' + name), false, 'a retry must not meet "already exists"');
   // ... and the retry works.
   assert.equal(runCli(['create', name, '--agents', '4', '--cols', '2', '--json']).status, 0);
+});
+
+test('whole numbers in exponent notation are taken exactly: --agents 1e3, 2.5e1, 1E+2', (t) => {
+  for (const [typed, rows] of [['1e3', 1000], ['2.5e1', 25], ['1E+2', 100]]) {
+    const name = uniqueName(t, 'exp');
+    const r = runCli(['create', name, '--agents', typed, '--cols', '1e0', '--json']);
+    assert.equal(r.status, 0, r.stderr);
+    const info = JSON.parse(r.stdout);
+    assert.deepEqual([info.rows, info.cols], [rows, 1], typed);
+  }
+  // Too many agents is refused for its size, not its spelling.
+  const big = runCli(['create', uniqueName(t, 'exp'), '--agents', '1e12', '--fields', 'x,y,vx,vy', '--dtype', 'f64']);
+  assert.equal(big.status, 2);
+  assert.match(big.stderr, /larger than the 1099511627776 bytes a segment may hold/);
+});
+
+test('the whole-number parser: 1e9 is 1000000000, exactly; fractions and negative exponents are not whole', async () => {
+  const { parsePositiveInt, wholeNumber } = await import('../../dist/cli/parse.js');
+  assert.equal(parsePositiveInt('1e9'), 1e9);
+  assert.equal(parsePositiveInt(' 12 '), 12);
+  assert.equal(wholeNumber('9007199254740993e0'), 9007199254740993n);
+  assert.equal(wholeNumber('1.25e2'), 125n);
+  assert.equal(wholeNumber('1.20e1'), 12n);
+  for (const bad of ['1.5', '1e-3', '1.25e1', 'e3', '1e', '0x10', '1e999', '', '1,000']) assert.equal(wholeNumber(bad), null, bad);
 });

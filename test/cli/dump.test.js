@@ -30,7 +30,7 @@ test('--csv is RFC 4180 with a header row and exactly the ramp values', (t) => {
   const r = runCli(['dump', name, '--csv']);
   assert.equal(r.status, 0, r.stderr);
   assert.equal(r.stderr, '');
-  assert.equal(r.stdout, 'x,y,vx\r\n2,3,4\r\n5,6,7\r\n8,9,10\r\n11,12,13\r\n');
+  assert.equal(r.stdout, 'x,y,vx\n2,3,4\n5,6,7\n8,9,10\n11,12,13\n');
 });
 
 test('CSV is the default when stdout is not a terminal', (t) => {
@@ -61,11 +61,11 @@ test('--ndjson is one object per agent', (t) => {
 
 test('--rows a:b is half-open and --fields picks and orders columns', (t) => {
   const { name } = rampSegment(t);
-  assert.equal(runCli(['dump', name, '--csv', '--rows', '1:3']).stdout, 'x,y,vx\r\n5,6,7\r\n8,9,10\r\n');
-  assert.equal(runCli(['dump', name, '--csv', '--rows', '2:']).stdout, 'x,y,vx\r\n8,9,10\r\n11,12,13\r\n');
-  assert.equal(runCli(['dump', name, '--csv', '--rows', ':1']).stdout, 'x,y,vx\r\n2,3,4\r\n');
-  assert.equal(runCli(['dump', name, '--csv', '--rows', '3']).stdout, 'x,y,vx\r\n11,12,13\r\n');
-  assert.equal(runCli(['dump', name, '--csv', '--rows', '2:2']).stdout, 'x,y,vx\r\n');
+  assert.equal(runCli(['dump', name, '--csv', '--rows', '1:3']).stdout, 'x,y,vx\n5,6,7\n8,9,10\n');
+  assert.equal(runCli(['dump', name, '--csv', '--rows', '2:']).stdout, 'x,y,vx\n8,9,10\n11,12,13\n');
+  assert.equal(runCli(['dump', name, '--csv', '--rows', ':1']).stdout, 'x,y,vx\n2,3,4\n');
+  assert.equal(runCli(['dump', name, '--csv', '--rows', '3']).stdout, 'x,y,vx\n11,12,13\n');
+  assert.equal(runCli(['dump', name, '--csv', '--rows', '2:2']).stdout, 'x,y,vx\n');
   assert.equal(runCli(['dump', name, '--ndjson', '--rows', '0:2', '--fields', 'vx,x']).stdout, '{"vx":4,"x":2}\n{"vx":7,"x":5}\n');
   assert.equal(
     runCli(['dump', name, '--json', '--rows', '3:4', '--fields', 'y']).stdout,
@@ -77,7 +77,7 @@ test('--lock reads the same frame under the mutex', (t) => {
   const { name } = rampSegment(t);
   const r = runCli(['dump', name, '--lock', '--csv', '--rows', '0:1']);
   assert.equal(r.status, 0, r.stderr);
-  assert.equal(r.stdout, 'x,y,vx\r\n2,3,4\r\n');
+  assert.equal(r.stdout, 'x,y,vx\n2,3,4\n');
 });
 
 test('floats print as the shortest decimal that reads back; NaN and infinities are spelled out', (t) => {
@@ -85,7 +85,7 @@ test('floats print as the shortest decimal that reads back; NaN and infinities a
   const seg = Segment.create(name, { rows: 2, fields: 'a,b,c,d' });
   t.after(() => seg.close());
   seg.writeFrame([0.1, -1 / 3, 123456792, -0, NaN, Infinity, -Infinity, 1e-40]);
-  assert.equal(runCli(['dump', name, '--csv']).stdout, 'a,b,c,d\r\n0.1,-0.33333334,123456790,-0\r\nNaN,Infinity,-Infinity,1e-40\r\n');
+  assert.equal(runCli(['dump', name, '--csv']).stdout, 'a,b,c,d\n0.1,-0.33333334,123456790,-0\nNaN,Infinity,-Infinity,1e-40\n');
   assert.equal(runCli(['dump', name, '--ndjson']).stdout, '{"a":0.1,"b":-0.33333334,"c":123456790,"d":-0}\n{"a":"NaN","b":"Infinity","c":"-Infinity","d":1e-40}\n');
   const doc = JSON.parse(runCli(['dump', name, '--json']).stdout);
   assert.deepEqual(doc.data, [[0.1, -0.33333334, 123456790, -0], ['NaN', 'Infinity', '-Infinity', 1e-40]]);
@@ -96,12 +96,12 @@ test('64-bit integers and float64 print exactly', (t) => {
   const a = Segment.create(i64, { rows: 1, fields: 'big,neg', dtype: 'i64' });
   t.after(() => a.close());
   a.writeFrame([9007199254740993n, -9223372036854775808n]);
-  assert.equal(runCli(['dump', i64, '--csv']).stdout, 'big,neg\r\n9007199254740993,-9223372036854775808\r\n');
+  assert.equal(runCli(['dump', i64, '--csv']).stdout, 'big,neg\n9007199254740993,-9223372036854775808\n');
   const f64 = uniqueName(t, 'f64');
   const b = Segment.create(f64, { rows: 1, fields: 'p,q', dtype: 'f64' });
   t.after(() => b.close());
   b.writeFrame([0.1, 1 / 3]);
-  assert.equal(runCli(['dump', f64, '--csv']).stdout, 'p,q\r\n0.1,0.3333333333333333\r\n');
+  assert.equal(runCli(['dump', f64, '--csv']).stdout, 'p,q\n0.1,0.3333333333333333\n');
 });
 
 test('--npy writes a file numpy.load reads with the right shape, dtype and values', (t) => {
@@ -135,7 +135,7 @@ test('--output replaces the file whole; the format follows its extension', (t) =
   let r = runCli(['dump', name, '--output', csv]);
   assert.equal(r.status, 0, r.stderr);
   assert.equal(r.stdout, '');
-  assert.equal(readFileSync(csv, 'utf8'), 'x,y,vx\r\n2,3,4\r\n5,6,7\r\n8,9,10\r\n11,12,13\r\n');
+  assert.equal(readFileSync(csv, 'utf8'), 'x,y,vx\n2,3,4\n5,6,7\n8,9,10\n11,12,13\n');
   r = runCli(['dump', name, '-o', join(dir, 'frame.ndjson'), '--rows', '0:1']);
   assert.equal(readFileSync(join(dir, 'frame.ndjson'), 'utf8'), '{"x":2,"y":3,"vx":4}\n');
   r = runCli(['dump', name, '-o', join(dir, 'frame.txt'), '--json', '--rows', '0:1']);
@@ -176,7 +176,7 @@ test('a segment with no frame yet dumps zeros and says so on stderr', (t) => {
   Segment.create(name, { rows: 1, fields: 'x,y' }).close();
   const r = runCli(['dump', name, '--csv']);
   assert.equal(r.status, 0);
-  assert.equal(r.stdout, 'x,y\r\n0,0\r\n');
+  assert.equal(r.stdout, 'x,y\n0,0\n');
   assert.match(r.stderr, new RegExp(`no frame has been published to ${name} yet`));
 });
 
@@ -222,7 +222,7 @@ test('raw mode reads a bare matrix and says the read is unsynchronised without -
   writeFileSync('/dev/shm' + name, Buffer.concat([Buffer.alloc(16), Buffer.from(m.buffer)]));
   const r = runCli(['dump', name, '--raw', '--shape', '2x3', '--offset', '16', '--csv']);
   assert.equal(r.status, 0, r.stderr);
-  assert.equal(r.stdout, 'c0,c1,c2\r\n1.5,2,3\r\n4,5,6\r\n');
+  assert.equal(r.stdout, 'c0,c1,c2\n1.5,2,3\n4,5,6\n');
   assert.match(r.stderr, /without synchronisation \(no --mutex\)/);
   const big = runCli(['dump', name, '--raw', '--shape', '100x3']);
   assert.equal(big.status, 1);
@@ -273,7 +273,7 @@ test('the default lock-free read ignores a held mutex; --lock waits for it and t
     seg.unlock();
   }
   assert.equal(free.status, 0, free.stderr);
-  assert.equal(free.stdout, 'x,y,vx\r\n2,3,4\r\n');
+  assert.equal(free.stdout, 'x,y,vx\n2,3,4\n');
   assert.equal(locked.status, 1);
   assert.equal(locked.stdout, '');
   assert.match(firstLine(locked.stderr), new RegExp(`^shmswarm: .*is a process stuck holding the lock of ${name}\\?$`));
@@ -349,7 +349,7 @@ test('a closed pipe ends quietly when the frame is split across threads', async 
 
 // -o FILE: a regular file is replaced whole (through symlinks); anything else is written where it is.
 
-const RAMP_CSV = 'x,y,vx\r\n2,3,4\r\n5,6,7\r\n8,9,10\r\n11,12,13\r\n';
+const RAMP_CSV = 'x,y,vx\n2,3,4\n5,6,7\n8,9,10\n11,12,13\n';
 
 /** A character device made here (never a real /dev node: a rename over it would destroy it); null when mknod is refused. */
 test('-o through a symlink replaces the real file; the link survives and the mode is kept', (t) => {
@@ -468,7 +468,7 @@ test('dump --lock repairs a frame left odd under a free lock, and says so withou
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stderr, /a writer of \S+ died holding its lock or in the middle of a frame; the segment has been repaired/);
   assert.doesNotMatch(r.stderr, /mutex .* was held/);
-  assert.equal(r.stdout.split('\r\n')[1], '0,1,2');
+  assert.equal(r.stdout.split('\n')[1], '0,1,2');
   assert.equal(seg.sequence() % 2, 0, 'the sequence is even again');
   const again = runCli(['dump', name, '--csv', '--lock']);
   assert.doesNotMatch(again.stderr, /repaired/, 'repaired once');
@@ -521,4 +521,33 @@ test('Ctrl-C while -o replaces a file: the old file stays, no temporary file is 
   assert.equal(r.stderr, `shmswarm: interrupted; ${out} was left as it was\n`);
   assert.equal(readFileSync(out, 'utf8'), 'old\n');
   assert.deepEqual(readdirSync(dir), ['out.csv']);
+});
+
+test('CSV ends lines with LF by default, so awk, grep and read see the last column as it is; --crlf gives CRLF', (t) => {
+  const { name } = rampSegment(t);
+  const r = spawnSync('sh', ['-c', `${JSON.stringify(process.execPath)} ${JSON.stringify(BIN)} dump "$1" --csv | awk -F, 'NR==1{print "[" $3 "]"}'`, 'sh', name], { encoding: 'utf8' });
+  assert.equal(r.stdout, '[vx]\n', r.stderr);
+  const crlf = runCli(['dump', name, '--csv', '--crlf']);
+  assert.equal(crlf.status, 0, crlf.stderr);
+  assert.equal(crlf.stdout, 'x,y,vx\r\n2,3,4\r\n5,6,7\r\n8,9,10\r\n11,12,13\r\n');
+  const bad = runCli(['dump', name, '--json', '--crlf']);
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /^shmswarm: --crlf only applies to CSV, not json\n$/);
+});
+
+test('every CSV the CLI writes follows the choice: -o x.csv, and a frame large enough for the parallel formatter', (t) => {
+  const dir = tempDir(t);
+  const name = uniqueName(t, 'bigcsv');
+  // 6,000,000 values: the parallel path (format-parallel.ts PARALLEL_MIN_VALUES).
+  Segment.create(name, { rows: 1_500_000, fields: ['a', 'b', 'c', 'd'] }).close();
+  for (const [flags, eol] of [[[], '\n'], [['--crlf'], '\r\n']]) {
+    const file = join(dir, `f${eol.length}.csv`);
+    const r = runCli(['dump', name, '-o', file, ...flags]);
+    assert.equal(r.status, 0, r.stderr);
+    const text = readFileSync(file, 'latin1');
+    const lines = text.split('\n');
+    assert.equal(lines.length, 1_500_002);
+    assert.equal(lines[0], `a,b,c,d${eol === '\n' ? '' : '\r'}`);
+    assert.equal(text.split('\r').length - 1, eol === '\n' ? 0 : 1_500_001, 'CR before every LF with --crlf, none without');
+  }
 });

@@ -51,29 +51,29 @@ const meta = { name: '/r', dtype: 'f32', sequence: 6, frames: 3, fields: ['x', '
 
 test('CSV, JSON and NDJSON of a ramp frame, whole and selected', () => {
   const t = frameTable(meta, ramp(3, 3, 3));
-  assert.equal(formatCsv(t), 'x,y,vx\r\n3,4,5\r\n6,7,8\r\n9,10,11\r\n');
+  assert.equal(formatCsv(t), 'x,y,vx\n3,4,5\n6,7,8\n9,10,11\n');
   assert.equal(formatJson(t), '{"name":"/r","dtype":"f32","sequence":6,"frames":3,"fields":["x","y","vx"],"data":[\n[3,4,5],\n[6,7,8],\n[9,10,11]\n]}\n');
   assert.equal(formatNdjson(t), '{"x":3,"y":4,"vx":5}\n{"x":6,"y":7,"vx":8}\n{"x":9,"y":10,"vx":11}\n');
   const s = frameTable(meta, ramp(3, 3, 3), [1, 3], [2, 0]);
-  assert.equal(formatCsv(s), 'vx,x\r\n8,6\r\n11,9\r\n');
+  assert.equal(formatCsv(s), 'vx,x\n8,6\n11,9\n');
   assert.equal(formatNdjson(s), '{"vx":8,"x":6}\n{"vx":11,"x":9}\n');
   assert.deepEqual(JSON.parse(formatJson(s)).data, [[8, 6], [11, 9]]);
   const empty = frameTable(meta, ramp(3, 3, 3), [1, 1]);
-  assert.equal(formatCsv(empty), 'x,y,vx\r\n');
+  assert.equal(formatCsv(empty), 'x,y,vx\n');
   assert.deepEqual(JSON.parse(formatJson(empty)).data, []);
   assert.equal(formatNdjson(empty), '');
 });
 
 test('CSV quotes field names per RFC 4180; JSON escapes names', () => {
   const t = frameTable({ ...meta, name: '/é"q', fields: ['a"b', 'c d'] }, new Float32Array([1, 2]));
-  assert.equal(formatCsv(t), '"a""b",c d\r\n1,2\r\n');
+  assert.equal(formatCsv(t), '"a""b",c d\n1,2\n');
   assert.deepEqual(JSON.parse(formatJson(t)).name, '/é"q');
   assert.deepEqual(JSON.parse(formatNdjson(t)), { 'a"b': 1, 'c d': 2 });
 });
 
 test('non-finite values: bare in CSV, JSON strings in JSON and NDJSON', () => {
   const t = frameTable({ ...meta, fields: ['a', 'b', 'c'] }, new Float32Array([NaN, Infinity, -Infinity]));
-  assert.equal(formatCsv(t), 'a,b,c\r\nNaN,Infinity,-Infinity\r\n');
+  assert.equal(formatCsv(t), 'a,b,c\nNaN,Infinity,-Infinity\n');
   assert.deepEqual(JSON.parse(formatJson(t)).data, [['NaN', 'Infinity', '-Infinity']]);
   assert.deepEqual(JSON.parse(formatNdjson(t)), { a: 'NaN', b: 'Infinity', c: '-Infinity' });
   const d = frameTable({ ...meta, dtype: 'f64', fields: ['a', 'b'] }, new Float64Array([NaN, 0.1]));
@@ -82,9 +82,9 @@ test('non-finite values: bare in CSV, JSON strings in JSON and NDJSON', () => {
 
 test('integer dtypes print exactly, 64-bit ones too', () => {
   const t = frameTable({ ...meta, dtype: 'i64', fields: ['a', 'b'] }, new BigInt64Array([-9223372036854775808n, 9007199254740993n]));
-  assert.equal(formatCsv(t), 'a,b\r\n-9223372036854775808,9007199254740993\r\n');
+  assert.equal(formatCsv(t), 'a,b\n-9223372036854775808,9007199254740993\n');
   const u = frameTable({ ...meta, dtype: 'u32', fields: ['a', 'b', 'c'] }, new Uint32Array([0, 4294967295, 1234567890]));
-  assert.equal(formatCsv(u), 'a,b,c\r\n0,4294967295,1234567890\r\n');
+  assert.equal(formatCsv(u), 'a,b,c\n0,4294967295,1234567890\n');
   const i = frameTable({ ...meta, dtype: 'i8', fields: ['a', 'b'] }, new Int8Array([-128, 127]));
   assert.equal(formatJson(i).split('\n')[1], '[-128,127]');
 });
@@ -197,7 +197,7 @@ test('CSV, JSON and NDJSON of random float32 frames equal String() of each value
   const t = frameTable({ ...meta, fields: ['a', 'b', 'c'] }, data);
   const str = (x) => (Object.is(x, -0) ? '-0' : shortestFloat32Slow(x));
   const rows = Array.from({ length: 2000 }, (_, r) => [0, 1, 2].map((c) => data[3 * r + c]));
-  assert.equal(formatCsv(t), 'a,b,c\r\n' + rows.map((r) => r.map(str).join(',') + '\r\n').join(''));
+  assert.equal(formatCsv(t), 'a,b,c\n' + rows.map((r) => r.map(str).join(',') + '\n').join(''));
   const js = (x) => (Number.isFinite(x) ? str(x) : `"${x}"`);
   assert.equal(formatNdjson(t), rows.map((r) => `{"a":${js(r[0])},"b":${js(r[1])},"c":${js(r[2])}}\n`).join(''));
   for (const gen of [csvChunks, jsonChunks, ndjsonChunks]) assert.ok(Buffer.concat([...gen(t, 300)]).equals(Buffer.concat([...gen(t)])), gen.name);

@@ -1,9 +1,10 @@
 // shmswarm list: segments with shape, dtype, size, frames and writer state; --all adds foreign objects.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { rmSync, writeFileSync } from 'node:fs';
 import { Segment } from '../../dist/core/index.js';
-import { runCli, spawnNode, uniqueName, waitExit } from '../helpers.js';
+import { BIN, runCli, spawnNode, uniqueName, waitExit } from '../helpers.js';
 
 test('list --json has our segments with shape, frames and writer state, and no foreign objects', async (t) => {
   const live = uniqueName(t, 'live');
@@ -82,4 +83,52 @@ test('an object whose name holds control characters is listed escaped, and refus
   const info = runCli(['info', name]);
   assert.equal(info.status, 2, info.stderr);
   assert.equal(info.stderr, `shmswarm: segment name "${shown}" contains control characters; use printable characters\n`);
+});
+
+test('list --all recognises an object of the size of a process-shared mutex (the seed\'s /mutex_lock)', (t) => {
+  const mutex = uniqueName(t, 'mutex_lock');
+  writeFileSync('/dev/shm' + mutex, Buffer.alloc(64)); // the seed maps 64 bytes for its mutex
+  const all = JSON.parse(runCli(['list', '--json', '--all']).stdout);
+  const m = all.find((s) => s.name === mutex);
+  assert.equal(m.kind, 'foreign');
+  assert.equal(m.looksLike, 'mutex');
+  assert.match(m.reason, /^looks like a process-shared mutex \(64 B, a pthread_mutex_t rounded up to 64 B\); it guards a matrix read with --raw --mutex /);
+  const row = runCli(['list', '--all']).stdout.split('\n').find((l) => l.startsWith(mutex + ' '));
+  assert.match(row, /looks like a process-shared mutex/);
+  assert.doesNotMatch(row, /EUNINIT/);
+});
+
+// Another user, for real: the CLI run as `nobody` (setpriv) against root's segments.
+const asNobody = (() => {
+  if (process.getuid?.() !== 0) return null;
+  const probe = spawnSync('setpriv', ['--reuid=nobody', '--regid=nogroup', '--clear-groups', process.execPath, '-e', '0']);
+  return probe.status === 0 ? (args) => spawnSync('setpriv', ['--reuid=nobody', '--regid=nogroup', '--clear-groups', process.execPath, BIN, ...args], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } }) : null;
+})();
+const NOBODY_SKIP = asNobody ? false : 'needs root and setpriv (util-linux) to run the CLI as the user nobody';
+
+test('as another user, list shows segments it may not read as such, with owner and mode', { skip: NOBODY_SKIP }, (t) => {
+  const name = uniqueName(t, 'private');
+  Segment.create(name, { rows: 3, cols: 2 }).close(); // 0600, root's
+  let r = asNobody(['list', '--json']);
+  assert.equal(r.status, 0, r.stderr);
+  const s = JSON.parse(r.stdout).find((x) => x.name === name);
+  assert.ok(s, 'listed without --all');
+  assert.deepEqual([s.kind, s.owner, s.uid, s.mode], ['unreadable', 'root', 0, 0o600]);
+  r = asNobody(['list']);
+  assert.equal(r.status, 0, r.stderr);
+  assert.doesNotMatch(r.stderr, /no shmswarm segments/);
+  assert.match(r.stdout, new RegExp(`^${name} +\\? +\\? +640 B +\\? +\\? +you may not read it \\(owner root, mode 0600\\)$`, 'm'));
+  r = asNobody(['list', '--all', '--json']);
+  assert.equal(JSON.parse(r.stdout).find((x) => x.name === name).kind, 'unreadable');
+});
+
+test('simulate --mode 644: a reader running as another user can watch it', { skip: NOBODY_SKIP }, (t) => {
+  const name = uniqueName(t, 'shared');
+  assert.equal(runCli(['simulate', name, '--mode', '644', '--frames', '3', '--rate', '0', '--agents', '10']).status, 0);
+  const r = asNobody(['watch', name, '--once', '--json']);
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(JSON.parse(r.stdout).frames, 3);
+  const denied = uniqueName(t, 'denied');
+  assert.equal(runCli(['simulate', denied, '--frames', '1', '--rate', '0', '--agents', '10']).status, 0);
+  assert.equal(asNobody(['watch', denied, '--once']).status, 1, 'the default 600 keeps it private');
 });

@@ -146,7 +146,7 @@ test('a full stderr does not stop a short command writing stdout, but the exit i
   if (!r) return;
   assert.equal(r.signal, null);
   assert.equal(r.status, 1);
-  assert.equal(r.stdout, 'x,y\r\n0,0\r\n0,0\r\n');
+  assert.equal(r.stdout, 'x,y\n0,0\n0,0\n');
 });
 
 test('stdout and stderr both full: exit 1, no loop', (t) => {

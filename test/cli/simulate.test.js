@@ -192,7 +192,7 @@ test('unlinking the segment stops simulate (exit 0, says why); --unlink-on-exit 
   const name = uniqueName(t, 'gone');
   let child = spawnSim(t, [name, '--agents', '50', '--rate', '100']);
   (await waitFrames(name, 2)).close();
-  assert.equal(runCli(['unlink', name]).status, 0);
+  assert.equal(runCli(['unlink', name, '--force']).status, 0); // its writer runs: --force
   let r = await waitExit(child, 10_000);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stderr, new RegExp(`simulate ${name}: stopped, the segment was removed; wrote \\d+ frames`));
@@ -200,7 +200,7 @@ test('unlinking the segment stops simulate (exit 0, says why); --unlink-on-exit 
 
   child = spawnSim(t, [name, '--agents', '50', '--rate', '100', '--unlink-on-exit']);
   (await waitFrames(name, 2)).close();
-  assert.equal(runCli(['unlink', name]).status, 0);
+  assert.equal(runCli(['unlink', name, '--force']).status, 0); // its writer runs: --force
   assert.equal(runCli(['create', name, '--agents', '3', '--cols', '2']).status, 0);
   r = await waitExit(child, 10_000);
   assert.equal(r.code, 0, r.stderr);
@@ -214,7 +214,7 @@ test('at a slow --rate the name is still checked about once a second (it never s
   const name = uniqueName(t, 'slowgone');
   const child = spawnSim(t, [name, '--agents', '10', '--rate', '0.01']); // a frame every 100 s
   (await waitFrames(name, 1)).close();
-  assert.equal(runCli(['unlink', name]).status, 0);
+  assert.equal(runCli(['unlink', name, '--force']).status, 0); // its writer runs: --force
   const r = await waitExit(child, 15_000);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stderr, /stopped, the segment was removed; wrote 1 frame /);
@@ -285,3 +285,21 @@ for (const signal of ['SIGINT', 'SIGTERM']) {
     assert.equal(existsSync('/dev/shm' + name), false);
   });
 }
+
+test('simulate --mode sets the permission bits of the segment it creates, as create --mode; --frames and --seed take 1e3', async (t) => {
+  const { statSync } = await import('node:fs');
+  const name = uniqueName(t, 'mode');
+  let r = runCli(['simulate', name, '--mode', '644', '--frames', '1e1', '--rate', '0', '--agents', '1e2', '--seed', '1e3']);
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(statSync('/dev/shm' + name).mode & 0o777, 0o644);
+  const seg = Segment.open(name, { readonly: true });
+  assert.deepEqual([seg.rows, seg.info().frames], [100, 10]);
+  seg.close();
+  // An existing segment keeps its mode, and simulate says so.
+  r = runCli(['simulate', name, '--mode', '600', '--frames', '1']);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stderr, /--mode applies to a segment simulate creates; .* exists with mode 0644, left as it is/);
+  assert.equal(statSync('/dev/shm' + name).mode & 0o777, 0o644);
+  r = runCli(['simulate', name, '--mode', '999']);
+  assert.equal(r.status, 2);
+});

@@ -128,7 +128,7 @@ test('without the bundle (esbuild could not run), bin/shmswarm runs the CLI from
   const pkg = packageCopy('no-bundle', join('dist', 'cli', 'shmswarm.cjs'));
   const r = spawnSync(process.execPath, ['-r', REPORTER, join(pkg, 'bin', 'shmswarm'), 'dump', name, '--csv'], { encoding: 'utf8' });
   assert.equal(r.status, 0, r.stderr);
-  assert.equal(r.stdout, 'x,y\r\n1.5,2\r\n3,4\r\n');
+  assert.equal(r.stdout, 'x,y\n1.5,2\n3,4\n');
   assert.match(r.stderr, /^ESM:[1-9]\d*\n$/);
 });
 

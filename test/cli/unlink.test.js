@@ -90,7 +90,8 @@ test('a mapped segment can be unlinked; its mapping keeps working', (t) => {
   const seg = Segment.create(name, { rows: 1, cols: 2 });
   t.after(() => seg.close());
   seg.writeFrame([1, 2]);
-  const r = runCli(['unlink', name]);
+  // This process is its live writer: without --force unlink refuses (see the test below).
+  const r = runCli(['unlink', name, '--force']);
   assert.equal(r.status, 0, r.stderr);
   assert.equal(seg.nameStatus(), 'gone');
   assert.deepEqual([...seg.readFrame().data], [1, 2]);
@@ -103,4 +104,21 @@ test('unlink --help shows examples; no name is a usage error', () => {
   const none = runCli(['unlink']);
   assert.equal(none.status, 2);
   assert.match(none.stderr, /^shmswarm: missing required argument 'name'/);
+});
+
+test('unlink refuses the segment of a live writer without --force, naming its pid; --force removes it', async (t) => {
+  const { spawnCli, waitExit, sleep } = await import('../helpers.js');
+  const name = uniqueName(t, 'live');
+  const sim = spawnCli(['simulate', name, '--agents', '10', '--rate', '50']);
+  t.after(() => sim.kill('SIGKILL'));
+  for (const deadline = Date.now() + 10_000; !exists(name) || Segment.open(name, { readonly: true }).info().frames === 0; await sleep(20))
+    if (Date.now() > deadline) throw new Error('simulate did not start');
+  let r = runCli(['unlink', name]);
+  assert.equal(r.status, 1);
+  assert.equal(r.stderr, `shmswarm: segment ${name} has a live writer (pid ${sim.pid}); not removing it (the writer would go on writing where nobody can find it) — stop pid ${sim.pid} first, or: shmswarm unlink --force ${name}\n`);
+  assert.ok(exists(name), 'still there');
+  r = runCli(['unlink', name, '--force']);
+  assert.equal(r.status, 0, r.stderr);
+  assert.ok(!exists(name));
+  await waitExit(sim);
 });

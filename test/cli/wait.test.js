@@ -142,8 +142,9 @@ function runSmoke(targets, env) {
 test('examples/ci/smoke.sh: the CI recipe passes against simulate and the C++ producer', { skip: !hasGxx || !hasSimulate ? 'needs g++ and shmswarm simulate' : false }, () => {
   const r = runSmoke(['simulate', 'producer'], { SMOKE_WITHIN: '0.5' });
   assert.equal(r.status, 0, r.stdout + r.stderr);
-  assert.match(r.stdout, /^ok: \/ci-smoke-\d+-simulate: all 6 assertions hold$/m);
-  assert.match(r.stdout, /^ok: \/ci-smoke-\d+-producer: all 9 assertions hold$/m);
+  assert.match(r.stdout, /^ok: \/ci-smoke-\d+-simulate: all 7 assertions hold$/m);
+  assert.match(r.stdout, /^ok: \/ci-smoke-\d+-producer: all 10 assertions hold$/m);
+  assert.match(r.stdout, /^ok +no-torn +no torn frame/m, 'the recipe asserts whole frames (--no-torn)');
   assert.match(r.stderr, /smoke: all checks hold/);
   for (const [name] of r.stderr.matchAll(/\/ci-smoke-\d+-\w+/g)) assert.equal(existsSync('/dev/shm' + name), false, name);
 });

@@ -67,7 +67,7 @@ test('watch --once against a live simulate: one line with status, rate and stati
   assert.equal(r.status, 0, r.stderr);
   const lines = r.stdout.trim().split('\n');
   assert.equal(lines.length, 1);
-  assert.match(lines[0], new RegExp(`^\\S+Z ${name} live 400x4 f32 frames=\\d+ fps=[\\d.]+ MB/s=[\\d.]+ age=\\d+ms writer=\\d+\\(alive\\) x=\\S+ y=\\S+ vx=\\S+ vy=\\S+$`));
+  assert.match(lines[0], new RegExp(`^\\S+Z ${name} live 400x4 f32 frames=\\d+ fps=[\\d.]+ MB/s=[\\d.]+ age=\\d+ms writer=\\d+\\(alive\\) period=[\\d.]+\\/[\\d.]+\\/[\\d.]+\\/[\\d.e-]+ms missed=\\d+ x=\\S+ y=\\S+ vx=\\S+ vy=\\S+$`));
   assert.doesNotMatch(r.stdout, /\x1b\[/, 'no colour or escapes in a pipe');
 });
 
@@ -186,7 +186,12 @@ test('watch errors: missing segment, unknown plot field, raw flags without --raw
   const name = uniqueName(t, 'missing');
   let r = runCli(['watch', name, '--once']);
   assert.equal(r.status, 1);
-  assert.match(r.stderr, new RegExp(`^shmswarm: segment ${name} does not exist`));
+  assert.match(r.stderr, new RegExp(`^shmswarm: segment ${name} does not exist; watch --wait waits for it to appear`));
+  assert.equal(r.stdout, '');
+  // Not only --once: the live form too exits 1 at once instead of waiting unasked.
+  r = runCli(['watch', name, '--interval', '50'], { timeout: 5000 });
+  assert.equal(r.status, 1, r.stdout);
+  assert.match(r.stderr, /watch --wait/);
   assert.equal(r.stdout, '');
   Segment.create(name, { rows: 2, fields: 'x,y' }).close();
   r = runCli(['watch', name, '--once', '--plot', 'x,q']);
@@ -198,14 +203,21 @@ test('watch errors: missing segment, unknown plot field, raw flags without --raw
   assert.equal(r.status, 2);
 });
 
-test('watch lines without a TTY: no escapes, a waiting line while the segment is missing', async (t) => {
+test('watch --wait without a TTY: no escapes, a waiting line while the segment is missing', async (t) => {
   const name = uniqueName(t, 'wait');
-  const w = spawnKilled(t, ['watch', name, '--interval', '50']);
+  const w = spawnKilled(t, ['watch', name, '--wait', '--interval', '50']);
   let out = '';
   w.stdout.on('data', (d) => (out += d));
-  while (!/waiting/.test(out)) await sleep(20);
+  const deadline = Date.now() + 10_000;
+  const until = async (re) => {
+    while (!re.test(out)) {
+      if (Date.now() > deadline) throw new Error(`no ${re} in ${out}`);
+      await sleep(20);
+    }
+  };
+  await until(/waiting/);
   await startSim(t, name);
-  while (!new RegExp(`${name} live`).test(out)) await sleep(20);
+  await until(new RegExp(`${name} live`));
   w.kill('SIGINT');
   assert.equal((await waitExit(w)).code, 0);
   assert.doesNotMatch(out, /\x1b/);
@@ -230,10 +242,10 @@ test('the full-screen view under a real pseudo-terminal: header, table, braille 
   assert.equal(r.code, 0, out.slice(-500));
   assert.ok(out.startsWith('\x1b[?1049h\x1b[?25l') || out.includes('\x1b[?1049h\x1b[?25l'), 'alternate screen and hidden cursor');
   assert.match(out, new RegExp(`shmswarm watch ${name}`));
-  assert.match(out, /shape 400 × 4 f32 +fields x,y,vx,vy +writer pid \d+ alive/);
-  assert.match(out, /frames \d+ +[\d.]+ frames\/s +[\d.]+ MB\/s +last frame [\d.]+ s ago/);
+  assert.match(out, /400 × 4 f32 +writer \d+ alive +fields x,y,vx,vy/);
+  assert.match(out, /[\d.]+ frames\/s +period [\d.]+ ms ±[\d.e-]+ \([\d.e-]+–[\d.e-]+\) +missed \d+ +[\d.]+ MB\/s/);
   assert.match(out, /field.*min.*mean.*max.*std/);
-  for (const f of ['x', 'y', 'vx', 'vy']) assert.match(out, new RegExp(`│ ${f} +│ +-?[\\d.e-]+ │`));
+  for (const f of ['x', 'y', 'vx', 'vy']) assert.match(out, new RegExp(`\\n${f} +-?[\\d.e-]+ +-?[\\d.e-]+`));
   assert.match(out, /[\u2801-\u28ff]/);
   assert.match(out, /\x1b\[H/, 'redraws from the cursor home, not by scrolling');
   const restored = out.lastIndexOf('\x1b[?25h\x1b[?1049l');
@@ -250,11 +262,73 @@ test('a terminal that reports 0 × 0 gets the view at 80 × 24, not a blank scre
   const r = await waitExit(child);
   assert.equal(r.code, 0, r.stdout.slice(-500));
   assert.match(r.stdout, new RegExp(`shmswarm watch ${name}`));
-  assert.match(r.stdout, /shape 400 × 4 f32/);
+  assert.match(r.stdout, /400 × 4 f32/);
   assert.match(r.stdout, /field.*min.*mean.*max.*std/);
   assert.match(r.stdout, /[\u2801-\u28ff]/, 'the plot');
-  assert.match(r.stdout, /x \S+ across, y \S+ up/, 'the plot caption fits too');
+  assert.match(r.stdout, /x \S+ (across,|→) y \S+ (up|↑)/, 'the plot caption fits too');
   const lines = r.stdout.replace(/\r/g, '').trimEnd().split('\n');
   assert.ok(lines.length <= 24, `${lines.length} lines`);
   assert.ok(lines.every((l) => [...l].length <= 80), 'no line wider than 80 columns');
+});
+
+test('watch --once --json and the line give the period (mean/min/max/std, ms) and the frames missed, as ros2 topic hz', async (t) => {
+  const name = uniqueName(t, 'hz');
+  await startSim(t, name);
+  const r = runCli(['watch', name, '--once', '--json']);
+  assert.equal(r.status, 0, r.stderr);
+  const s = JSON.parse(r.stdout);
+  assert.equal(s.rateBy, 'counter');
+  assert.ok(s.period && s.period.samples >= 3, JSON.stringify(s.period));
+  const p = s.period;
+  assert.ok(p.minMs <= p.meanMs && p.meanMs <= p.maxMs && p.stdMs >= 0, JSON.stringify(p));
+  // 60 Hz from the writer's own clock: about 16.7 ms, whatever the load on this machine.
+  assert.ok(p.meanMs > 8 && p.meanMs < 40, JSON.stringify(p));
+  assert.equal(typeof s.missed, 'number');
+  assert.ok(s.seen >= 3);
+  assert.equal(s.stalledMs, null);
+  const line = runCli(['watch', name, '--once']);
+  assert.match(line.stdout, / period=[\d.]+\/[\d.]+\/[\d.]+\/[\d.e-]+ms missed=\d+ /);
+});
+
+test('watch counts the frames it never saw: a writer much faster than its looks', async (t) => {
+  const name = uniqueName(t, 'missed');
+  spawnKilled(t, ['simulate', name, '--agents', '4', '--pattern', 'ramp', '--rate', '20000']);
+  await waitFrames(name, 100);
+  const r = runCli(['watch', name, '--once', '--json']);
+  assert.equal(r.status, 0, r.stderr);
+  const s = JSON.parse(r.stdout);
+  assert.ok(s.missed > 0, `missed ${s.missed}, seen ${s.seen}`);
+});
+
+test('after the writer stops the rate is 0 once the window passed, and the status says stalled', async (t) => {
+  const name = uniqueName(t, 'stall');
+  const sim = await startSim(t, name);
+  const w = spawnKilled(t, ['watch', name, '--json', '--interval', '250']);
+  const out = jsonLines(w);
+  await out.until((o) => o.framesPerSec > 30, 'a live rate');
+  sim.kill('SIGSTOP'); // the writer stops publishing; its process lives on
+  t.after(() => sim.kill('SIGCONT'));
+  const stalled = await out.until((o) => o.stalledMs !== null, 'stalled', 8000);
+  assert.equal(stalled.framesPerSec, 0);
+  assert.ok(stalled.stalledMs > stalled.windowMs);
+  // Never a decaying rate: every look with no frame in the whole window says 0.
+  for (const o of out.objects) if (o.ageMs !== null && o.ageMs > o.windowMs + 20) assert.equal(o.framesPerSec, 0, JSON.stringify(o));
+  assert.ok(out.objects.some((o) => o.ageMs > 1000 && o.ageMs < o.windowMs - 100 && o.framesPerSec > 0), 'the rate is not cut early either');
+  w.kill('SIGINT');
+  assert.equal((await waitExit(w)).code, 0);
+});
+
+test('watch --raw measures the rate by content (a hash of each read) and says so', async (t) => {
+  const name = uniqueName(t, 'rawrate');
+  await startSim(t, name);
+  // The matrix of a shmswarm segment starts at byte 64: read it as the seed's bare matrix.
+  const r = runCli(['watch', name, '--raw', '--shape', '400x4', '--offset', '64', '--once', '--json']);
+  assert.equal(r.status, 0, r.stderr);
+  const s = JSON.parse(r.stdout);
+  assert.equal(s.kind, 'raw');
+  assert.equal(s.rateBy, 'content');
+  assert.ok(s.framesPerSec > 10, `rate ${s.framesPerSec}`);
+  assert.equal(s.missed, null);
+  const line = runCli(['watch', name, '--raw', '--shape', '400x4', '--offset', '64', '--once']);
+  assert.match(line.stdout, / fps=[1-9][\d.]* .*rate=by-content/);
 });

@@ -48,3 +48,41 @@ test('rate meter: a sliding window, and a counter going back restarts it', () =>
   m.sample(5100, 3);
   assert.equal(m.rate(4), null);
 });
+
+test('frame clock: rate over the last window, period like ros2 topic hz, missed frames from the counter', async () => {
+  const { FrameClock } = await import('../../dist/core/stats.js');
+  const c = new FrameClock(1000);
+  assert.equal(c.read(0).framesPerSec, null);
+  // Frames every 10 ms, seen one by one from t = 0 (frame 5 is already there: neither seen nor missed).
+  c.observe(0, 5, 0);
+  for (let k = 1; k <= 100; k++) c.observe(k * 10, 5 + k, k * 10);
+  let r = c.read(1000);
+  assert.equal(r.framesPerSec, 100);
+  assert.deepEqual([r.period.meanMs, r.period.minMs, r.period.maxMs, r.period.stdMs], [10, 10, 10, 0]);
+  assert.equal(r.seen, 100);
+  assert.equal(r.missed, 0);
+  // Three frames published between two looks: two missed, and no period from that gap.
+  c.observe(1045, 108, 1040);
+  r = c.read(1045);
+  assert.equal(r.missed, 2);
+  assert.equal(r.period.maxMs, 10);
+  // The writer stops: the rate is 0 once no frame came for the whole window, not a decay.
+  assert.ok(c.read(1500).framesPerSec > 0);
+  assert.equal(c.read(2041).framesPerSec, 0);
+  assert.equal(c.read(2041).period, null);
+});
+
+test('frame clock: a counter that goes back restarts it; without a counter nothing counts as missed', async () => {
+  const { FrameClock } = await import('../../dist/core/stats.js');
+  const c = new FrameClock(1000);
+  c.observe(0, 50, 0);
+  c.observe(10, 60, 10);
+  assert.equal(c.read(10).missed, 9);
+  c.observe(20, 1, 20);
+  c.observe(30, 2, 30);
+  assert.equal(c.read(30).period.meanMs, 10);
+  const raw = new FrameClock(1000, false);
+  raw.observe(0, 0, 0);
+  raw.observe(100, 3, 100);
+  assert.equal(raw.read(100).missed, null);
+});

@@ -193,7 +193,7 @@ test('dump -o to a file another user may write in a directory they may not: writ
   chownSync(file, NOBODY, NOBODY);
   const cli = dumpAsNobody(file);
   assert.equal(cli.status, 0, cli.stderr);
-  assert.equal(readFileSync(file, 'utf8'), 'x,y\r\n1,2\r\n3,4\r\n');
+  assert.equal(readFileSync(file, 'utf8'), 'x,y\n1,2\n3,4\n');
   assert.equal(statSync(file).uid, NOBODY, 'the same file, not a replacement');
   assert.deepEqual(readdirSync(dir), ['frame.csv'], 'no temporary file left');
 });
@@ -211,7 +211,7 @@ test('dump -o onto another user\'s file: written in place when it may be written
   chmodSync(rw, 0o666);
   const r2 = dumpAsNobody(rw);
   assert.equal(r2.status, 0, r2.stderr);
-  assert.equal(readFileSync(rw, 'utf8'), 'x,y\r\n1,2\r\n3,4\r\n');
+  assert.equal(readFileSync(rw, 'utf8'), 'x,y\n1,2\n3,4\n');
   assert.deepEqual([statSync(rw).uid, statSync(rw).mode & 0o777], [0, 0o666], 'still root\'s file');
   assert.deepEqual(readdirSync(dir).sort(), ['ro.csv', 'rw.csv']);
 });

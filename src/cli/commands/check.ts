@@ -17,6 +17,8 @@ interface CheckFlags {
   finite?: boolean;
   range?: string[];
   writerAlive?: boolean;
+  /** false with --no-torn (commander's negatable option). */
+  torn?: boolean;
   json?: boolean;
   raw?: boolean;
   offset?: number;
@@ -49,6 +51,7 @@ export function makeCheckCommand(): Command {
     .option('--finite', 'expect every value of every frame in the window to be finite (no NaN or Inf)')
     .option('--range <field:min:max>', 'expect every value of a field in the window inside [min, max]; repeatable; -inf/inf or empty for no bound (x::1 is x <= 1)', (value: string, previous: string[] | undefined) => [...(previous ?? []), value])
     .option('--writer-alive', 'expect the last writer recorded in the header to be running')
+    .option('--no-torn', 'expect no frame in the window, the latest included, to be torn (left half-written by a writer that died mid-frame)')
     .option('--json', 'print the report as one JSON document')
     .option('--raw', 'read a bare matrix with no header; --shape (required) and --dtype then describe it')
     .option('--offset <bytes>', 'raw: byte offset of the matrix in the object (default 0)', parseNonNegativeInt)
@@ -56,14 +59,14 @@ export function makeCheckCommand(): Command {
     .option('--mutex-offset <bytes>', 'raw: byte offset of the mutex in that object (default 0)', parseNonNegativeInt)
     .addHelpText('after', `
 Prints one line per assertion (ok or FAIL with the measured value) and a summary on stdout;
-exits 0 when all hold, 1 when any fails, 2 for a usage error. --min-rate, --finite and --range
-watch a window of live frames (--within, default 2 s); the rate comes from the frames counter,
+exits 0 when all hold, 1 when any fails, 2 for a usage error. --min-rate, --finite, --range and
+--no-torn watch a window of live frames (--within, default 2 s); the rate comes from the frames counter,
 values from a lock-free copy of each new frame. --shape, --dtype and --fields are checked
 against the header. With --raw there is no header: --shape and --dtype say how to read the
 bytes, --fields names the columns for --range, and --min-rate and --writer-alive do not apply.
 
 Examples:
-  $ shmswarm check /swarm --shape 1000x4 --fields x,y,vx,vy --min-rate 30 --finite --writer-alive
+  $ shmswarm check /swarm --shape 1000x4 --fields x,y,vx,vy --min-rate 30 --finite --no-torn --writer-alive
   $ shmswarm check /swarm --range x:-1:1 --range y:0:inf --within 5 --json
   $ shmswarm check /position_data --raw --shape 300x3 --mutex /mutex_lock --fields x,y,z --range z:-100:100`)
     .action(async (name: string, o: CheckFlags) => {
@@ -79,11 +82,13 @@ Examples:
         : { offset: o.offset, mutex: o.mutex, mutexOffset: o.mutexOffset });
       if (raw && o.minRate !== undefined) throw usageError('--min-rate needs a frame counter, which a raw object does not have');
       if (raw && o.writerAlive) throw usageError('--writer-alive needs a header that records the writer, which a raw object does not have');
+      const notTorn = o.torn === false;
+      if (raw && notTorn) throw usageError('--no-torn needs a sequence counter to flag torn frames, which a raw object does not have');
       const asserted = raw
         ? o.finite || ranges.length > 0
-        : o.shape || o.dtype || o.fields || o.minRate !== undefined || o.finite || ranges.length > 0 || o.writerAlive;
+        : o.shape || o.dtype || o.fields || o.minRate !== undefined || o.finite || ranges.length > 0 || o.writerAlive || notTorn;
       if (!asserted)
-        throw usageError(`nothing to check: give at least one of ${raw ? '--finite, --range' : '--shape, --dtype, --fields, --min-rate, --finite, --range, --writer-alive'}`);
+        throw usageError(`nothing to check: give at least one of ${raw ? '--finite, --range' : '--shape, --dtype, --fields, --min-rate, --finite, --range, --writer-alive, --no-torn'}`);
 
       const { openFrameSource } = await import('../../core/source.js');
       const source = openFrameSource(name, { raw: raw && { ...raw, fields: o.fields } });
@@ -98,6 +103,7 @@ Examples:
           finite: o.finite,
           ranges,
           writerAlive: o.writerAlive,
+          notTorn,
         });
       } finally {
         source.close();

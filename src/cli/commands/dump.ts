@@ -10,6 +10,7 @@ export type DumpFormat = 'csv' | 'json' | 'ndjson' | 'npy' | 'table';
 
 interface DumpFlags extends RawFlags {
   csv?: boolean;
+  crlf?: boolean;
   json?: boolean;
   ndjson?: boolean;
   npy?: string;
@@ -43,7 +44,8 @@ export function makeDumpCommand(): Command {
   const command = new Command('dump')
     .description('print one consistent frame of a segment (CSV, JSON, NDJSON, .npy or a table)')
     .argument('<name>', 'segment name, e.g. /swarm')
-    .addOption(new Option('--csv', 'CSV (RFC 4180, CRLF) with a header row of field names').conflicts(['json', 'ndjson', 'npy', 'table']))
+    .addOption(new Option('--csv', 'CSV with a header row of field names (RFC 4180 quoting, LF line ends)').conflicts(['json', 'ndjson', 'npy', 'table']))
+    .option('--crlf', 'CSV: end lines with CRLF, as RFC 4180 has it to the letter (default LF, for Unix tools)')
     .addOption(new Option('--json', 'one JSON object {name, dtype, sequence, frames, fields, data}').conflicts(['ndjson', 'npy', 'table']))
     .addOption(new Option('--ndjson', 'one JSON object per agent').conflicts(['npy', 'table']))
     .addOption(new Option('--npy <file>', 'a numpy .npy file ("-" for stdout)').conflicts(['table', 'output']))
@@ -85,6 +87,7 @@ Examples:
 async function runDump(name: string, o: DumpFlags): Promise<void> {
   const raw = rawOptions(o);
   const format = chooseFormat(o, process.stdout.isTTY === true);
+  if (o.crlf && format !== 'csv') throw usageError(`--crlf only applies to CSV, not ${format === 'table' ? 'a table' : format}`);
   const toStdout = o.npy === '-' || (o.npy === undefined && o.output === undefined);
   if (format === 'npy' && toStdout && process.stdout.isTTY)
     throw usageError('refusing to write binary .npy to a terminal; give a file (--npy frame.npy) or redirect stdout');
@@ -115,7 +118,7 @@ async function runDump(name: string, o: DumpFlags): Promise<void> {
     text?.warmUp();
     frame = await reading;
     if (!frame) throw new Error(`no frame could be read from ${name}`);
-    table = { name, dtype: source.dtype, sequence: frame.sequence, frames: frame.frames, fields: source.fields, data: frame.data, rowStart: rows[0], rowEnd: rows[1], columns };
+    table = { name, dtype: source.dtype, sequence: frame.sequence, frames: frame.frames, fields: source.fields, data: frame.data, rowStart: rows[0], rowEnd: rows[1], columns, eol: o.crlf ? '\r\n' : '\n' };
   } catch (e) {
     text?.close();
     throw e;

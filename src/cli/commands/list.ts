@@ -8,7 +8,10 @@ interface ListFlags {
   all?: boolean;
 }
 
-/** The shmswarm segments (and WA-1 objects) in /dev/shm; with `all`, foreign objects too. */
+/**
+ * The shmswarm segments (and WA-1 objects) in /dev/shm, and those this user may not read (they
+ * may be segments: only reading them could tell); with `all`, foreign objects too.
+ */
 export async function collectList(all: boolean): Promise<SegmentSummary[]> {
   const { Segment } = await import('../../core/segment.js');
   return Segment.list().filter((s) => all || s.kind !== 'foreign');
@@ -16,19 +19,21 @@ export async function collectList(all: boolean): Promise<SegmentSummary[]> {
 
 /** Rows of the people's view: a header, then one row per object. */
 export function listRows(list: readonly SegmentSummary[], all: boolean, bytes: (n: number) => string): string[][] {
-  const head = ['NAME', ...(all ? ['KIND'] : []), 'SHAPE', 'DTYPE', 'SIZE', 'FRAMES', 'WRITER', ...(all ? ['NOTE'] : [])];
+  const notes = all || list.some((s) => s.kind === 'unreadable');
+  const head = ['NAME', ...(all ? ['KIND'] : []), 'SHAPE', 'DTYPE', 'SIZE', 'FRAMES', 'WRITER', ...(notes ? ['NOTE'] : [])];
   const rows = list.map((s) => {
     const foreign = s.kind === 'foreign';
-    const writer = foreign || s.kind === 'wa1' ? '-' : s.writerPid == null ? 'none' : `${s.writerPid} ${s.writerAlive ? 'alive' : 'dead'}`;
+    const hidden = s.kind === 'unreadable';
+    const writer = hidden ? '?' : foreign || s.kind === 'wa1' ? '-' : s.writerPid == null ? 'none' : `${s.writerPid} ${s.writerAlive ? 'alive' : 'dead'}`;
     return [
       printableName(s.name),
       ...(all ? [s.kind] : []),
-      foreign ? '-' : `${s.rows}x${s.cols}${(s.slots ?? 1) > 1 ? ` (${s.slots} slots)` : ''}`,
-      s.dtype ?? '-',
+      hidden ? '?' : foreign ? '-' : `${s.rows}x${s.cols}${(s.slots ?? 1) > 1 ? ` (${s.slots} slots)` : ''}`,
+      hidden ? '?' : (s.dtype ?? '-'),
       s.bytes === null ? '?' : bytes(s.bytes),
-      s.frames === undefined || s.kind === 'wa1' ? '-' : String(s.frames),
+      hidden ? '?' : s.frames === undefined || s.kind === 'wa1' ? '-' : String(s.frames),
       writer,
-      ...(all ? [foreign ? (s.reason ?? '') : s.kind === 'wa1' ? 'no lock or sequence counter' : ''] : []),
+      ...(notes ? [foreign || hidden ? (s.reason ?? '') : s.kind === 'wa1' ? 'no lock or sequence counter' : ''] : []),
     ];
   });
   return [head, ...rows];
@@ -72,6 +77,7 @@ Examples:
             if (col === writerCol && s.includes('alive')) return c.green(s);
             if (col === writerCol && s.includes('dead')) return c.red(s);
             if (all && col === 1 && s.startsWith('foreign')) return c.dim(s);
+            if (s.startsWith('you may not read')) return c.yellow(s);
             return s;
           },
         }),

@@ -1,6 +1,6 @@
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, Option } from 'commander';
 import type { PatternName, RunResult } from '../../core/simulate/index.js';
-import { parseDims, parsePositiveInt, parseRate, parseSeconds, parseSlots } from '../parse.js';
+import { parseDims, parseMode, parsePositiveInt, parseRate, parseSeconds, parseSlots, wholeNumberIn } from '../parse.js';
 import { progress, warn } from '../output.js';
 import { createUninterrupted, SignalHold } from '../signals.js';
 
@@ -16,17 +16,11 @@ interface SimulateFlags {
   seed: number;
   slots?: number;
   unlinkOnExit?: boolean;
+  mode?: number;
 }
 
-function parseFrameCount(value: string): number {
-  if (!/^\s*\d+\s*$/.test(value) || !Number.isSafeInteger(Number(value))) throw new InvalidArgumentError('It must be a whole number >= 0.');
-  return Number(value);
-}
-
-function parseSeed(value: string): number {
-  if (!/^\s*\d+\s*$/.test(value) || Number(value) > 2 ** 32 - 1) throw new InvalidArgumentError('It must be a whole number from 0 to 4294967295.');
-  return Number(value);
-}
+const parseFrameCount = wholeNumberIn(0, Number.MAX_SAFE_INTEGER);
+const parseSeed = wholeNumberIn(0, 2 ** 32 - 1);
 
 /** The stderr summary line: frames written and the rate achieved. */
 export function formatSummary(name: string, r: RunResult): string {
@@ -54,6 +48,7 @@ export function makeSimulateCommand(): Command {
     .option('--seed <n>', 'random seed: the same seed gives the same frames', parseSeed, 1)
     .option('--slots <k>', 'frame buffers (1-16) for a segment this creates; an existing one must match', parseSlots)
     .option('--unlink-on-exit', 'remove the segment when simulate stops')
+    .option('--mode <octal>', 'permission bits of a segment this creates, applied whatever the umask (default 600: only you can read it), as create --mode', parseMode)
     .addHelpText(
       'after',
       `
@@ -62,6 +57,7 @@ Examples:
   shmswarm simulate /swarm --agents 10000 --dims 3  a 3-D swarm
   shmswarm simulate /ci --pattern ramp --frames 100 --rate 0
   shmswarm simulate /swarm --duration 10 --unlink-on-exit
+  shmswarm simulate /swarm --mode 644               readers running as other users may read it
 
 Stops on Ctrl-C or SIGTERM between two frames, prints frames written and the rate achieved
 to stderr and exits 0; the segment is never left mid-frame. It also stops (within a second,
@@ -81,7 +77,7 @@ still creating the segment removes it again, and the exit status is 128 + the si
         const { segment, created, dims } = await createUninterrupted(
           hold,
           name,
-          () => openSimulationTarget(name, { pattern: flags.pattern, agents: flags.agents, dims: flags.dims, slots: flags.slots }),
+          () => openSimulationTarget(name, { pattern: flags.pattern, agents: flags.agents, dims: flags.dims, slots: flags.slots }, flags.mode ?? 0o600),
           // An existing segment was only opened: the signal just stops the run before its first frame.
           (t) => {
             if (!t.created) return false;
@@ -90,6 +86,9 @@ still creating the segment removes it again, and the exit status is 128 + the si
           },
         );
         for (const w of segment.warnings) warn(w);
+        const mode = segment.info().mode;
+        if (!created && flags.mode !== undefined && mode !== flags.mode)
+          warn(`--mode applies to a segment simulate creates; ${name} exists with mode ${mode.toString(8).padStart(4, '0')}, left as it is`);
         let writer;
         try {
           writer = makeFrameWriter(flags.pattern, segment.rows, segment.cols, dims, flags.seed);

@@ -1,12 +1,12 @@
-import { createRequire } from 'node:module';
 import { Command, InvalidArgumentError } from 'commander';
-import type { PlotBounds } from '../../core/plot.js';
+import type { PlotBounds } from '../render/plot.js';
 import type { FieldStats } from '../../core/stats.js';
 import type { WatchSnapshot } from '../../core/watch.js';
 import type { RawOptions } from '../../core/raw.js';
-import { CliError, usageError } from '../errors.js';
+import { CliError, didYouMean, usageError } from '../errors.js';
 import { addRawOptions, parseFieldList, rawOptions, type RawFlags } from '../parse.js';
-import { stderrLine, stdoutColor } from '../output.js';
+import { stderrLine } from '../output.js';
+import { shellQuote } from '../../core/names.js';
 
 export interface WatchRunOptions {
   /** ms between looks; default 100 on a TTY, 1000 otherwise. */
@@ -16,6 +16,8 @@ export interface WatchRunOptions {
   /** Fields to plot, or false for no plot; default x,y (or the first two). */
   plot?: [string, string] | false;
   raw?: RawOptions;
+  /** Wait for a segment that does not exist yet instead of failing. */
+  wait?: boolean;
   /** Stop after this long (demo). */
   durationMs?: number;
   /** Stop when aborted; without it, SIGINT and SIGTERM stop the watch. */
@@ -24,75 +26,13 @@ export interface WatchRunOptions {
   tty?: boolean;
 }
 
+// Alternate screen, cursor hidden; and back.
 const ALT_SCREEN_ON = '\x1b[?1049h\x1b[?25l';
 const ALT_SCREEN_OFF = '\x1b[?25h\x1b[?1049l';
-
-/** Shortest readable figure: 5 significant digits, no trailing zeros. */
-export function fmt(n: number | null | undefined, digits = 5): string {
-  if (n === null || n === undefined) return '-';
-  if (!Number.isFinite(n)) return String(n);
-  if (n !== 0 && (Math.abs(n) >= 1e7 || Math.abs(n) < 1e-4)) return n.toExponential(digits - 1).replace(/\.?0+e/, 'e');
-  return String(Number(n.toPrecision(digits)));
-}
-
-function statusText(s: WatchSnapshot): string {
-  switch (s.status) {
-    case 'waiting': return `waiting for ${s.name} to appear`;
-    case 'gone': return `${s.name} was removed; waiting for it to come back`;
-    case 'error': return `cannot read ${s.name}: ${s.message ?? 'unknown error'}`;
-    case 'no-frames': return 'no frame published yet';
-    case 'writer-dead': return `writer pid ${s.writerPid} is not running`;
-    case 'live': return 'live';
-  }
-}
-
-/** One line per look for pipes and logs: status, counters, rate, then min/mean/max/std per field. */
-export function formatLine(s: WatchSnapshot): string {
-  const parts = [new Date(s.time).toISOString(), s.name, s.status];
-  if (s.rows !== null) {
-    parts.push(
-      `${s.rows}x${s.cols} ${s.dtype}`,
-      `frames=${s.frames}`,
-      `fps=${fmt(s.framesPerSec, 4)}`,
-      `MB/s=${fmt(s.mbPerSec, 4)}`,
-      `age=${s.ageMs === null ? '-' : Math.round(s.ageMs) + 'ms'}`,
-      s.writerPid === null ? 'writer=-' : `writer=${s.writerPid}${s.writerAlive === null ? '' : s.writerAlive ? '(alive)' : '(dead)'}`,
-    );
-  }
-  for (const f of s.stats ?? []) parts.push(`${f.field}=${fmt(f.min)}/${fmt(f.mean)}/${fmt(f.max)}/${fmt(f.std)}`);
-  if (s.status === 'error' || s.status === 'waiting' || s.status === 'gone') parts.push(JSON.stringify(statusText(s)));
-  else if (s.message) parts.push(JSON.stringify(s.message));
-  return parts.join(' ');
-}
-
-/** The plain data of a look, for --json (one object per line). */
-export function snapshotJson(s: WatchSnapshot): string {
-  return JSON.stringify({ ...s, events: s.events.map((e) => e.message) }, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? null : v));
-}
-
-type TableCtor = new (options: object) => { push(...rows: unknown[]): void; toString(): string };
-let TableClass: TableCtor | undefined;
-
-/**
- * cli-table3 only for people: loaded on first use so pipes and --json never pay for it. Through
- * require, as format.ts does: an import() would start Node's ES module loader for a CommonJS package.
- */
-async function loadTable(): Promise<TableCtor> {
-  TableClass ??= createRequire(import.meta.url)('cli-table3') as TableCtor;
-  return TableClass;
-}
-
-function statsTable(Table: TableCtor, stats: FieldStats[]): string[] {
-  const c = stdoutColor();
-  const t = new Table({ head: ['field', 'min', 'mean', 'max', 'std'].map((h) => c.bold(h)), style: { head: [], border: [], compact: true }, colAligns: ['left', 'right', 'right', 'right', 'right'] });
-  for (const f of stats) t.push([f.field, fmt(f.min), fmt(f.mean), fmt(f.max), fmt(f.std)]);
-  return t.toString().split('\n');
-}
-
-export interface ScreenLayout {
-  columns: number;
-  rows: number;
-}
+/** Between draws the frame counter is looked at this often, for the period figures. */
+const SAMPLE_MS = 5;
+/** How long --once looks before it reports. */
+const ONCE_MS = 500;
 
 /** Which two fields to plot: --plot, else x,y, else the first two; null when there are fewer than two. */
 export function plotFields(fields: readonly string[], wanted: [string, string] | undefined): [number, number] | null {
@@ -107,45 +47,12 @@ export function plotFields(fields: readonly string[], wanted: [string, string] |
   return fields.length >= 2 ? [0, 1] : null;
 }
 
-/** The full-screen view: header, stats table and braille plot, fitted to the terminal. */
-export function renderScreen(
-  brailleScatter: typeof import('../../core/plot.js').brailleScatter,
-  s: WatchSnapshot,
-  frame: ArrayLike<number> | null,
-  Table: TableCtor,
-  screen: ScreenLayout,
-  plot: [string, string] | false | undefined,
-  bounds: PlotBounds | null,
-  live = true,
-): string[] {
-  const c = stdoutColor();
-  const lines: string[] = [];
-  lines.push(`${c.bold('shmswarm watch')} ${c.cyan(s.name)}${live ? `   ${c.dim('Ctrl-C to quit')}` : ''}`);
-  if (s.rows !== null) {
-    const alive = s.writerAlive === null ? '' : s.writerAlive ? c.green('alive') : c.red('not running');
-    lines.push(`shape ${s.rows} × ${s.cols} ${s.dtype}   fields ${s.fields?.join(',')}   writer pid ${s.writerPid ?? '-'} ${alive}`);
-    lines.push(
-      `frames ${s.frames}   ${fmt(s.framesPerSec, 4)} frames/s   ${fmt(s.mbPerSec, 4)} MB/s   ` +
-        `last frame ${s.ageMs === null ? '-' : fmt(s.ageMs / 1000, 3) + ' s'} ago${s.torn ? c.red('   torn frame') : ''}`,
-    );
-  }
-  const st = statusText(s) + (s.status === 'live' && s.message ? ` (${s.message})` : '');
-  lines.push(s.status === 'live' ? c.green(st) : c.yellow(st));
-  if (s.stats) lines.push(...statsTable(Table, s.stats));
-  if (plot !== false && frame && s.fields && s.cols) {
-    const idx = plotFields(s.fields, plot || undefined);
-    const room = screen.rows - lines.length - 3; // the two borders and the caption
-    if (idx && room >= 3) {
-      // A braille dot is about as wide as it is tall, so 2 characters across per row keeps x and y to scale.
-      const aspect = bounds && bounds.ymax > bounds.ymin && bounds.xmax > bounds.xmin ? (bounds.xmax - bounds.xmin) / (bounds.ymax - bounds.ymin) : 1;
-      const width = Math.max(10, Math.min(screen.columns - 2, Math.round(room * 2 * aspect)));
-      const p = brailleScatter(frame, s.cols, idx[0], idx[1], width, room, bounds);
-      const bar = '─'.repeat(width);
-      lines.push(c.dim(`┌${bar}┐`), ...p.lines.map((l) => `${c.dim('│')}${c.cyan(l)}${c.dim('│')}`), c.dim(`└${bar}┘`));
-      lines.push(c.dim(`${s.fields[idx[0]]} ${fmt(p.bounds.xmin)}…${fmt(p.bounds.xmax)} across, ${s.fields[idx[1]]} ${fmt(p.bounds.ymin)}…${fmt(p.bounds.ymax)} up`));
-    }
-  }
-  return lines.slice(0, screen.rows);
+/** The pairs `f` cycles through: the first one, then every other pair of distinct fields in order. */
+export function plotPairs(cols: number, first: [number, number] | null): [number, number][] {
+  const pairs: [number, number][] = first ? [first] : [];
+  for (let i = 0; i < cols && pairs.length < 64; i++)
+    for (let j = i + 1; j < cols && pairs.length < 64; j++) if (!first || first[0] !== i || first[1] !== j) pairs.push([i, j]);
+  return pairs;
 }
 
 function union(a: PlotBounds | null, b: PlotBounds | null): PlotBounds | null {
@@ -166,93 +73,190 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
   });
 }
 
-/** Watch `name` until the signal, the duration, or --once; shared by watch and demo. */
+/** The error for a name that does not exist (yet) when --wait was not given. */
+function missingError(name: string, raw: boolean, e: Error | null): CliError {
+  if (raw) return new CliError(`${e?.message ?? `${name} does not exist`}; watch --wait waits for it to appear`);
+  return new CliError(`segment ${name} does not exist; ${didYouMean(name)}watch --wait waits for it to appear, or create it with: shmswarm create ${shellQuote(name)} --agents N --fields x,y`);
+}
+
+/** Watch `name` until the signal, the duration, a quit key, or --once; shared by watch and demo. */
 export async function runWatch(name: string, o: WatchRunOptions = {}): Promise<void> {
   const tty = o.tty ?? (process.stdout.isTTY === true && !o.json);
   const intervalMs = o.intervalMs ?? (tty ? 100 : 1000);
   // Loaded here, not at start-up: other commands never pay for the watcher.
-  const [{ Watcher, screenSize }, { brailleScatter, dataBounds }] = await Promise.all([import('../../core/watch.js'), import('../../core/plot.js')]);
+  const [{ Watcher }, { brailleScatter, dataBounds }, view] = await Promise.all([
+    import('../../core/watch.js'),
+    import('../render/plot.js'),
+    import('../render/live-view.js'),
+  ]);
   const watcher = new Watcher(name, { raw: o.raw });
-  const own = o.signal ? null : new AbortController();
-  const signal = o.signal ?? own!.signal;
-  const stop = () => own?.abort();
-  if (own) {
+  const stopper = new AbortController();
+  const signal = stopper.signal;
+  const stop = () => stopper.abort();
+  if (o.signal) {
+    if (o.signal.aborted) stop();
+    else o.signal.addEventListener('abort', stop, { once: true });
+  } else {
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);
     process.on('SIGHUP', stop); // the terminal went away: clean up all the same
   }
   const errLine = (msg: string) => stderrLine(msg, 'yellow');
+  const keys = tty && process.stdin.isTTY === true && !o.once;
   let fullScreen = false;
+  let rawKeys = false;
   const restore = () => {
+    if (rawKeys) {
+      rawKeys = false;
+      try {
+        process.stdin.setRawMode(false);
+      } catch {
+        /* the terminal is gone */
+      }
+      process.stdin.pause();
+    }
     if (fullScreen) process.stdout.write(ALT_SCREEN_OFF);
     fullScreen = false;
   };
   process.on('exit', restore);
+  /** Looks at the counter every SAMPLE_MS until `ms` passed, the watch stops or `wake` is called. */
+  let wake: (() => void) | null = null;
+  const idle = async (ms: number) => {
+    const until = performance.now() + ms;
+    let woken = false;
+    wake = () => (woken = true);
+    for (;;) {
+      watcher.sample();
+      const left = until - performance.now();
+      if (signal.aborted || woken || left <= 0) break;
+      await sleep(Math.min(SAMPLE_MS, left), signal);
+    }
+    wake = null;
+  };
   try {
+    let first = watcher.poll();
+    if (first.status === 'waiting' && !o.wait) {
+      const e = watcher.lastError;
+      if (e && e.code !== 'ENOENT' && e.code !== 'EUNINIT') throw e;
+      throw missingError(name, o.raw !== undefined, e);
+    }
     if (o.once) {
-      const first = watcher.poll();
-      if (first.status === 'waiting' || first.status === 'gone' || first.status === 'error') throw watcher.lastError ?? new CliError(statusText(first));
-      // Two samples of the frame counter give the writer's rate.
-      await sleep(Math.min(intervalMs, 250), signal);
+      while (o.wait && first.status === 'waiting' && !signal.aborted) {
+        await sleep(intervalMs, signal);
+        first = watcher.poll();
+      }
+      if (signal.aborted) return;
+      if (first.status === 'waiting' || first.status === 'gone' || first.status === 'error') throw watcher.lastError ?? new CliError(view.statusText(first));
+      // Half a second of looks at the frame counter gives the writer's rate and period (30 periods
+      // at 60 Hz), even when a busy machine delays some of the looks.
+      await idle(ONCE_MS);
       const s = watcher.poll();
       if (s.rows !== null && o.plot) plotFields(s.fields ?? [], o.plot);
-      if (o.json) process.stdout.write(snapshotJson(s) + '\n');
+      if (o.json) process.stdout.write(view.snapshotJson(s) + '\n');
       else if (tty) {
-        const size = screenSize(process.stdout.columns, process.stdout.rows);
+        const size = view.screenSize(process.stdout.columns, process.stdout.rows);
         const screen = { columns: size.columns, rows: Math.min(size.rows, 40) };
-        const idx = o.plot === false || !watcher.frame || !s.fields || !s.cols ? null : plotFields(s.fields, o.plot || undefined);
-        const b = idx && watcher.frame ? dataBounds(watcher.frame, s.cols!, idx[0], idx[1]) : null;
-        process.stdout.write(renderScreen(brailleScatter, s, watcher.frame as ArrayLike<number> | null, await loadTable(), screen, o.plot, b, false).join('\n') + '\n');
-      } else process.stdout.write(formatLine(s) + '\n');
+        const pair = o.plot === false || !watcher.frame || !s.fields || !s.cols ? null : plotFields(s.fields, o.plot || undefined);
+        const bounds = pair && watcher.frame ? dataBounds(watcher.frame, s.cols!, pair[0], pair[1]) : null;
+        const lines = view.renderScreen(brailleScatter, s, { live: false, paused: false, help: false, pair, bounds, frame: watcher.frame as ArrayLike<number> | null, stats: s.stats }, screen);
+        process.stdout.write(lines.join('\n') + '\n');
+      } else process.stdout.write(view.formatLine(s) + '\n');
       return;
     }
-    const Table = tty ? await loadTable() : null;
     const started = performance.now();
     let bounds: PlotBounds | null = null;
     let last: WatchSnapshot | null = null;
+    let paused = false;
+    let help = false;
+    let frozen: { frame: ArrayLike<number> | null; stats: FieldStats[] | null } | null = null;
+    let pairs: [number, number][] | null = null;
+    let pairIndex = o.plot === false ? -1 : 0;
+    const currentPair = () => (pairs && pairIndex >= 0 && pairIndex < pairs.length ? pairs[pairIndex] : null);
+    const widenBounds = () => {
+      const p = currentPair();
+      if (p && watcher.frame && last?.cols) bounds = union(bounds, dataBounds(watcher.frame, last.cols, p[0], p[1]));
+    };
     const draw = () => {
-      if (!last || !Table) return;
-      const screen = screenSize(process.stdout.columns, process.stdout.rows);
-      const lines = renderScreen(brailleScatter, last, watcher.frame as ArrayLike<number> | null, Table, screen, o.plot, bounds);
-      // Overwrite in place: cursor home, each line cleared to its end, the rest of the screen cleared.
-      process.stdout.write('\x1b[H' + lines.map((l) => l + '\x1b[K').join('\n') + '\x1b[J');
+      if (!last || !tty) return;
+      const screen = view.screenSize(process.stdout.columns, process.stdout.rows);
+      const shown = frozen ?? { frame: watcher.frame as ArrayLike<number> | null, stats: last.stats };
+      const lines = view.renderScreen(brailleScatter, last, { live: keys, paused, help, pair: currentPair(), bounds, ...shown }, screen);
+      // Cursor home, then each line over the old one. A line that fills the row is not followed by
+      // "erase to the end of line", which would erase its last cell (the cursor waits on it).
+      const body = lines.map((l) => (view.displayWidth(l) < screen.columns ? l + '\x1b[K' : l)).join('\r\n');
+      process.stdout.write('\x1b[H' + body + (lines.length < screen.rows ? '\r\n\x1b[J' : ''));
+    };
+    const onResize = () => {
+      process.stdout.write('\x1b[2J');
+      draw();
+    };
+    const onKey = (data: Buffer) => {
+      const k = data.toString('latin1');
+      if (k === 'q' || k === 'Q' || k === '\x1b' || k === '\x03') return stop();
+      if (help) help = false;
+      else if (k === '?' || k === 'h') help = true;
+      else if (k === ' ') {
+        paused = !paused;
+        frozen = paused ? { frame: watcher.frame ? Array.from(watcher.frame as ArrayLike<number>, Number) : null, stats: last?.stats ?? null } : null;
+      } else if (k === 'f' || k === 'F') {
+        if (pairs && pairs.length) {
+          pairIndex = (pairIndex + 1) % pairs.length;
+          bounds = null;
+          widenBounds();
+        }
+      } else return;
+      draw();
+      wake?.();
     };
     if (tty) {
       process.stdout.write(ALT_SCREEN_ON);
       fullScreen = true;
-      process.stdout.on('resize', draw);
+      process.stdout.on('resize', onResize);
+      if (keys) {
+        process.stdin.setRawMode(true);
+        rawKeys = true;
+        process.stdin.on('data', onKey);
+        process.stdin.resume();
+      }
     }
     try {
-      let primed = tty;
+      // The first look only primes the rate meter: the second comes soon, and has a rate.
+      let primed = false;
+      // The look made above is the first one: its events are reported like any other's.
+      let pending: WatchSnapshot | null = first;
       for (;;) {
-        const s = watcher.poll();
+        const s = pending ?? watcher.poll();
+        pending = null;
         if (s.rows !== null && o.plot) plotFields(s.fields ?? [], o.plot);
-        if (s.events.some((e) => e.kind === 'replaced' || e.kind === 'reattached')) bounds = null;
+        const renewed = s.events.some((e) => e.kind === 'replaced' || e.kind === 'reattached');
+        if (renewed) bounds = null;
+        if (s.fields && (renewed || pairs === null)) {
+          pairs = plotPairs(s.fields.length, plotFields(s.fields, o.plot || undefined));
+          if (pairIndex >= pairs.length) pairIndex = o.plot === false ? -1 : 0;
+        }
         if (tty) {
-          if (watcher.changed && watcher.frame && s.fields && s.cols) {
-            const idx = o.plot === false ? null : plotFields(s.fields, o.plot || undefined);
-            if (idx) bounds = union(bounds, dataBounds(watcher.frame, s.cols, idx[0], idx[1]));
-          }
           last = s;
+          if (watcher.changed && !paused) widenBounds();
           draw();
         } else {
           for (const e of s.events) if (e.kind !== 'attached') errLine(e.message);
-          // The first look only primes the rate meter: every printed line has a rate.
-          if (primed || s.rows === null) process.stdout.write((o.json ? snapshotJson(s) : formatLine(s)) + '\n');
-          primed = true;
+          if (primed || s.rows === null) process.stdout.write((o.json ? view.snapshotJson(s) : view.formatLine(s)) + '\n');
         }
         const left = o.durationMs === undefined ? Infinity : started + o.durationMs - performance.now();
         if (signal.aborted || left <= 0) break;
-        await sleep(Math.min(primed ? intervalMs : Math.min(intervalMs, 250), left), signal);
+        await idle(Math.min(primed ? intervalMs : Math.min(intervalMs, 250), left));
+        primed = true;
         if (signal.aborted) break;
       }
     } finally {
-      if (tty) process.stdout.off('resize', draw);
+      if (tty) process.stdout.off('resize', onResize);
+      if (keys) process.stdin.off('data', onKey);
     }
   } finally {
     restore();
     process.off('exit', restore);
-    if (own) {
+    if (o.signal) o.signal.removeEventListener('abort', stop);
+    else {
       process.off('SIGINT', stop);
       process.off('SIGTERM', stop);
       process.off('SIGHUP', stop);
@@ -277,16 +281,18 @@ interface WatchFlags extends RawFlags {
   interval?: number;
   once?: boolean;
   json?: boolean;
+  wait?: boolean;
   plot?: [string, string] | false;
 }
 
 export function makeWatchCommand(): Command {
   const command = new Command('watch')
-    .description('watch a segment live: rate, per-field statistics and a scatter plot')
+    .description('watch a segment live: rate and frame period, per-field statistics and a scatter plot')
     .argument('<name>', 'segment name, e.g. /swarm')
     .option('--interval <ms>', 'time between looks (default 100 on a terminal, 1000 otherwise)', parseInterval)
     .option('--once', 'print one snapshot and exit (the CI form)')
     .option('--json', 'one JSON object per look instead of the view')
+    .option('--wait', 'wait for a segment that does not exist yet, saying so, then watch it')
     .option('--plot <x,y>', 'fields to plot (default x,y, else the first two)', parsePlot)
     .option('--no-plot', 'hide the plot');
   addRawOptions(command);
@@ -294,10 +300,20 @@ export function makeWatchCommand(): Command {
     .addHelpText(
       'after',
       `
+Keys (on a terminal): q, Esc or Ctrl-C quit; space pauses the display (the rate keeps
+counting); f plots the next pair of fields; ? shows what the figures mean.
+
+The rate is over the last 2 s, from the writer's frame counter: 0, and "stalled", once no frame
+came for the whole window. Beside it, as ros2 topic hz gives them, the period between frames
+(mean ±std, min–max, from the writer's publication times) and the frames this watcher missed
+(published and overwritten between two of its looks, which come every 5 ms). Raw objects have
+no counter: their rate counts changes of a hash of the content, and says so.
+
 Examples:
-  shmswarm watch /swarm                     live view on a terminal (Ctrl-C to quit)
+  shmswarm watch /swarm                     live view on a terminal (q to quit)
+  shmswarm watch /swarm --wait              wait for /swarm to be created, then watch it
   shmswarm watch /swarm --once              one line (or one screen on a terminal), exit 0
-  shmswarm watch /swarm --json --once       one JSON object: status, rate, min/mean/max/std per field
+  shmswarm watch /swarm --json --once       one JSON object: status, rate, period, missed, min/mean/max/std per field
   shmswarm watch /swarm --plot vx,vy        plot velocities instead of positions
   shmswarm watch /position_data --raw --shape 300x3 --mutex /mutex_lock
 
@@ -306,6 +322,6 @@ segment is removed or re-created, and says so.`,
     )
     .action(async (name: string, flags: WatchFlags) => {
       const raw = rawOptions(flags);
-      await runWatch(name, { intervalMs: flags.interval, once: flags.once, json: flags.json, plot: flags.plot, raw });
+      await runWatch(name, { intervalMs: flags.interval, once: flags.once, json: flags.json, plot: flags.plot, raw, wait: flags.wait });
     });
 }

@@ -1,4 +1,4 @@
-import type { TypedArray } from './dtypes.js';
+import type { TypedArray } from '../../core/dtypes.js';
 
 export interface PlotBounds {
   xmin: number;

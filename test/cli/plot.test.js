@@ -1,7 +1,7 @@
 // The braille scatter plot as a pure function: exact dots for known points.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { brailleScatter, dataBounds } from '../../dist/core/plot.js';
+import { brailleScatter, dataBounds } from '../../dist/cli/render/plot.js';
 
 const cell = (bits) => String.fromCharCode(0x2800 + bits);
 

@@ -1,7 +1,7 @@
 // The watch view's terminal size: what a terminal reports, or 80 × 24 when it reports nothing usable.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { screenSize } from '../../dist/core/watch.js';
+import { screenSize } from '../../dist/cli/render/live-view.js';
 
 test('a reported size is kept', () => {
   assert.deepEqual(screenSize(100, 40), { columns: 100, rows: 40 });

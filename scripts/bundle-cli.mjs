@@ -24,7 +24,9 @@ try {
     // The addon is found at run time, relative to the module asking (import.meta.url below).
     // commander and cli-table3 are CommonJS already: Node loads them as they are, each in its own
     // strict or sloppy mode. chalk is bundled: it is an ES module, which Node 20 cannot require().
-    external: ['*.node', 'commander', 'cli-table3'],
+    // nats (CommonJS too) is only loaded by publish and subscribe: outside the bundle, the other
+    // commands do not parse it at start-up.
+    external: ['*.node', 'commander', 'cli-table3', 'nats'],
     // Every module of the bundle gets the bundle's own URL: sources that find files through
     // import.meta.url must sit two levels under the package root, as dist/cli/shmswarm.cjs does
     // (dist/core/binding.js, dist/cli/paths.js).

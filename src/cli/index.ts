@@ -17,6 +17,8 @@ const COMMANDS: Record<string, () => Promise<CommandFactory>> = {
   wait: async () => (await import('./commands/wait.js')).makeWaitCommand,
   check: async () => (await import('./commands/check.js')).makeCheckCommand,
   demo: async () => (await import('./commands/demo.js')).makeDemoCommand,
+  publish: async () => (await import('./commands/publish.js')).makePublishCommand,
+  subscribe: async () => (await import('./commands/subscribe.js')).makeSubscribeCommand,
 };
 const ALIASES: Record<string, string> = { ls: 'list', rm: 'unlink' };
 

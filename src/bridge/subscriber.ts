@@ -76,7 +76,7 @@ export class Subscriber {
   #summary: SubscriberSummary = { mirrored: 0, missed: 0, lost: 0, superseded: 0, refused: {}, recreated: 0, disconnects: 0 };
   #timer: NodeJS.Timeout | null = null;
   #stateShown: MirrorState | null = null;
-  #statusWrittenAt = 0;
+  #statusWrittenAt = -Infinity;
   #fatal: (e: unknown) => void = () => {};
   #done: Promise<void>;
 
@@ -250,7 +250,8 @@ export class Subscriber {
       this.#dropMirror();
       this.#summary.recreated++;
     }
-    if (!this.#mirror) this.#createMirror(meta);
+    const created = !this.#mirror;
+    if (created) this.#createMirror(meta);
     const seg = this.#mirror!;
     seg.writeFrame(new meta.dtype.array(f.data.buffer, f.data.byteOffset, f.data.byteLength / meta.dtype.bytes) as TypedArray);
     const n = meta.sequence / 2;
@@ -262,7 +263,8 @@ export class Subscriber {
     this.#summary.mirrored++;
     this.#lastFrameTime = meta.time;
     this.#lastFrameAt = performance.now();
-    this.#writeStatus(false);
+    // A new mirror says at once that it is one.
+    this.#writeStatus(created);
   }
 
   #createMirror(meta: FrameMeta): void {

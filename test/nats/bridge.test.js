@@ -1,0 +1,181 @@
+// publish → NATS → subscribe across real processes and a real nats-server (test/nats/server.js):
+// the mirror gets whole frames (the ramp pattern proves it), chunked frames and JetStream's
+// latest frame, info/list say it is a mirror, credentials, and Ctrl-C on both sides.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readdirSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runCli, uniqueName } from '../helpers.js';
+import { rampK } from '../bridge/build.js';
+import { Segment } from '../../dist/core/index.js';
+import { skipWithoutNats, startNats } from './server.js';
+import { run, stderrLine, stop, until } from './procs.js';
+
+/** Frames of the mirror `name` once it exists and has at least `n` frames. */
+async function mirrorFrames(name, n) {
+  return until(() => {
+    try {
+      const seg = Segment.open(name, { readonly: true });
+      try {
+        return seg.info().frames >= n ? seg : (seg.close(), null);
+      } catch (e) {
+        seg.close();
+        throw e;
+      }
+    } catch (e) {
+      if (e.code === 'ENOENT') return null;
+      throw e;
+    }
+  }, `${n} frames in ${name}`);
+}
+
+/** Read `count` consecutive new frames; each must be one whole ramp frame. Returns the k's. */
+async function wholeFrames(seg, count) {
+  const ks = [];
+  let seq = -1;
+  while (ks.length < count) {
+    await seg.waitForFrame(Math.max(seq, 0), { timeoutMs: 5000 });
+    const f = seg.readFrame();
+    if (f.sequence === seq) continue;
+    seq = f.sequence;
+    const k = rampK(f.data);
+    assert.notEqual(k, null, `mirror frame ${f.sequence} is not one whole ramp frame`);
+    ks.push(k);
+  }
+  return ks;
+}
+
+const statusFiles = () => readdirSync('/dev/shm').filter((n) => n.startsWith('.shmswarm-mirror-'));
+
+test('a 240 KB segment mirrored live in 64 KB chunks: whole frames, info and list say mirror, Ctrl-C on both sides exits 0 and removes the mirror', async (t) => {
+  if (skipWithoutNats(t)) return;
+  const server = await startNats(t, { maxPayload: 64 * 1024 });
+  const src = uniqueName(t, 'src');
+  const mirror = uniqueName(t, 'mirror');
+  const before = statusFiles();
+  const sim = run(t, ['simulate', src, '--agents', '15000', '--pattern', 'ramp', '--rate', '60']);
+  await stderrLine(sim, /Ctrl-C/);
+  const pub = run(t, ['publish', src, '--to', server.url]);
+  await stderrLine(pub, /Ctrl-C to stop/);
+  const sub = run(t, ['subscribe', src, '--from', server.url, '--as', mirror]);
+  const seg = await mirrorFrames(mirror, 5);
+  t.after(() => seg.close());
+  assert.equal(seg.rows, 15000);
+  assert.deepEqual(seg.fields, ['x', 'y', 'vx', 'vy']);
+  const ks = await wholeFrames(seg, 20);
+  assert.ok(ks.every((k, i) => i === 0 || k > ks[i - 1]), `frames in order: ${ks}`);
+
+  const info = runCli(['info', mirror]);
+  assert.equal(info.status, 0, info.stderr);
+  assert.match(info.stdout, new RegExp(`mirror of +\\S+:${src} via ${server.url.replace(/\./g, '\\.')} subject shmswarm\\.`));
+  assert.match(info.stdout, /source +live from/);
+  assert.match(info.stdout, /source frame +written .* ago/);
+  const json = JSON.parse(runCli(['info', mirror, '--json']).stdout);
+  assert.equal(json.mirror.state, 'live');
+  assert.equal(json.mirror.from, server.url);
+  assert.equal(json.mirror.source.name, src);
+  const list = runCli(['list']);
+  assert.match(list.stdout, new RegExp(`${mirror} .*alive \\(mirror\\)`));
+  assert.doesNotMatch(runCli(['list', '--all']).stdout, /\.shmswarm-mirror-/, 'status files are not listed');
+
+  const s = await stop(sub);
+  assert.deepEqual(s, { code: 0, signal: null }, sub.err);
+  assert.match(sub.err, /mirrored \d+ frames, missed \d+ source frames .*; mirror removed/);
+  assert.equal(existsSync('/dev/shm' + mirror), false, 'mirror removed');
+  assert.deepEqual(statusFiles().filter((f) => !before.includes(f)), [], 'status file removed');
+  const p = await stop(pub);
+  assert.deepEqual(p, { code: 0, signal: null }, pub.err);
+  assert.match(pub.err, /stopped; sent \d+ frames \(.* MB\) in .* s .*skipped \d+/);
+  await stop(sim);
+});
+
+test('a late subscriber gets the latest (chunked) frame from JetStream at once, and the source is "gone" when its writer is', async (t) => {
+  if (skipWithoutNats(t)) return;
+  const server = await startNats(t, { maxPayload: 64 * 1024 });
+  const src = uniqueName(t, 'src');
+  const mirror = uniqueName(t, 'mirror');
+  // 1000 × 64 f32 = 256 KB: five chunks of under 64 KB.
+  const made = runCli(['create', src, '--agents', '1000', '--cols', '64']);
+  assert.equal(made.status, 0, made.stderr);
+  const pub = run(t, ['publish', src, '--to', server.url]);
+  await stderrLine(pub, /kept in JetStream/);
+  const sim = run(t, ['simulate', src, '--pattern', 'ramp', '--rate', '60', '--frames', '30']);
+  assert.equal((await sim.exited).code, 0, sim.err);
+  await stderrLine(pub, /the writer of .* is not running/);
+  const sub = run(t, ['subscribe', src, '--from', server.url, '--as', mirror]);
+  await stderrLine(sub, /latest frame from JetStream: 1000x64 f32/);
+  const seg = await mirrorFrames(mirror, 1);
+  t.after(() => seg.close());
+  assert.equal(seg.cols, 64);
+  const source = Segment.open(src, { readonly: true });
+  const lastK = rampK(source.readFrame().data);
+  source.close();
+  assert.equal(rampK(seg.readFrame().data), lastK, 'the last frame the writer wrote, whole');
+  await stderrLine(sub, /source gone: the writer of \S+ is not running/);
+  await until(() => /source +source gone: the writer of/.test(runCli(['info', mirror]).stdout), 'info saying source gone');
+  assert.doesNotMatch(sub.err, /refused/);
+  assert.deepEqual(await stop(sub), { code: 0, signal: null });
+  assert.deepEqual(await stop(pub), { code: 0, signal: null });
+});
+
+test('token auth from a file or NATS_TOKEN; a wrong token is one line and exit 1; no JetStream: live only; a secret in the URL is refused', async (t) => {
+  if (skipWithoutNats(t)) return;
+  const server = await startNats(t, { jetstream: false, token: 's3cret-token' });
+  const dir = mkdtempSync(join(tmpdir(), 'shmswarm-token-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const tokenFile = join(dir, 'token');
+  writeFileSync(tokenFile, 's3cret-token\n', { mode: 0o600 });
+  const src = uniqueName(t, 'src');
+  const mirror = uniqueName(t, 'mirror');
+  const sim = run(t, ['simulate', src, '--agents', '100', '--pattern', 'ramp', '--rate', '60']);
+  await stderrLine(sim, /Ctrl-C/);
+
+  const wrong = runCli(['publish', src, '--to', server.url], { env: { NATS_TOKEN: 'nope' } });
+  assert.equal(wrong.status, 1);
+  assert.match(wrong.stderr, /^shmswarm: nats:\/\/127\.0\.0\.1:\d+ refused the credentials .*--token-file/);
+  assert.equal(wrong.stderr.trim().split('\n').length, 1, wrong.stderr);
+  const inUrl = runCli(['publish', src, '--to', `nats://s3cret-token@127.0.0.1:${server.port}`]);
+  assert.equal(inUrl.status, 2);
+  assert.match(inUrl.stderr, /credentials in the URL would be visible/);
+
+  const pub = run(t, ['publish', src, '--to', server.url, '--token-file', tokenFile]);
+  await stderrLine(pub, /no JetStream: publishing live only/);
+  const sub = run(t, ['subscribe', src, '--from', server.url, '--as', mirror], { NATS_TOKEN: 's3cret-token' });
+  await stderrLine(sub, /no JetStream: waiting for the next live frame/);
+  const seg = await mirrorFrames(mirror, 3);
+  t.after(() => seg.close());
+  await wholeFrames(seg, 3);
+  assert.deepEqual(await stop(sub), { code: 0, signal: null });
+  assert.deepEqual(await stop(pub), { code: 0, signal: null });
+  await stop(sim);
+});
+
+test('usage and connection errors: one line each, exit 2 for usage, 1 for an unreachable server or a missing segment', async (t) => {
+  const cases = [
+    [['publish', '/x', '--to', 'http://127.0.0.1:1'], 2, /scheme must be nats:\/\/ or tls:\/\//],
+    [['publish', '/x'], 2, /no server given/, { NATS_URL: '' }],
+    [['subscribe', '/x', '--from', 'nats://127.0.0.1:4222', '--subject', 'a.*'], 2, /wildcard/],
+    [['subscribe', '/x y', '--from', 'nats://127.0.0.1:4222'], 2, /the subject made from "\/x y" .*--subject/],
+    [['subscribe', '/x', '--from', 'nats://127.0.0.1:4222', '--max-bytes', 'lots'], 2, /--max-bytes/],
+    [['subscribe', '/x', '--from', 'nats://127.0.0.1:4222', '--creds', '/nonexistent/creds'], 1, /cannot read the credentials file \/nonexistent\/creds: ENOENT/],
+  ];
+  for (const [args, status, pattern, env] of cases) {
+    const r = runCli(args, { env: { NATS_URL: '', ...env } });
+    assert.equal(r.status, status, `${args.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, pattern);
+    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+  }
+  if (skipWithoutNats(t)) return;
+  const server = await startNats(t, { jetstream: false });
+  const port = server.port;
+  await server.stop();
+  const refused = runCli(['subscribe', '/x', '--from', `nats://127.0.0.1:${port}`]);
+  assert.equal(refused.status, 1);
+  assert.match(refused.stderr, /cannot connect to nats:\/\/127\.0\.0\.1:\d+: connection refused/);
+  await server.start();
+  const missing = uniqueName(t, 'missing');
+  const r = runCli(['publish', missing, '--to', server.url]);
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /does not exist/);
+});

@@ -1,0 +1,46 @@
+// Real processes for the bridge tests: the CLI's publish, subscribe and simulate, with their
+// output collected, lines waited for, and every process killed when the test ends.
+import { spawn } from 'node:child_process';
+import { BIN } from '../helpers.js';
+
+/** Start `shmswarm ...args`; killed (SIGKILL) at the end of test `t` if still running. */
+export function run(t, args, env = {}) {
+  const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, NO_COLOR: '1', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  child.out = '';
+  child.err = '';
+  child.stdout.on('data', (d) => (child.out += d));
+  child.stderr.on('data', (d) => (child.err += d));
+  child.exited = new Promise((resolve) => child.once('exit', (code, signal) => setImmediate(() => resolve({ code, signal }))));
+  t.after(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  });
+  return child;
+}
+
+/** Poll `check` (sync or async) until it returns a truthy value; throws `what` after `ms`. */
+export async function until(check, what, ms = 15_000) {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = await check();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${typeof what === 'function' ? what() : what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** Wait for a line of the child's stderr matching `pattern`. */
+export function stderrLine(child, pattern, ms = 15_000) {
+  return until(() => child.err.split('\n').find((l) => pattern.test(l)), () => `${pattern} on stderr; got:\n${child.err}`, ms);
+}
+
+/** Send `signal` and wait for the exit: { code, signal }. */
+export async function stop(child, signal = 'SIGINT', ms = 15_000) {
+  if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+  let timer;
+  const timeout = new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`no exit ${ms} ms after ${signal}; stderr:\n${child.err}`)), ms)));
+  try {
+    return await Promise.race([child.exited, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,115 @@
+// A real nats-server for the bridge tests: started on 127.0.0.1 on a free port with its own
+// config file (JetStream in a temporary directory, an optional token, an optional max_payload),
+// waited for until it accepts connections, and stopped after the test even when it fails.
+// Without the binary the tests skip saying how to get it, except under CI=true, where they fail.
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createConnection, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const CANDIDATES = [process.env.NATS_SERVER, '/usr/sbin/nats-server', '/usr/bin/nats-server', '/usr/local/bin/nats-server'];
+
+/** The nats-server binary, or null. */
+export function natsServerPath() {
+  for (const c of CANDIDATES) if (c && existsSync(c)) return c;
+  const r = spawnSync('sh', ['-c', 'command -v nats-server'], { encoding: 'utf8' });
+  return r.status === 0 && r.stdout.trim() ? r.stdout.trim() : null;
+}
+
+export const HOW_TO_INSTALL = 'nats-server is not installed: apt-get install nats-server (Debian/Ubuntu), or put the binary from https://github.com/nats-io/nats-server/releases on PATH (or in NATS_SERVER)';
+
+/**
+ * Call first in a test that needs the server: skips it (returning true) when the binary is
+ * missing; under CI=true throws instead, so CI cannot pass without running the bridge tests.
+ */
+export function skipWithoutNats(t) {
+  if (natsServerPath()) return false;
+  if (process.env.CI === 'true') throw new Error(`${HOW_TO_INSTALL} (CI=true: the bridge tests must run)`);
+  t.skip(HOW_TO_INSTALL);
+  return true;
+}
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.on('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+function accepts(port) {
+  return new Promise((resolve) => {
+    const c = createConnection({ port, host: '127.0.0.1' });
+    c.once('connect', () => {
+      c.destroy();
+      resolve(true);
+    });
+    c.once('error', () => resolve(false));
+  });
+}
+
+/**
+ * Start a server; `t` (a test context) stops it and removes its files when the test ends.
+ * Options: jetstream (default true), token, maxPayload (bytes). Returns { url, port, stop(),
+ * kill(), restart(), logText() }.
+ */
+export async function startNats(t, { jetstream = true, token, maxPayload } = {}) {
+  const bin = natsServerPath();
+  const dir = mkdtempSync(join(tmpdir(), 'shmswarm-nats-'));
+  const port = await freePort();
+  const conf = join(dir, 'server.conf');
+  const lines = [`host: 127.0.0.1`, `port: ${port}`];
+  if (jetstream) lines.push(`jetstream { store_dir: ${JSON.stringify(join(dir, 'js'))} }`);
+  if (maxPayload) lines.push(`max_payload: ${maxPayload}`);
+  // In the config file, not the command line: a secret is never in a process's arguments.
+  if (token) lines.push(`authorization { token: ${JSON.stringify(token)} }`);
+  writeFileSync(conf, lines.join('\n') + '\n', { mode: 0o600 });
+  let child = null;
+  let log = '';
+  const server = {
+    port,
+    url: `nats://127.0.0.1:${port}`,
+    dir,
+    logText: () => log,
+    async start() {
+      child = spawn(bin, ['-c', conf], { stdio: ['ignore', 'pipe', 'pipe'] });
+      child.stdout.on('data', (d) => (log += d));
+      child.stderr.on('data', (d) => (log += d));
+      const deadline = Date.now() + 10_000;
+      while (!(await accepts(port))) {
+        if (child.exitCode !== null) throw new Error(`nats-server exited (${child.exitCode}): ${log}`);
+        if (Date.now() > deadline) throw new Error(`nats-server did not accept connections within 10 s: ${log}`);
+        await new Promise((r) => setTimeout(r, 25));
+      }
+    },
+    /** Stop it (SIGTERM, then SIGKILL after 5 s) and wait for the exit. */
+    async stop(signal = 'SIGTERM') {
+      const c = child;
+      child = null;
+      if (!c || c.exitCode !== null || c.signalCode !== null) return;
+      const exited = new Promise((r) => c.once('exit', r));
+      c.kill(signal);
+      const timer = setTimeout(() => c.kill('SIGKILL'), 5000);
+      await exited;
+      clearTimeout(timer);
+    },
+    /** Killed at once, as a crash. */
+    kill() {
+      return server.stop('SIGKILL');
+    },
+    async restart() {
+      await server.stop('SIGKILL');
+      await server.start();
+    },
+  };
+  t.after(async () => {
+    await server.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  await server.start();
+  return server;
+}

@@ -102,6 +102,15 @@ export function readMirrorStatusOf(name: string): MirrorStatus | null {
 }
 
 /**
+ * For `unlink`: looked up before the name goes (afterwards the inode is unknown), the returned
+ * function removes the status of the mirror `name` names now, if it is one.
+ */
+export function forgetMirrorStatus(name: string): () => void {
+  const s = readMirrorStatusOf(name);
+  return s ? () => removeMirrorStatus(s.ino) : () => {};
+}
+
+/**
  * One phrase for people: the state as the subscriber left it, unless the subscriber itself is
  * gone (`subscriberAlive`: the segment's writer is the subscriber's pid and alive).
  */

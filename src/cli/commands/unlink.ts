@@ -36,6 +36,7 @@ Examples:
     .action(async (names: string[], o: UnlinkFlags) => {
       const { Segment } = await import('../../core/segment.js');
       const { checkSegmentName } = await import('../../core/names.js');
+      const { forgetMirrorStatus } = await import('../../bridge/status.js');
       // A typo in any name stops everything before anything is removed.
       for (const name of names) {
         try {
@@ -47,7 +48,10 @@ Examples:
       const failures: string[] = [];
       for (const name of [...new Set(names)]) {
         try {
+          // A kept mirror's status file (src/bridge/status.ts) goes with it.
+          const forget = forgetMirrorStatus(name);
           Segment.unlink(name, { force: o.force === true });
+          forget();
           if (!o.quiet) progress(`removed ${name}`);
         } catch (e) {
           failures.push(unlinkFailure(name, e));

@@ -53,7 +53,8 @@ function accepts(port) {
 }
 
 /**
- * Start a server; `t` (a test context) stops it and removes its files when the test ends.
+ * Start a server; `t` (a test context) stops it and removes its files when the test ends (without
+ * `t`, call `cleanup()`).
  * Options: jetstream (default true), token, maxPayload (bytes). Returns { url, port, stop(),
  * kill(), restart(), logText() }.
  */
@@ -106,10 +107,11 @@ export async function startNats(t, { jetstream = true, token, maxPayload } = {})
       await server.start();
     },
   };
-  t.after(async () => {
+  server.cleanup = async () => {
     await server.stop();
     rmSync(dir, { recursive: true, force: true });
-  });
+  };
+  t?.after(server.cleanup);
   await server.start();
   return server;
 }

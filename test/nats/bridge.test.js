@@ -10,24 +10,13 @@ import { runCli, uniqueName } from '../helpers.js';
 import { rampK } from '../bridge/build.js';
 import { Segment } from '../../dist/core/index.js';
 import { skipWithoutNats, startNats } from './server.js';
-import { run, stderrLine, stop, until } from './procs.js';
+import { openWhenThere, rampPublishing, run, stderrLine, stop, until } from './procs.js';
 
-/** Frames of the mirror `name` once it exists and has at least `n` frames. */
+/** The mirror `name` once it exists and has at least `n` frames. */
 async function mirrorFrames(name, n) {
-  return until(() => {
-    try {
-      const seg = Segment.open(name, { readonly: true });
-      try {
-        return seg.info().frames >= n ? seg : (seg.close(), null);
-      } catch (e) {
-        seg.close();
-        throw e;
-      }
-    } catch (e) {
-      if (e.code === 'ENOENT') return null;
-      throw e;
-    }
-  }, `${n} frames in ${name}`);
+  const seg = await openWhenThere(name, Segment);
+  await until(() => seg.info().frames >= n, `${n} frames in ${name}`);
+  return seg;
 }
 
 /** Read `count` consecutive new frames; each must be one whole ramp frame. Returns the k's. */
@@ -54,10 +43,7 @@ test('a 240 KB segment mirrored live in 64 KB chunks: whole frames, info and lis
   const src = uniqueName(t, 'src');
   const mirror = uniqueName(t, 'mirror');
   const before = statusFiles();
-  const sim = run(t, ['simulate', src, '--agents', '15000', '--pattern', 'ramp', '--rate', '60']);
-  await stderrLine(sim, /Ctrl-C/);
-  const pub = run(t, ['publish', src, '--to', server.url]);
-  await stderrLine(pub, /Ctrl-C to stop/);
+  const { sim, pub } = await rampPublishing(t, server, src, 15000);
   const sub = run(t, ['subscribe', src, '--from', server.url, '--as', mirror]);
   const seg = await mirrorFrames(mirror, 5);
   t.after(() => seg.close());

@@ -7,28 +7,16 @@ import { runCli, uniqueName } from '../helpers.js';
 import { rampK } from '../bridge/build.js';
 import { Segment } from '../../dist/core/index.js';
 import { skipWithoutNats, startNats } from './server.js';
-import { run, stderrLine, stop, until } from './procs.js';
+import { openWhenThere as openMirror, rampPublishing, run, stderrLine, stop, until } from './procs.js';
 
-function openWhenThere(name) {
-  return until(() => {
-    try {
-      return Segment.open(name, { readonly: true });
-    } catch (e) {
-      if (e.code === 'ENOENT') return null;
-      throw e;
-    }
-  }, name);
-}
+const openWhenThere = (name) => openMirror(name, Segment);
 
 test('nats-server killed and restarted mid-stream: both sides reconnect and go on, and the gap is counted', async (t) => {
   if (skipWithoutNats(t)) return;
   const server = await startNats(t);
   const src = uniqueName(t, 'src');
   const mirror = uniqueName(t, 'mirror');
-  const sim = run(t, ['simulate', src, '--agents', '1000', '--pattern', 'ramp', '--rate', '60']);
-  await stderrLine(sim, /Ctrl-C/);
-  const pub = run(t, ['publish', src, '--to', server.url]);
-  await stderrLine(pub, /Ctrl-C to stop/);
+  const { sim, pub } = await rampPublishing(t, server, src, 1000);
   const sub = run(t, ['subscribe', src, '--from', server.url, '--as', mirror]);
   const seg = await openWhenThere(mirror);
   t.after(() => seg.close());
@@ -59,10 +47,7 @@ test('a subscriber slower than the publisher drops to the latest frame instead o
   const mirror = uniqueName(t, 'mirror');
   // 240 KB at 60 Hz; the subscriber is stopped (SIGSTOP) for a second: about 60 frames pile up
   // in the socket and the server, and come at once when it goes on.
-  const sim = run(t, ['simulate', src, '--agents', '15000', '--pattern', 'ramp', '--rate', '60']);
-  await stderrLine(sim, /Ctrl-C/);
-  const pub = run(t, ['publish', src, '--to', server.url]);
-  await stderrLine(pub, /Ctrl-C to stop/);
+  const { sim, pub } = await rampPublishing(t, server, src, 15000);
   const sub = run(t, ['subscribe', src, '--from', server.url, '--as', mirror]);
   const seg = await openWhenThere(mirror);
   t.after(() => seg.close());
@@ -88,10 +73,7 @@ test('a remote shape change re-creates the mirror; Ctrl-C with --keep leaves it,
   const server = await startNats(t, { jetstream: false });
   const src = uniqueName(t, 'src');
   const mirror = uniqueName(t, 'mirror');
-  const sim1 = run(t, ['simulate', src, '--agents', '100', '--pattern', 'ramp', '--rate', '60']);
-  await stderrLine(sim1, /Ctrl-C/);
-  const pub = run(t, ['publish', src, '--to', server.url]);
-  await stderrLine(pub, /Ctrl-C to stop/);
+  const { sim: sim1, pub } = await rampPublishing(t, server, src, 100);
   const sub = run(t, ['subscribe', src, '--from', server.url, '--as', mirror, '--keep']);
   await until(() => runCli(['info', mirror, '--json']).stdout.includes('"frames"'), 'the mirror');
   assert.equal(JSON.parse(runCli(['info', mirror, '--json']).stdout).rows, 100);

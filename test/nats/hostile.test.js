@@ -8,7 +8,7 @@ import { uniqueName } from '../helpers.js';
 import { Segment } from '../../dist/core/index.js';
 import { Assembler, decodeMessage, WireProblem } from '../../dist/bridge/wire.js';
 import { skipWithoutNats, startNats } from './server.js';
-import { run, stderrLine, stop, until } from './procs.js';
+import { openWhenThere, run, stderrLine, stop, until } from './procs.js';
 
 /** Headers of a valid frame message, written from docs/BRIDGES.md (not from src/bridge/wire.ts), with changes. */
 function frameHeaderMap(over = {}) {
@@ -129,14 +129,7 @@ test('a hostile publisher: one line per kind of problem, no crash, no mirror of 
   send(frameHeaderMap({ 'Shmswarm-Frame': '9', 'Shmswarm-Sequence': '18' }), rampBytes(42));
   await nc.flush();
 
-  const seg = await until(() => {
-    try {
-      return Segment.open(mirror, { readonly: true });
-    } catch (e) {
-      if (e.code === 'ENOENT') return null;
-      throw e;
-    }
-  }, 'the mirror');
+  const seg = await openWhenThere(mirror, Segment);
   t.after(() => seg.close());
   await until(() => seg.info().frames >= 1, 'a frame in the mirror');
   assert.equal(seg.rows, 40);

@@ -44,3 +44,27 @@ export async function stop(child, signal = 'SIGINT', ms = 15_000) {
     clearTimeout(timer);
   }
 }
+
+/**
+ * A ramp writer on `src` (rows agents, 60 Hz) and `shmswarm publish` of it to `server`, both
+ * started and ready: { sim, pub }.
+ */
+export async function rampPublishing(t, server, src, rows, publishArgs = []) {
+  const sim = run(t, ['simulate', src, '--agents', String(rows), '--pattern', 'ramp', '--rate', '60']);
+  await stderrLine(sim, /Ctrl-C/);
+  const pub = run(t, ['publish', src, '--to', server.url, ...publishArgs]);
+  await stderrLine(pub, /Ctrl-C to stop/);
+  return { sim, pub };
+}
+
+/** The segment `name` opened read-only once it exists. */
+export async function openWhenThere(name, Segment) {
+  return until(() => {
+    try {
+      return Segment.open(name, { readonly: true });
+    } catch (e) {
+      if (e.code === 'ENOENT') return null;
+      throw e;
+    }
+  }, name);
+}

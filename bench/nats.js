@@ -16,8 +16,12 @@ import { Segment } from '../dist/core/index.js';
 import { natsServerPath, HOW_TO_INSTALL, startNats } from '../test/nats/server.js';
 import { parseArgsOrExit, usageExit } from './lib/args.js';
 
-const USAGE = 'usage: node bench/nats.js [--seconds 5] [--soak 60]';
-const { values } = parseArgsOrExit('bench/nats.js', USAGE, { options: { seconds: { type: 'string', default: '5' }, soak: { type: 'string' } } });
+const USAGE = 'usage: node bench/nats.js [--seconds 5] [--only <n>[,<n>...]] [--soak 60]   (--only: case numbers 1-4, in the order of the table)';
+const { values } = parseArgsOrExit('bench/nats.js', USAGE, {
+  options: { seconds: { type: 'string', default: '5' }, soak: { type: 'string' }, only: { type: 'string' } },
+});
+const ONLY = values.only === undefined ? null : values.only.split(',').map(Number);
+if (ONLY && !ONLY.every((n) => Number.isInteger(n) && n >= 1 && n <= 4)) usageExit('bench/nats.js', USAGE, '--only takes case numbers from 1 to 4');
 const SECONDS = Number(values.seconds);
 if (!(SECONDS > 0 && SECONDS <= 600)) usageExit('bench/nats.js', USAGE, '--seconds must be from 0 to 600');
 if (values.soak !== undefined && !(Number(values.soak) > 0)) usageExit('bench/nats.js', USAGE, '--soak must be a number of seconds > 0');
@@ -185,7 +189,7 @@ try {
       [240_000, 60], [2_400_000, 60], [24_000_000, 60], [240_000, 0],
     ];
     const rows = [];
-    for (const [bytes, rate] of cases) {
+    for (const [bytes, rate] of cases.filter((_, i) => !ONLY || ONLY.includes(i + 1))) {
       for (const transport of ['nats', 'tcp']) {
         const r = await runCase(server, transport, bytes, rate, SECONDS);
         rows.push(r);

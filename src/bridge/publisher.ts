@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { Events, headers as natsHeaders, type NatsConnection } from 'nats';
-import { isShmswarmError, parseDtype, RateSchedule, Segment, ShmswarmError, type Frame, type TypedArray } from '../core/index.js';
+import { allocFrame, isShmswarmError, parseDtype, RateSchedule, Segment, ShmswarmError, type Frame, type TypedArray } from '../core/index.js';
 import { chunkCount, frameHeaders, LAST_PREFIX, LAST_STREAM, lastSubject, statusHeaders, type FrameMeta, type SourceState } from './wire.js';
 
 export interface PublisherOptions {
@@ -77,6 +77,14 @@ export class Publisher {
   #lastSentAt = 0;
   #state: SourceState = 'live';
   #inflight: Promise<void> | null = null;
+  /**
+   * Two frame buffers, used in turn: the client copies a message out of its queue when it
+   * writes it to the socket, before the next frame but one is read into the same buffer. While
+   * disconnected it keeps the messages it has (references, not copies): the buffers are then
+   * retired and new ones made, so a message queued before the disconnection stays intact.
+   */
+  #buffers: [TypedArray | null, TypedArray | null] = [null, null];
+  #turn = 0;
   #jetstream = false;
   #lastStoredAt = 0;
   #unstored: { meta: FrameMeta; bytes: Uint8Array } | null = null;
@@ -150,6 +158,7 @@ export class Publisher {
         this.#connected = false;
         this.#disconnects++;
         this.#disconnectedAt = performance.now();
+        this.#buffers = [null, null];
         this.#skippedWhileDown = 0;
         this.#o.log('warn', `disconnected from the server; frames are skipped until it comes back`);
       } else if (s.type === Events.Reconnect) {
@@ -201,7 +210,7 @@ export class Publisher {
       return null;
     }
     if (this.#stopping) return null;
-    const frame = this.#seg.readFrame({ since: seen });
+    const frame = this.#seg.readFrame({ since: seen, into: this.#buffer() });
     if (!frame) return null;
     const n = frame.sequence / 2;
     const skipped = this.#lastN < 0 ? 0 : Math.max(0, n - this.#lastN - 1);
@@ -219,6 +228,18 @@ export class Publisher {
       this.#o.log('info', `${this.#o.name}: frames again (writer pid ${frame.writerPid})`);
     }
     return frame;
+  }
+
+  /** The next buffer in turn, of the current segment's frame size. */
+  #buffer(): TypedArray {
+    const seg = this.#seg;
+    let buf = this.#buffers[this.#turn];
+    if (!buf || buf.length !== seg.length || !(buf instanceof parseDtype(seg.dtype).array)) {
+      buf = allocFrame(parseDtype(seg.dtype), seg.length);
+      this.#buffers[this.#turn] = buf;
+    }
+    this.#turn ^= 1;
+    return buf;
   }
 
   /** No new frame for a while: heartbeat, store a frame JetStream missed, notice a dead writer or a re-created segment. */
@@ -273,7 +294,7 @@ export class Publisher {
     };
   }
 
-  /** Send one frame (its array is this frame's own: the client may still hold its chunks after we return). */
+  /** Send one frame (from one of the two buffers: see #buffers). */
   async #publish(frame: Frame<TypedArray>): Promise<void> {
     this.#frameNo++;
     const meta = this.#meta(frame);

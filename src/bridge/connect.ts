@@ -115,3 +115,24 @@ export async function connectTo(target: ServerTarget, clientName: string): Promi
   }
   return nc;
 }
+
+/**
+ * Drain (finish what is buffered, unsubscribe) and close, but never wait more than `ms` for it.
+ * While disconnected (`connected` false) it only closes: a drain then waits for a reconnection,
+ * and one cut short by close() left a timer that kept the process alive (nats 2.29).
+ */
+export async function closeConnection(nc: NatsConnection, connected: boolean, ms = 2000): Promise<void> {
+  if (!connected) {
+    await nc.close().catch(() => {});
+    return;
+  }
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<'late'>((r) => (timer = setTimeout(() => r('late'), ms)));
+  try {
+    if ((await Promise.race([nc.drain().then(() => 'drained' as const), late])) === 'late') await nc.close();
+  } catch {
+    await nc.close().catch(() => {});
+  } finally {
+    clearTimeout(timer);
+  }
+}

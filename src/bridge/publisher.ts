@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { Events, headers as natsHeaders, type NatsConnection } from 'nats';
 import { allocFrame, isShmswarmError, parseDtype, RateSchedule, Segment, ShmswarmError, type Frame, type TypedArray } from '../core/index.js';
+import { closeConnection } from './connect.js';
 import { chunkCount, frameHeaders, LAST_PREFIX, LAST_STREAM, lastSubject, statusHeaders, type FrameMeta, type SourceState } from './wire.js';
 
 export interface PublisherOptions {
@@ -352,11 +353,7 @@ export class Publisher {
 
   /** Close the connection (after run() returned): drains what is buffered. */
   async close(): Promise<void> {
-    try {
-      await this.#nc.drain();
-    } catch {
-      await this.#nc.close();
-    }
+    await closeConnection(this.#nc, this.#connected);
   }
 }
 

@@ -4,8 +4,9 @@
 // replaces it (counted), so a slow mirror never builds a backlog. The mirror is created with
 // the first whole frame's shape; a frame of another shape re-creates it (docs/BRIDGES.md).
 import { Events, type Msg, type MsgHdrs, type NatsConnection } from 'nats';
+import { closeConnection } from './connect.js';
 import { isShmswarmError, Segment, ShmswarmError, type TypedArray } from '../core/index.js';
-import { describeMirrorState, removeMirrorStatus, writeMirrorStatus, type MirrorState, type MirrorStatus } from './status.js';
+import { removeMirrorStatus, writeMirrorStatus, type MirrorState, type MirrorStatus } from './status.js';
 import { Assembler, decodeMessage, LAST_STREAM, lastSubject, sameShape, WireProblem, type ChunkMsg, type FrameMeta, type Problem, type SourceState, type StatusMsg, type WholeFrame } from './wire.js';
 
 export interface SubscriberOptions {
@@ -344,11 +345,7 @@ export class Subscriber {
   async close(keep: boolean): Promise<SubscriberSummary> {
     if (this.#timer) clearInterval(this.#timer);
     this.#timer = null;
-    try {
-      await this.#nc.drain();
-    } catch {
-      await this.#nc.close().catch(() => {});
-    }
+    await closeConnection(this.#nc, this.#connected);
     const src = this.#source;
     this.#summary.lost = this.#lostBefore + (src ? lostOf(src) : 0);
     if (this.#mirror) {
@@ -362,15 +359,6 @@ export class Subscriber {
     return this.#summary;
   }
 
-  /** The mirror's name once it exists. */
-  get mirrorName(): string | null {
-    return this.#mirror?.name ?? null;
-  }
-
-  describe(): string {
-    const s = this.#status(this.#state());
-    return s ? describeMirrorState(s, true) : 'waiting for the first frame';
-  }
 }
 
 /** The part of nats' DirectStreamAPI used here (the type is not exported by nats 2.29). */

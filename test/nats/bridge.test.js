@@ -146,6 +146,9 @@ test('usage and connection errors: one line each, exit 2 for usage, 1 for an unr
     [['subscribe', '/x', '--from', 'nats://127.0.0.1:4222', '--max-bytes', 'lots'], 2, /--max-bytes/],
     [['subscribe', '/x', '--from', 'nats://127.0.0.1:4222', '--creds', '/nonexistent/creds'], 1, /cannot read the credentials file \/nonexistent\/creds: ENOENT/],
   ];
+  const taken = uniqueName(t, 'taken');
+  assert.equal(runCli(['create', taken, '--agents', '2', '--cols', '2']).status, 0);
+  cases.push([['subscribe', taken, '--from', 'nats://127.0.0.1:1'], 1, /already exists; mirror into another name with --as, or replace it \(when its writer is dead\) with --force/]);
   for (const [args, status, pattern, env] of cases) {
     const r = runCli(args, { env: { NATS_URL: '', ...env } });
     assert.equal(r.status, status, `${args.join(' ')}: ${r.stderr}`);

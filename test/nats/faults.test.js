@@ -102,3 +102,23 @@ test('a remote shape change re-creates the mirror; Ctrl-C with --keep leaves it,
   assert.equal(runCli(['unlink', mirror]).status, 0);
   assert.equal(existsSync(status), false);
 });
+
+test('Ctrl-C while the server is down: both sides still exit 0 at once, and the mirror is removed', async (t) => {
+  if (skipWithoutNats(t)) return;
+  const server = await startNats(t, { jetstream: false });
+  const src = uniqueName(t, 'src');
+  const mirror = uniqueName(t, 'mirror');
+  const { sim, pub } = await rampPublishing(t, server, src, 100);
+  const sub = run(t, ['subscribe', src, '--from', server.url, '--as', mirror]);
+  const seg = await openWhenThere(mirror);
+  seg.close();
+  await server.kill();
+  await stderrLine(sub, /disconnected from the server/);
+  await stderrLine(pub, /disconnected from the server/);
+  assert.deepEqual(await stop(sub, 'SIGINT', 8000), { code: 0, signal: null });
+  assert.match(sub.err, /mirror removed/);
+  assert.equal(existsSync('/dev/shm' + mirror), false);
+  assert.deepEqual(await stop(pub, 'SIGTERM', 8000), { code: 0, signal: null });
+  assert.match(pub.err, /stopped; sent \d+ frames/);
+  await stop(sim);
+});

@@ -1,4 +1,6 @@
+import { existsSync } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
+import { CliError } from '../errors.js';
 import { progress, warn } from '../output.js';
 import { parseMode } from '../parse.js';
 import { SignalHold } from '../signals.js';
@@ -67,6 +69,10 @@ Examples:
       for (const w of checkSegmentName(mirror).warnings) warn(w);
       const subject = o.subject === undefined ? defaultSubject(name) : checkSubject(o.subject, '--subject');
       const target = serverTarget({ url: o.from, creds: o.creds, tokenFile: o.tokenFile });
+      // Said now rather than when the first frame comes (--force is checked then: only a dead writer's segment is replaced).
+      const { SHM_DIR } = await import('../../core/segment.js');
+      if (!o.force && existsSync(SHM_DIR + mirror))
+        throw new CliError(`${mirror} already exists; mirror into another name with --as, or replace it (when its writer is dead) with --force`);
       const { Subscriber } = await import('../../bridge/subscriber.js');
       const nc = await connectTo(target, `shmswarm subscribe ${mirror}`);
       const log = (level: 'info' | 'warn', m: string) => (level === 'warn' ? warn(m) : progress(m));

@@ -117,7 +117,8 @@ async function runCase(server, transport, bytes, rate, seconds) {
     const into = new Float64Array(seg.length);
     const ages = [];
     const f0 = seg.info().frames;
-    const c0 = [cpuMs(sender.pid), cpuMs(receiver.pid)];
+    const serverCpu = () => (transport === 'nats' ? cpuMs(server.pid) : 0);
+    const c0 = [cpuMs(sender.pid), cpuMs(receiver.pid), serverCpu()];
     const t0 = performance.now();
     let seq = seg.sequence();
     while (performance.now() - t0 < seconds * 1000) {
@@ -133,11 +134,12 @@ async function runCase(server, transport, bytes, rate, seconds) {
     }
     const secs = (performance.now() - t0) / 1000;
     const frames = seg.info().frames - f0;
-    const c1 = [cpuMs(sender.pid), cpuMs(receiver.pid)];
+    const c1 = [cpuMs(sender.pid), cpuMs(receiver.pid), serverCpu()];
     ages.sort((a, b) => a - b);
     return {
       transport, bytes, rate, fps: frames / secs, p50: pct(ages, 0.5), p90: pct(ages, 0.9),
       senderCpu: (c1[0] - c0[0]) / Math.max(1, frames), receiverCpu: (c1[1] - c0[1]) / Math.max(1, frames),
+      serverCpu: (c1[2] - c0[2]) / Math.max(1, frames),
       note: transport === 'nats' ? (/refused|disconnected/.exec(receiver.err)?.[0] ?? '') : '',
     };
   } finally {
@@ -196,10 +198,10 @@ try {
         process.stderr.write(`  ${transport} ${bytes / 1e6} MB ${rate || 'back to back'}: ${r.fps.toFixed(1)} fps\n`);
       }
     }
-    process.stdout.write('\nframe     rate          transport  frames/s  age p50 ms  age p90 ms  CPU ms/frame sender  receiver\n');
+    process.stdout.write('\nframe     rate          transport  frames/s  age p50 ms  age p90 ms  CPU ms/frame: sender  receiver  nats-server\n');
     for (const r of rows)
       process.stdout.write(
-        `${`${r.bytes / 1e6} MB`.padEnd(9)} ${(r.rate ? `${r.rate} Hz` : 'back to back').padEnd(13)} ${r.transport.padEnd(10)} ${r.fps.toFixed(1).padStart(8)} ${r.p50.toFixed(2).padStart(11)} ${r.p90.toFixed(2).padStart(11)} ${r.senderCpu.toFixed(2).padStart(19)} ${r.receiverCpu.toFixed(2).padStart(9)} ${r.note}\n`,
+        `${`${r.bytes / 1e6} MB`.padEnd(9)} ${(r.rate ? `${r.rate} Hz` : 'back to back').padEnd(13)} ${r.transport.padEnd(10)} ${r.fps.toFixed(1).padStart(8)} ${r.p50.toFixed(2).padStart(11)} ${r.p90.toFixed(2).padStart(11)} ${r.senderCpu.toFixed(2).padStart(20)} ${r.receiverCpu.toFixed(2).padStart(9)} ${(r.transport === 'nats' ? r.serverCpu.toFixed(2) : '-').padStart(12)} ${r.note}\n`,
       );
     process.stdout.write('\nratios NATS / TCP (same run):\n');
     for (let i = 0; i < rows.length; i += 2) {

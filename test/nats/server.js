@@ -76,6 +76,10 @@ export async function startNats(t, { jetstream = true, token, maxPayload } = {})
     url: `nats://127.0.0.1:${port}`,
     dir,
     logText: () => log,
+    /** The running server's pid (for the bench's CPU figures). */
+    get pid() {
+      return child?.pid;
+    },
     async start() {
       child = spawn(bin, ['-c', conf], { stdio: ['ignore', 'pipe', 'pipe'] });
       child.stdout.on('data', (d) => (log += d));

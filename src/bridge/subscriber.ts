@@ -5,7 +5,7 @@
 // the first whole frame's shape; a frame of another shape re-creates it (docs/BRIDGES.md).
 import { Events, type Msg, type MsgHdrs, type NatsConnection } from 'nats';
 import { closeConnection } from './connect.js';
-import { isShmswarmError, Segment, ShmswarmError, type TypedArray } from '../core/index.js';
+import { allocFrame, isShmswarmError, Segment, ShmswarmError, type TypedArray } from '../core/index.js';
 import { removeMirrorStatus, writeMirrorStatus, type MirrorState, type MirrorStatus } from './status.js';
 import { Assembler, decodeMessage, LAST_STREAM, lastSubject, sameShape, WireProblem, type ChunkMsg, type FrameMeta, type Problem, type SourceState, type StatusMsg, type WholeFrame } from './wire.js';
 
@@ -63,6 +63,8 @@ export class Subscriber {
   #mirrorMeta: FrameMeta | null = null;
   #pending: WholeFrame | null = null;
   #pendingStored = false;
+  /** Where a one-message frame whose payload is not aligned for its type is copied. */
+  #aligned: TypedArray | null = null;
   /** Frames lost from publishers heard before the current one. */
   #lostBefore = 0;
   #writeScheduled = false;
@@ -254,7 +256,7 @@ export class Subscriber {
     const created = !this.#mirror;
     if (created) this.#createMirror(meta);
     const seg = this.#mirror!;
-    seg.writeFrame(new meta.dtype.array(f.data.buffer, f.data.byteOffset, f.data.byteLength / meta.dtype.bytes) as TypedArray);
+    seg.writeFrame(this.#elements(f));
     const n = meta.sequence / 2;
     const last = this.#lastMirrored;
     // The frame JetStream kept is up to a few hundred ms older than the live ones: the frames
@@ -266,6 +268,16 @@ export class Subscriber {
     this.#lastFrameAt = performance.now();
     // A new mirror says at once that it is one.
     this.#writeStatus(created);
+  }
+
+  /** The frame as the segment's typed array: a view when its bytes are aligned for the type, else a copy. */
+  #elements(f: WholeFrame): TypedArray {
+    const { dtype } = f.meta;
+    const n = f.data.byteLength / dtype.bytes;
+    if (f.data.byteOffset % dtype.bytes === 0) return new dtype.array(f.data.buffer, f.data.byteOffset, n);
+    if (!this.#aligned || this.#aligned.length !== n || !(this.#aligned instanceof dtype.array)) this.#aligned = allocFrame(dtype, n);
+    new Uint8Array(this.#aligned.buffer, this.#aligned.byteOffset, f.data.byteLength).set(f.data);
+    return this.#aligned;
   }
 
   #createMirror(meta: FrameMeta): void {

@@ -279,7 +279,8 @@ export interface WholeFrame {
  * (reported, never delivered in part).
  *
  * Two buffers take turns, so a whole frame handed out stays intact while the next one is
- * assembled; the caller must be done with a frame before the second one after it completes.
+ * assembled; the caller must be done with a frame before the second one after it completes. A
+ * frame in one message is handed out as the message's payload itself (any byte alignment).
  */
 export class Assembler {
   readonly #report: (p: WireProblem) => void;
@@ -299,6 +300,8 @@ export class Assembler {
     const cur = this.#meta;
     if (m.index === 0) {
       if (cur) this.#drop('incomplete', `frame ${cur.frame} from publisher ${cur.id} was dropped: chunk ${this.#next} of ${this.#chunks} never came before the next frame began`);
+      // A frame in one message is whole as it came (decodeMessage checked its size): no copy.
+      if (m.chunks === 1) return { meta: m.meta, data: payload };
       this.#begin(m);
     } else if (!cur || cur.id !== m.meta.id || cur.frame !== m.meta.frame || m.chunks !== this.#chunks || m.index !== this.#next) {
       const expected = cur ? `expected chunk ${this.#next}/${this.#chunks} of frame ${cur.frame}` : 'no chunk 0 before it';

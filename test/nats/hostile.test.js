@@ -151,3 +151,28 @@ test('a hostile publisher: one line per kind of problem, no crash, no mirror of 
   assert.deepEqual(s, { code: 0, signal: null });
   assert.match(sub.err, /refused header 2, version 2, shape 2, too-large 2, dtype 2, fields 2, size 3, chunk-order 3, incomplete 1/);
 });
+
+test('one-message frames land whole whatever byte offset their payload has in the socket buffer (f64: 8-byte elements)', async (t) => {
+  if (skipWithoutNats(t)) return;
+  const server = await startNats(t, { jetstream: false });
+  const mirror = uniqueName(t, 'mirror');
+  const subject = 'aligned.test';
+  const sub = run(t, ['subscribe', '/aligned', '--from', server.url, '--subject', subject, '--as', mirror]);
+  await stderrLine(sub, /waiting for the next live frame/);
+  const nc = await connect({ servers: server.url });
+  t.after(() => nc.close());
+  let seg = null;
+  t.after(() => seg?.close());
+  // Host names of 1 to 9 characters shift where each payload starts by one byte at a time.
+  for (let k = 1; k <= 9; k++) {
+    const values = new Float64Array(160).map((_, i) => k * 1000 + i);
+    const map = frameHeaderMap({ 'Shmswarm-Dtype': 'f64', 'Shmswarm-Bytes': '1280', 'Shmswarm-Host': 'h'.repeat(k), 'Shmswarm-Frame': String(k), 'Shmswarm-Sequence': String(2 * k) });
+    nc.publish(subject, new Uint8Array(values.buffer), { headers: natsHeaders(map) });
+    await nc.flush();
+    seg ??= await openWhenThere(mirror, Segment);
+    await until(() => seg.info().frames >= k, `frame ${k} in the mirror`);
+    assert.deepEqual(seg.readFrame().data, values, `frame ${k}`);
+  }
+  assert.doesNotMatch(sub.err, /refused/);
+  assert.deepEqual(await stop(sub), { code: 0, signal: null });
+});

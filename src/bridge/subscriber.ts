@@ -68,6 +68,8 @@ export class Subscriber {
   /** Frames lost from publishers heard before the current one. */
   #lostBefore = 0;
   #writeScheduled = false;
+  /** A frame was written in this turn of the event loop (see #deliver). */
+  #wroteThisTurn = false;
   #source: Source | null = null;
   /** Source frame number of the last frame mirrored, and its publisher; `stored`: it came from JetStream. */
   #lastMirrored: { id: string; n: number; stored: boolean } | null = null;
@@ -225,8 +227,19 @@ export class Subscriber {
     if (n === 1) this.#o.log('warn', `refused a message from ${this.#o.subject}: ${p.message} (further problems of this kind are counted, not shown)`);
   }
 
-  /** A whole frame: written at the next turn of the event loop, unless a newer one replaces it first. */
+  /**
+   * A whole frame. The first one of a turn of the event loop is written at once; any later one in
+   * the same turn (data that piled up in the socket: a backlog) waits for the end of the turn,
+   * and a newer one replaces it meanwhile (counted as superseded): a backlog costs one write,
+   * not one per frame.
+   */
   #deliver(whole: WholeFrame, stored = false): void {
+    if (!this.#wroteThisTurn && !this.#writeScheduled) {
+      this.#wroteThisTurn = true;
+      setImmediate(() => (this.#wroteThisTurn = false));
+      this.#writeNow(whole, stored);
+      return;
+    }
     if (this.#pending) this.#summary.superseded++;
     this.#pending = whole;
     this.#pendingStored = stored;
@@ -236,13 +249,16 @@ export class Subscriber {
       this.#writeScheduled = false;
       const f = this.#pending;
       this.#pending = null;
-      if (!f) return;
-      try {
-        this.#write(f, this.#pendingStored);
-      } catch (e) {
-        this.#fatal(e);
-      }
+      if (f) this.#writeNow(f, this.#pendingStored);
     });
+  }
+
+  #writeNow(f: WholeFrame, stored: boolean): void {
+    try {
+      this.#write(f, stored);
+    } catch (e) {
+      this.#fatal(e);
+    }
   }
 
   #write(f: WholeFrame, stored: boolean): void {

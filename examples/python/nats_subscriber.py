@@ -95,9 +95,11 @@ def decode(h, payload_len, max_bytes=DEFAULT_MAX_BYTES):
 
 
 class Assembler:
-    """Chunks in order (0, 1, ..., n-1) of one frame of one publisher; anything else drops it."""
+    """Chunks in order (0, 1, ..., n-1) of one frame of one publisher; anything else drops it.
+    add() returns (meta, array) for a whole frame, else None; a dropped frame goes to report()."""
 
-    def __init__(self):
+    def __init__(self, report):
+        self.report = report
         self.meta = None
         self.parts = []
         self.filled = 0
@@ -105,24 +107,21 @@ class Assembler:
     def add(self, m, payload):
         cur = self.meta
         if m['index'] == 0:
-            dropped = cur is not None
+            if cur is not None:
+                self.report(WireProblem('incomplete', f"frame {cur['frame']} never got its last chunk"))
             self.meta, self.parts, self.filled = m, [], 0
-            if dropped:
-                self._store(m, payload)
-                raise WireProblem('incomplete', f"frame {cur['frame']} never got its last chunk")
         elif cur is None or (cur['id'], cur['frame'], cur['chunks']) != (m['id'], m['frame'], m['chunks']) \
                 or m['index'] != len(self.parts):
             self.meta = None
-            raise WireProblem('chunk-order', f"chunk {m['index']}/{m['chunks']} of frame {m['frame']} out of order")
-        return self._store(m, payload)
-
-    def _store(self, m, payload):
+            self.report(WireProblem('chunk-order', f"chunk {m['index']}/{m['chunks']} of frame {m['frame']} out of order"))
+            return None
         meta = self.meta
         self.filled += len(payload)
         last = m['index'] == m['chunks'] - 1
         if self.filled > meta['bytes'] or (last and self.filled != meta['bytes']):
             self.meta = None
-            raise WireProblem('size', f"the chunks of frame {meta['frame']} do not add up to {meta['bytes']} bytes")
+            self.report(WireProblem('size', f"the chunks of frame {meta['frame']} do not add up to {meta['bytes']} bytes"))
+            return None
         self.parts.append(bytes(payload))
         if not last:
             return None
@@ -146,17 +145,17 @@ async def frames(nc, subject, max_bytes=DEFAULT_MAX_BYTES, latest=True, problems
     def feed(assembler, headers, data):
         try:
             m = decode(headers or {}, len(data), max_bytes)
-            if m['kind'] != 'frame':
-                return
-            whole = assembler.add(m, data)
         except WireProblem as p:
             refuse(p)
             return
+        if m['kind'] != 'frame':
+            return
+        whole = assembler.add(m, data)
         if whole:
             slot[:] = [whole]
             ready.set()
 
-    live = Assembler()
+    live = Assembler(refuse)
 
     async def on_msg(msg):
         feed(live, msg.headers, msg.data)
@@ -166,7 +165,7 @@ async def frames(nc, subject, max_bytes=DEFAULT_MAX_BYTES, latest=True, problems
         if latest:
             try:
                 js = nc.jsm()
-                stored = Assembler()
+                stored = Assembler(refuse)
                 first = await js.get_last_msg(LAST_STREAM, last_subject(subject, 0), direct=True)
                 n = int(re.match(r'^\d+/(\d+)$', (first.headers or {}).get('Shmswarm-Chunk', '0/1'))[1])
                 msgs = [first] + [await js.get_last_msg(LAST_STREAM, last_subject(subject, i), direct=True) for i in range(1, min(n, 100000))]

@@ -176,3 +176,25 @@ test('one-message frames land whole whatever byte offset their payload has in th
   assert.doesNotMatch(sub.err, /refused/);
   assert.deepEqual(await stop(sub), { code: 0, signal: null });
 });
+
+test('--force never replaces a segment whose writer is alive: the first frame fails the mirror with one line, exit 1, the segment untouched', async (t) => {
+  if (skipWithoutNats(t)) return;
+  const server = await startNats(t, { jetstream: false });
+  const taken = uniqueName(t, 'taken');
+  const sim = run(t, ['simulate', taken, '--agents', '10', '--rate', '60']);
+  await stderrLine(sim, /Ctrl-C/);
+  const subject = 'force.test';
+  const sub = run(t, ['subscribe', '/remote', '--from', server.url, '--subject', subject, '--as', taken, '--force']);
+  await stderrLine(sub, /waiting for the next live frame/);
+  const nc = await connect({ servers: server.url });
+  t.after(() => nc.close());
+  nc.publish(subject, rampBytes(3), { headers: natsHeaders(frameHeaderMap()) });
+  await nc.flush();
+  const { code } = await sub.exited;
+  assert.equal(code, 1, sub.err);
+  assert.match(sub.err, new RegExp(`shmswarm: ${taken} has a live writer \\(pid \\d+\\); not replacing it`));
+  const seg = Segment.open(taken, { readonly: true });
+  t.after(() => seg.close());
+  assert.equal(seg.rows, 10, 'the live segment is untouched');
+  await stop(sim);
+});

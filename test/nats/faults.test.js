@@ -122,3 +122,21 @@ test('Ctrl-C while the server is down: both sides still exit 0 at once, and the 
   assert.match(pub.err, /stopped; sent \d+ frames/);
   await stop(sim);
 });
+
+test('a publisher killed without a goodbye: after 3 s of silence the mirror says the source is gone', async (t) => {
+  if (skipWithoutNats(t)) return;
+  const server = await startNats(t, { jetstream: false });
+  const src = uniqueName(t, 'src');
+  const mirror = uniqueName(t, 'mirror');
+  const { sim, pub } = await rampPublishing(t, server, src, 100);
+  const sub = run(t, ['subscribe', src, '--from', server.url, '--as', mirror]);
+  const seg = await openWhenThere(mirror);
+  t.after(() => seg.close());
+  pub.kill('SIGKILL');
+  await stderrLine(sub, /source gone: nothing from the publisher on shmswarm\.\S+ for 3 s/);
+  await until(() => /source +source gone: nothing from the publisher of \S+ since /.test(runCli(['info', mirror]).stdout), 'info saying source gone');
+  assert.match(runCli(['list']).stdout, new RegExp(`${mirror} .*\\(mirror, source gone\\)`));
+  assert.notEqual(rampK(seg.readFrame().data), null, 'the last frame kept, whole');
+  assert.deepEqual(await stop(sub), { code: 0, signal: null });
+  await stop(sim);
+});

@@ -64,6 +64,12 @@ Examples:
       }
       const hold = new SignalHold(() => publisher.stop());
       const started = performance.now();
+      // Progress now and then: every 10 s on a terminal, every minute into a log.
+      const every = process.stderr.isTTY ? 10_000 : 60_000;
+      const ticker = setInterval(() => {
+        const s = publisher.summary;
+        progress(`publish ${name}: sent ${s.sent} frames so far, skipped ${s.skipped}`);
+      }, every);
       progress(`publish ${name} → ${target.display} subject ${subject}${o.maxRate ? ` at most ${o.maxRate} Hz` : ''}; Ctrl-C to stop`);
       try {
         const summary = await publisher.run();
@@ -72,6 +78,7 @@ Examples:
         stderrLine(`publish ${name}: stopped by an error`);
         throw e;
       } finally {
+        clearInterval(ticker);
         await publisher.close();
         hold.release();
       }

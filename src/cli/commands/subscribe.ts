@@ -22,7 +22,7 @@ function parseBytes(value: string): number {
   const m = /^\s*(\d+)\s*([kKmMgG]?)i?[bB]?\s*$/.exec(value);
   if (!m) throw new InvalidArgumentError('It must be a number of bytes such as 268435456, 256M or 2G.');
   const n = Number(m[1]) * 1024 ** ' kmg'.indexOf((m[2] || ' ').toLowerCase());
-  if (!Number.isSafeInteger(n) || n < 1 || n > 2 ** 40) throw new InvalidArgumentError('It must be from 1 byte to 1T.');
+  if (!Number.isSafeInteger(n) || n < 1 || n > 2 ** 40) throw new InvalidArgumentError('It must be from 1 byte to 1024G (2^40, the most a segment holds).');
   return n;
 }
 
@@ -84,6 +84,11 @@ Examples:
       const stopped = new Promise<void>((r) => (stop = r));
       const hold = new SignalHold(() => stop());
       progress(`subscribe ${subject} on ${target.display} → ${mirror}; Ctrl-C to stop`);
+      // Progress now and then: every 10 s on a terminal, every minute into a log.
+      const ticker = setInterval(() => {
+        const s = sub.summary;
+        progress(`subscribe ${subject}: mirrored ${plural(s.mirrored, 'frame')} so far, missed ${s.missed}`);
+      }, process.stderr.isTTY ? 10_000 : 60_000);
       let failure: unknown;
       try {
         await sub.start();
@@ -91,6 +96,7 @@ Examples:
       } catch (e) {
         failure = e;
       } finally {
+        clearInterval(ticker);
         const s = await sub.close(o.keep === true);
         hold.release();
         const refused = Object.entries(s.refused).map(([k, n]) => `${k} ${n}`);

@@ -105,7 +105,7 @@ test('a late subscriber gets the latest (chunked) frame from JetStream at once, 
   assert.deepEqual(await stop(pub), { code: 0, signal: null });
 });
 
-test('token auth from a file or NATS_TOKEN; a wrong token is one line and exit 1; no JetStream: live only; a secret in the URL is refused', async (t) => {
+test('token auth from a file or NATS_TOKEN; a wrong token is one line and exit 1; no JetStream: live only; --max-rate skips frames; a secret in the URL is refused', async (t) => {
   if (skipWithoutNats(t)) return;
   const server = await startNats(t, { jetstream: false, token: 's3cret-token' });
   const dir = mkdtempSync(join(tmpdir(), 'shmswarm-token-'));
@@ -125,15 +125,19 @@ test('token auth from a file or NATS_TOKEN; a wrong token is one line and exit 1
   assert.equal(inUrl.status, 2);
   assert.match(inUrl.stderr, /credentials in the URL would be visible/);
 
-  const pub = run(t, ['publish', src, '--to', server.url, '--token-file', tokenFile]);
+  // --max-rate 15 against a 60 Hz writer: most frames are skipped, and counted.
+  const pub = run(t, ['publish', src, '--to', server.url, '--token-file', tokenFile, '--max-rate', '15']);
   await stderrLine(pub, /no JetStream: publishing live only/);
   const sub = run(t, ['subscribe', src, '--from', server.url, '--as', mirror], { NATS_TOKEN: 's3cret-token' });
   await stderrLine(sub, /no JetStream: waiting for the next live frame/);
   const seg = await mirrorFrames(mirror, 3);
   t.after(() => seg.close());
-  await wholeFrames(seg, 3);
+  const ks = await wholeFrames(seg, 6);
+  assert.ok(ks.slice(1).some((k, i) => k - ks[i] > 1), `frames skipped between those mirrored: ${ks}`);
   assert.deepEqual(await stop(sub), { code: 0, signal: null });
   assert.deepEqual(await stop(pub), { code: 0, signal: null });
+  assert.match(pub.err, /at most 15 Hz/);
+  assert.match(pub.err, /skipped [1-9]\d*/);
   await stop(sim);
 });
 

@@ -57,7 +57,10 @@ export function writeMirrorStatus(status: MirrorStatus, mode: number): void {
   const path = pathOf(status.ino);
   const tmp = `${path}.${process.pid}.tmp`;
   try {
-    writeFileSync(tmp, JSON.stringify(status) + '\n', { mode });
+    // /dev/shm is writable by everyone: never write through a name someone else left there
+    // (O_EXCL does not follow a symbolic link); a stale one of ours is removed first.
+    rmSync(tmp, { force: true });
+    writeFileSync(tmp, JSON.stringify(status) + '\n', { mode, flag: 'wx' });
     renameSync(tmp, path);
   } catch (e) {
     rmSync(tmp, { force: true });
@@ -71,11 +74,13 @@ export function removeMirrorStatus(ino: number): void {
 
 /**
  * The status of the segment `seg` if it is a mirror, else null. The file is read as untrusted:
- * bounded, parsed, and used only if it names this very segment.
+ * owned by the segment's owner, bounded, parsed, and used only if it names this very segment.
  */
-export function readMirrorStatus(seg: { name: string; ino: number; createdTime?: number | null }): MirrorStatus | null {
+export function readMirrorStatus(seg: { name: string; ino: number; uid: number; createdTime?: number | null }): MirrorStatus | null {
   let text: string;
   try {
+    // Only a status written by the segment's owner: anyone can put a file in /dev/shm.
+    if (statSync(pathOf(seg.ino)).uid !== seg.uid) return null;
     const buf = readFileSync(pathOf(seg.ino));
     if (buf.byteLength > MAX_STATUS_BYTES) return null;
     text = buf.toString('utf8');
@@ -95,7 +100,8 @@ export function readMirrorStatus(seg: { name: string; ino: number; createdTime?:
 /** readMirrorStatus for the object the name points at now (as `list` sees it). */
 export function readMirrorStatusOf(name: string): MirrorStatus | null {
   try {
-    return readMirrorStatus({ name, ino: statSync(DIR + name).ino });
+    const st = statSync(DIR + name);
+    return readMirrorStatus({ name, ino: st.ino, uid: st.uid });
   } catch {
     return null;
   }

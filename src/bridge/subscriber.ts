@@ -82,6 +82,7 @@ export class Subscriber {
   #timer: NodeJS.Timeout | null = null;
   #stateShown: MirrorState | null = null;
   #statusWrittenAt = -Infinity;
+  #statusFailed = false;
   #fatal: (e: unknown) => void = () => {};
   #done: Promise<void>;
 
@@ -355,7 +356,9 @@ export class Subscriber {
     try {
       writeMirrorStatus(s, this.#o.mode);
     } catch (e) {
-      this.#o.log('warn', `cannot write the mirror's status for info/list: ${(e as Error).message}`);
+      // Said once: it is retried every second.
+      if (!this.#statusFailed) this.#o.log('warn', `cannot write the mirror's status for info/list (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); info will not say that ${this.#o.mirror} is a mirror`);
+      this.#statusFailed = true;
     }
   }
 

@@ -4,7 +4,7 @@
 // server's acknowledgement (a flush) while the next is sent, frames that came meanwhile are
 // skipped and counted, and nothing is sent while the connection is down.
 import { randomBytes } from 'node:crypto';
-import { hostname } from 'node:os';
+import { endianness, hostname } from 'node:os';
 import { Events, headers as natsHeaders, type NatsConnection } from 'nats';
 import { allocFrame, isShmswarmError, parseDtype, RateSchedule, Segment, ShmswarmError, type Frame, type TypedArray } from '../core/index.js';
 import { closeConnection } from './connect.js';
@@ -99,6 +99,8 @@ export class Publisher {
 
   /** Open the segment (ENOENT, ENOTSHMSWARM before anything is sent) and set up JetStream. */
   static async open(nc: NatsConnection, o: PublisherOptions): Promise<Publisher> {
+    // The wire format is little-endian and frames go out as their bytes are in memory.
+    if (endianness() !== 'LE') throw new ShmswarmError('this host is big-endian; the wire format (docs/BRIDGES.md) carries little-endian frames, and publish does not convert them', 'EBYTEORDER');
     const p = new Publisher(nc, Publisher.#openSegment(o.name), o);
     if (o.jetstream) await p.#setUpJetStream();
     // Ends when the connection closes; never awaited (its iterator may outlive a drained connection).

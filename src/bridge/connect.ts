@@ -12,6 +12,8 @@ export interface ServerFlags {
   creds?: string;
   /** A file holding the token (trailing newline ignored). */
   tokenFile?: string;
+  /** A PEM file of the certificate authority that signed the server's certificate (TLS). */
+  tlsCa?: string;
 }
 
 export interface ServerTarget {
@@ -61,7 +63,8 @@ export function serverTarget(flags: ServerFlags, env: NodeJS.ProcessEnv = proces
   else if (flags.tokenFile !== undefined) options.token = new TextDecoder().decode(readSecret(flags.tokenFile, 'token file')).trim();
   else if (env.NATS_TOKEN !== undefined && env.NATS_TOKEN !== '' && options.token === undefined && options.user === undefined) options.token = env.NATS_TOKEN;
   if (options.token === '') throw new ShmswarmError(`the token file ${flags.tokenFile} is empty`, 'ECREDS');
-  if (scheme === 'tls') options.tls = {};
+  if (flags.tlsCa !== undefined && scheme !== 'tls') throw usage('--tls-ca is for tls:// servers');
+  if (scheme === 'tls') options.tls = flags.tlsCa === undefined ? {} : { ca: new TextDecoder().decode(readSecret(flags.tlsCa, 'CA file')) };
   return { server: `${host}:${port}`, display: `${scheme}://${host}:${port}`, tls: scheme === 'tls', options };
 }
 
@@ -105,9 +108,11 @@ export async function connectTo(target: ServerTarget, clientName: string): Promi
     if (code === ErrorCode.AuthorizationViolation || code === ErrorCode.AuthenticationExpired || code === ErrorCode.BadAuthentication || code === ErrorCode.BadCreds)
       throw new ShmswarmError(`${target.display} refused the credentials (${code}); check --token-file, --creds or NATS_TOKEN`, 'EAUTH');
     if (code === ErrorCode.ConnectionTimeout) throw new ShmswarmError(`cannot connect to ${target.display}: no answer within 5 s`, 'ETIMEDOUT');
-    if (code === ErrorCode.ServerOptionNotAvailable)
-      throw new ShmswarmError(`cannot connect to ${target.display}: TLS failed (${why})`, 'ETLS');
-    throw new ShmswarmError(`cannot connect to ${target.display}: ${why}`, 'ECONNECT');
+    // nats.js refuses a tls:// connection to a server that offers no TLS with this code.
+    if (code === ErrorCode.ServerOptionNotAvailable && target.tls)
+      throw new ShmswarmError(`${target.display} does not offer TLS: refusing to go on in plain text (use nats:// to mean it)`, 'ETLS');
+    const hint = target.tls && !target.options.tls?.ca ? ' (if the server\'s certificate is signed by your own CA, give it with --tls-ca)' : '';
+    throw new ShmswarmError(`cannot connect to ${target.display}: ${why}${hint}`, 'ECONNECT');
   }
   if (target.tls && !(nc.info?.tls_required || nc.info?.tls_available)) {
     await nc.close();

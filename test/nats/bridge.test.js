@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { runCli, uniqueName } from '../helpers.js';
 import { rampK } from '../bridge/build.js';
 import { Segment } from '../../dist/core/index.js';
-import { skipWithoutNats, startNats } from './server.js';
+import { makeTlsFiles, skipWithoutNats, startNats } from './server.js';
 import { openWhenThere, rampPublishing, run, stderrLine, stop, until } from './procs.js';
 
 /** The mirror `name` once it exists and has at least `n` frames. */
@@ -197,4 +197,40 @@ test("a mirror status file is believed only when the segment's owner wrote it an
     assert.equal(r.status, 0);
     assert.doesNotMatch(r.stdout, /mirror of/, 'a status file of another user');
   }
+});
+
+test('tls://: frames over TLS with --tls-ca; an untrusted certificate, or a server without TLS, is one line and exit 1', async (t) => {
+  if (skipWithoutNats(t)) return;
+  const dir = mkdtempSync(join(tmpdir(), 'shmswarm-tls-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const files = makeTlsFiles(dir);
+  if (!files) {
+    if (process.env.CI === 'true') throw new Error('openssl is not installed (CI=true: the TLS test must run)');
+    t.skip('openssl is not installed: apt-get install openssl');
+    return;
+  }
+  const server = await startNats(t, { jetstream: false, tls: files });
+  const src = uniqueName(t, 'src');
+  const mirror = uniqueName(t, 'mirror');
+  const tlsUrl = `tls://localhost:${server.port}`;
+  const { sim, pub } = await rampPublishing(t, { url: tlsUrl }, src, 100, ['--tls-ca', files.ca]);
+  const sub = run(t, ['subscribe', src, '--from', `tls://127.0.0.1:${server.port}`, '--tls-ca', files.ca, '--as', mirror]);
+  const seg = await mirrorFrames(mirror, 3);
+  t.after(() => seg.close());
+  await wholeFrames(seg, 3);
+  assert.deepEqual(await stop(sub), { code: 0, signal: null });
+  assert.deepEqual(await stop(pub), { code: 0, signal: null });
+
+  const untrusted = runCli(['subscribe', src, '--from', tlsUrl, '--as', uniqueName(t, 'm')]);
+  assert.equal(untrusted.status, 1);
+  assert.match(untrusted.stderr, /^shmswarm: cannot connect to tls:\/\/localhost:\d+: .*give it with --tls-ca/);
+  assert.equal(untrusted.stderr.trim().split('\n').length, 1, untrusted.stderr);
+  const caWithPlain = runCli(['publish', src, '--to', `nats://127.0.0.1:${server.port}`, '--tls-ca', files.ca]);
+  assert.equal(caWithPlain.status, 2);
+  assert.match(caWithPlain.stderr, /--tls-ca is for tls:\/\/ servers/);
+  const plain = await startNats(t, { jetstream: false });
+  const noTls = runCli(['publish', src, '--to', `tls://127.0.0.1:${plain.port}`]);
+  assert.equal(noTls.status, 1);
+  assert.match(noTls.stderr, /does not offer TLS: refusing to go on in plain text/);
+  await stop(sim);
 });

@@ -55,10 +55,11 @@ function accepts(port) {
 /**
  * Start a server; `t` (a test context) stops it and removes its files when the test ends (without
  * `t`, call `cleanup()`).
- * Options: jetstream (default true), token, maxPayload (bytes). Returns { url, port, stop(),
+ * Options: jetstream (default true), token, maxPayload (bytes), tls ({ cert, key } files, e.g.
+ * from makeTlsFiles). Returns { url, port, stop(),
  * kill(), restart(), logText() }.
  */
-export async function startNats(t, { jetstream = true, token, maxPayload } = {}) {
+export async function startNats(t, { jetstream = true, token, maxPayload, tls } = {}) {
   const bin = natsServerPath();
   const dir = mkdtempSync(join(tmpdir(), 'shmswarm-nats-'));
   const port = await freePort();
@@ -66,6 +67,7 @@ export async function startNats(t, { jetstream = true, token, maxPayload } = {})
   const lines = [`host: 127.0.0.1`, `port: ${port}`];
   if (jetstream) lines.push(`jetstream { store_dir: ${JSON.stringify(join(dir, 'js'))} }`);
   if (maxPayload) lines.push(`max_payload: ${maxPayload}`);
+  if (tls) lines.push(`tls { cert_file: ${JSON.stringify(tls.cert)}, key_file: ${JSON.stringify(tls.key)} }`);
   // In the config file, not the command line: a secret is never in a process's arguments.
   if (token) lines.push(`authorization { token: ${JSON.stringify(token)} }`);
   writeFileSync(conf, lines.join('\n') + '\n', { mode: 0o600 });
@@ -118,4 +120,24 @@ export async function startNats(t, { jetstream = true, token, maxPayload } = {})
   t?.after(server.cleanup);
   await server.start();
   return server;
+}
+
+/**
+ * A throw-away CA and a server certificate for 127.0.0.1 and localhost, made with openssl in
+ * `dir`: { ca, cert, key } paths, or null when openssl is missing.
+ */
+export function makeTlsFiles(dir) {
+  const ssl = (args) => spawnSync('openssl', args, { cwd: dir, encoding: 'utf8' });
+  if (ssl(['version']).error) return null;
+  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
+  writeFileSync(join(dir, 'ext.cnf'), 'subjectAltName=DNS:localhost,IP:127.0.0.1\n');
+  for (const args of [
+    ['req', '-x509', ...ec, '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '2', '-subj', '/CN=shmswarm test CA'],
+    ['req', ...ec, '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=localhost'],
+    ['x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'server.pem', '-days', '2', '-extfile', 'ext.cnf'],
+  ]) {
+    const r = ssl(args);
+    if (r.status !== 0) throw new Error(`openssl ${args[0]} failed: ${r.stderr}`);
+  }
+  return { ca: join(dir, 'ca.pem'), cert: join(dir, 'server.pem'), key: join(dir, 'server.key') };
 }

@@ -9,6 +9,7 @@ interface PublishFlags {
   maxRate: number;
   creds?: string;
   tokenFile?: string;
+  tlsCa?: string;
   jetstream: boolean;
 }
 
@@ -28,6 +29,7 @@ export function makePublishCommand(): Command {
     .option('--max-rate <hz>', 'send at most this many frames per second; 0 = every frame the connection keeps up with', parseRate, 0)
     .option('--creds <file>', 'a NATS credentials file (JWT and nkey seed)')
     .option('--token-file <file>', 'a file holding the token (or set NATS_TOKEN)')
+    .option('--tls-ca <file>', 'with tls://: the CA (PEM) that signed the server\'s certificate, if not one the system trusts')
     .option('--no-jetstream', 'do not keep the latest frame in JetStream for subscribers that join later')
     .addHelpText(
       'after',
@@ -51,7 +53,7 @@ Examples:
       ]);
       checkSegmentName(name);
       const subject = o.subject === undefined ? defaultSubject(name) : checkSubject(o.subject, '--subject');
-      const target = serverTarget({ url: o.to, creds: o.creds, tokenFile: o.tokenFile });
+      const target = serverTarget({ url: o.to, creds: o.creds, tokenFile: o.tokenFile, tlsCa: o.tlsCa });
       const { Publisher } = await import('../../bridge/publisher.js');
       const nc = await connectTo(target, `shmswarm publish ${name}`);
       const log = (level: 'info' | 'warn', m: string) => (level === 'warn' ? warn(m) : progress(m));

@@ -15,6 +15,7 @@ interface SubscribeFlags {
   maxBytes?: number;
   creds?: string;
   tokenFile?: string;
+  tlsCa?: string;
 }
 
 /** Bytes as typed: 268435456, 256M, 2G (binary multiples). */
@@ -43,6 +44,7 @@ export function makeSubscribeCommand(): Command {
     .option('--max-bytes <n>', 'refuse frames larger than this (default 256M)', parseBytes)
     .option('--creds <file>', 'a NATS credentials file (JWT and nkey seed)')
     .option('--token-file <file>', 'a file holding the token (or set NATS_TOKEN)')
+    .option('--tls-ca <file>', 'with tls://: the CA (PEM) that signed the server\'s certificate, if not one the system trusts')
     .addHelpText(
       'after',
       `
@@ -68,7 +70,7 @@ Examples:
       const mirror = o.as ?? name;
       for (const w of checkSegmentName(mirror).warnings) warn(w);
       const subject = o.subject === undefined ? defaultSubject(name) : checkSubject(o.subject, '--subject');
-      const target = serverTarget({ url: o.from, creds: o.creds, tokenFile: o.tokenFile });
+      const target = serverTarget({ url: o.from, creds: o.creds, tokenFile: o.tokenFile, tlsCa: o.tlsCa });
       // Said now rather than when the first frame comes (--force is checked then: only a dead writer's segment is replaced).
       const { SHM_DIR } = await import('../../core/segment.js');
       if (!o.force && existsSync(SHM_DIR + mirror))

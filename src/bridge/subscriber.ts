@@ -131,6 +131,8 @@ export class Subscriber {
         if (!decoded || decoded.kind !== 'frame') return;
         if (i === 0) chunks = decoded.chunks;
         const whole = assembler.add(decoded, m.data);
+        // A chunk refused (out of order: the publisher replaced the stored chunks meanwhile): stop asking.
+        if (!whole && !assembler.building) return;
         if (whole) {
           // A live frame of the same publisher may have come meanwhile: never go back to an older one.
           const last = this.#lastMirrored;

@@ -344,6 +344,11 @@ export class Assembler {
     this.#report(new WireProblem(problem, message));
   }
 
+  /** A frame is being put together (chunk 0 taken, the last one not yet). */
+  get building(): boolean {
+    return this.#meta !== null;
+  }
+
   /** Forget a frame being assembled (after a reconnection it can no longer complete); whether there was one. */
   abandon(): boolean {
     const had = this.#meta !== null;

@@ -226,6 +226,7 @@ export class Publisher {
     }
     this.#skipped += skipped;
     this.#lastN = n;
+    this.#turn ^= 1; // this buffer goes out; the next frame is read into the other one
     if (this.#state !== 'live') {
       this.#state = 'live';
       this.#o.log('info', `${this.#o.name}: frames again (writer pid ${frame.writerPid})`);
@@ -233,7 +234,7 @@ export class Publisher {
     return frame;
   }
 
-  /** The next buffer in turn, of the current segment's frame size. */
+  /** The buffer whose turn it is, of the current segment's frame size (the turn passes when a frame read into it is sent). */
   #buffer(): TypedArray {
     const seg = this.#seg;
     let buf = this.#buffers[this.#turn];
@@ -241,7 +242,6 @@ export class Publisher {
       buf = allocFrame(parseDtype(seg.dtype), seg.length);
       this.#buffers[this.#turn] = buf;
     }
-    this.#turn ^= 1;
     return buf;
   }
 

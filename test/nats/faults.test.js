@@ -11,15 +11,24 @@ import { openWhenThere as openMirror, rampPublishing, run, stderrLine, stop, unt
 
 const openWhenThere = (name) => openMirror(name, Segment);
 
-test('nats-server killed and restarted mid-stream: both sides reconnect and go on, and the gap is counted', async (t) => {
-  if (skipWithoutNats(t)) return;
-  const server = await startNats(t);
+/**
+ * A server, a 60 Hz ramp writer of `rows` agents, its publisher and a subscriber, with the mirror
+ * open once it exists: { server, src, mirror, sim, pub, sub, seg }.
+ */
+async function liveMirror(t, rows, { jetstream = false, subArgs = [] } = {}) {
+  const server = await startNats(t, { jetstream });
   const src = uniqueName(t, 'src');
   const mirror = uniqueName(t, 'mirror');
-  const { sim, pub } = await rampPublishing(t, server, src, 1000);
-  const sub = run(t, ['subscribe', src, '--from', server.url, '--as', mirror]);
+  const { sim, pub } = await rampPublishing(t, server, src, rows);
+  const sub = run(t, ['subscribe', src, '--from', server.url, '--as', mirror, ...subArgs]);
   const seg = await openWhenThere(mirror);
   t.after(() => seg.close());
+  return { server, src, mirror, sim, pub, sub, seg };
+}
+
+test('nats-server killed and restarted mid-stream: both sides reconnect and go on, and the gap is counted', async (t) => {
+  if (skipWithoutNats(t)) return;
+  const { server, sim, pub, sub, seg, mirror } = await liveMirror(t, 1000, { jetstream: true });
   await until(() => seg.info().frames >= 10, 'frames before the crash');
 
   await server.kill();
@@ -42,15 +51,9 @@ test('nats-server killed and restarted mid-stream: both sides reconnect and go o
 
 test('a subscriber slower than the publisher drops to the latest frame instead of building a backlog', async (t) => {
   if (skipWithoutNats(t)) return;
-  const server = await startNats(t, { jetstream: false });
-  const src = uniqueName(t, 'src');
-  const mirror = uniqueName(t, 'mirror');
   // 240 KB at 60 Hz; the subscriber is stopped (SIGSTOP) for a second: about 60 frames pile up
   // in the socket and the server, and come at once when it goes on.
-  const { sim, pub } = await rampPublishing(t, server, src, 15000);
-  const sub = run(t, ['subscribe', src, '--from', server.url, '--as', mirror]);
-  const seg = await openWhenThere(mirror);
-  t.after(() => seg.close());
+  const { src, sim, pub, sub, seg } = await liveMirror(t, 15000);
   await until(() => seg.info().frames >= 5, 'first frames');
   sub.kill('SIGSTOP');
   await new Promise((r) => setTimeout(r, 1000));
@@ -105,13 +108,7 @@ test('a remote shape change re-creates the mirror; Ctrl-C with --keep leaves it,
 
 test('Ctrl-C while the server is down: both sides still exit 0 at once, and the mirror is removed', async (t) => {
   if (skipWithoutNats(t)) return;
-  const server = await startNats(t, { jetstream: false });
-  const src = uniqueName(t, 'src');
-  const mirror = uniqueName(t, 'mirror');
-  const { sim, pub } = await rampPublishing(t, server, src, 100);
-  const sub = run(t, ['subscribe', src, '--from', server.url, '--as', mirror]);
-  const seg = await openWhenThere(mirror);
-  seg.close();
+  const { server, sim, pub, sub, mirror } = await liveMirror(t, 100);
   await server.kill();
   await stderrLine(sub, /disconnected from the server/);
   await stderrLine(pub, /disconnected from the server/);
@@ -125,13 +122,7 @@ test('Ctrl-C while the server is down: both sides still exit 0 at once, and the 
 
 test('a publisher killed without a goodbye: after 3 s of silence the mirror says the source is gone', async (t) => {
   if (skipWithoutNats(t)) return;
-  const server = await startNats(t, { jetstream: false });
-  const src = uniqueName(t, 'src');
-  const mirror = uniqueName(t, 'mirror');
-  const { sim, pub } = await rampPublishing(t, server, src, 100);
-  const sub = run(t, ['subscribe', src, '--from', server.url, '--as', mirror]);
-  const seg = await openWhenThere(mirror);
-  t.after(() => seg.close());
+  const { sim, pub, sub, seg, mirror } = await liveMirror(t, 100);
   pub.kill('SIGKILL');
   await stderrLine(sub, /source gone: nothing from the publisher on shmswarm\.\S+ for 3 s/);
   await until(() => /source +source gone: nothing from the publisher of \S+ since /.test(runCli(['info', mirror]).stdout), 'info saying source gone');

@@ -8,8 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli, uniqueName } from '../helpers.js';
 import { rampK } from '../bridge/build.js';
+import { nkeys } from 'nats';
 import { Segment } from '../../dist/core/index.js';
-import { makeTlsFiles, skipWithoutNats, startNats } from './server.js';
+import { makeCreds, makeTlsFiles, skipWithoutNats, startNats } from './server.js';
 import { openWhenThere, rampPublishing, run, stderrLine, stop, until } from './procs.js';
 
 /** The mirror `name` once it exists and has at least `n` frames. */
@@ -232,5 +233,27 @@ test('tls://: frames over TLS with --tls-ca; an untrusted certificate, or a serv
   const noTls = runCli(['publish', src, '--to', `tls://127.0.0.1:${plain.port}`]);
   assert.equal(noTls.status, 1);
   assert.match(noTls.stderr, /does not offer TLS: refusing to go on in plain text/);
+  await stop(sim);
+});
+
+test('--creds: a user of an operator-mode server (JWT + nkey seed) publishes and subscribes; without them, one line and exit 1', async (t) => {
+  if (skipWithoutNats(t)) return;
+  const dir = mkdtempSync(join(tmpdir(), 'shmswarm-creds-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const { config, creds } = makeCreds(nkeys, dir);
+  const server = await startNats(t, { jetstream: false, config });
+  const src = uniqueName(t, 'src');
+  const mirror = uniqueName(t, 'mirror');
+  const { sim, pub } = await rampPublishing(t, server, src, 100, ['--creds', creds]);
+  const sub = run(t, ['subscribe', src, '--from', server.url, '--creds', creds, '--as', mirror]);
+  const seg = await mirrorFrames(mirror, 3);
+  t.after(() => seg.close());
+  await wholeFrames(seg, 3);
+  assert.deepEqual(await stop(sub), { code: 0, signal: null });
+  assert.deepEqual(await stop(pub), { code: 0, signal: null });
+  const without = runCli(['subscribe', src, '--from', server.url, '--as', uniqueName(t, 'm')], { env: { NATS_TOKEN: '' } });
+  assert.equal(without.status, 1);
+  assert.match(without.stderr, /^shmswarm: nats:\/\/127\.0\.0\.1:\d+ refused the credentials/);
+  assert.equal(without.stderr.trim().split('\n').length, 1, without.stderr);
   await stop(sim);
 });

@@ -5,6 +5,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
+import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -56,10 +57,10 @@ function accepts(port) {
  * Start a server; `t` (a test context) stops it and removes its files when the test ends (without
  * `t`, call `cleanup()`).
  * Options: jetstream (default true), token, maxPayload (bytes), tls ({ cert, key } files, e.g.
- * from makeTlsFiles). Returns { url, port, stop(),
+ * from makeTlsFiles), config (more lines, e.g. makeCreds().config). Returns { url, port, stop(),
  * kill(), restart(), logText() }.
  */
-export async function startNats(t, { jetstream = true, token, maxPayload, tls } = {}) {
+export async function startNats(t, { jetstream = true, token, maxPayload, tls, config = [] } = {}) {
   const bin = natsServerPath();
   const dir = mkdtempSync(join(tmpdir(), 'shmswarm-nats-'));
   const port = await freePort();
@@ -70,6 +71,7 @@ export async function startNats(t, { jetstream = true, token, maxPayload, tls } 
   if (tls) lines.push(`tls { cert_file: ${JSON.stringify(tls.cert)}, key_file: ${JSON.stringify(tls.key)} }`);
   // In the config file, not the command line: a secret is never in a process's arguments.
   if (token) lines.push(`authorization { token: ${JSON.stringify(token)} }`);
+  lines.push(...config);
   writeFileSync(conf, lines.join('\n') + '\n', { mode: 0o600 });
   let child = null;
   let log = '';
@@ -140,4 +142,45 @@ export function makeTlsFiles(dir) {
     if (r.status !== 0) throw new Error(`openssl ${args[0]} failed: ${r.stderr}`);
   }
   return { ca: join(dir, 'ca.pem'), cert: join(dir, 'server.pem'), key: join(dir, 'server.key') };
+}
+
+/**
+ * Decentralised auth as `nsc` would set it up, made here with the nkeys nats exports: an
+ * operator, an account and a user, signed JWTs (header.claims.signature, ed25519 over the first
+ * two), the server's config lines (operator, a memory resolver with the account preloaded) and
+ * the user's .creds file in `dir`: { config, creds }.
+ */
+export function makeCreds(nkeys, dir) {
+  const text = (x) => (typeof x === 'string' ? x : new TextDecoder().decode(x));
+  const b64 = (o) => Buffer.from(JSON.stringify(o)).toString('base64url');
+  const base32 = (buf) => {
+    const A = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+    let bits = 0, v = 0, out = '';
+    for (const x of buf) {
+      v = (v << 8) | x;
+      bits += 8;
+      while (bits >= 5) out += A[(v >>> (bits -= 5)) & 31];
+    }
+    return bits > 0 ? out + A[(v << (5 - bits)) & 31] : out;
+  };
+  const jwt = (issuer, subject, nats) => {
+    const claims = { iat: Math.floor(Date.now() / 1000), iss: text(issuer.getPublicKey()), name: nats.type, sub: subject, nats: { ...nats, version: 2 } };
+    claims.jti = base32(createHash('sha256').update(JSON.stringify(claims)).digest());
+    const signed = `${b64({ typ: 'JWT', alg: 'ed25519-nkey' })}.${b64(claims)}`;
+    return `${signed}.${Buffer.from(issuer.sign(new TextEncoder().encode(signed))).toString('base64url')}`;
+  };
+  const op = nkeys.createOperator();
+  const acc = nkeys.createAccount();
+  const usr = nkeys.createUser();
+  const unlimited = { subs: -1, data: -1, payload: -1 };
+  const accJwt = jwt(op, text(acc.getPublicKey()), { type: 'account', limits: { ...unlimited, imports: -1, exports: -1, wildcards: true, conn: -1, leaf: -1 } });
+  const usrJwt = jwt(acc, text(usr.getPublicKey()), { type: 'user', pub: {}, sub: {}, ...unlimited });
+  const creds = join(dir, 'user.creds');
+  writeFileSync(
+    creds,
+    `-----BEGIN NATS USER JWT-----\n${usrJwt}\n------END NATS USER JWT------\n\n-----BEGIN USER NKEY SEED-----\n${text(usr.getSeed())}\n------END USER NKEY SEED------\n`,
+    { mode: 0o600 },
+  );
+  const config = [`operator: ${jwt(op, text(op.getPublicKey()), { type: 'operator' })}`, 'resolver: MEMORY', `resolver_preload: { ${text(acc.getPublicKey())}: ${accJwt} }`];
+  return { config, creds };
 }

@@ -1,7 +1,22 @@
 // Real processes for the bridge tests: the CLI's publish, subscribe and simulate, with their
 // output collected, lines waited for, and every process killed when the test ends.
 import { spawn } from 'node:child_process';
-import { BIN } from '../helpers.js';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { after } from 'node:test';
+import { BIN, SHM_PREFIX } from '../helpers.js';
+
+// A subscriber killed by a failing test leaves its mirror's status file (src/bridge/status.ts);
+// test/helpers.js removes the mirror, this removes the status files of this process's mirrors.
+after(() => {
+  for (const f of readdirSync('/dev/shm')) {
+    if (!f.startsWith('.shmswarm-mirror-')) continue;
+    try {
+      if (JSON.parse(readFileSync(`/dev/shm/${f}`, 'utf8')).mirror?.startsWith(`/${SHM_PREFIX}`)) rmSync(`/dev/shm/${f}`, { force: true });
+    } catch {
+      // not JSON, or gone meanwhile: not ours to judge
+    }
+  }
+});
 
 /** Start `shmswarm ...args`; killed (SIGKILL) at the end of test `t` if still running. */
 export function run(t, args, env = {}) {

@@ -81,7 +81,7 @@ function readSecret(path: string, what: string): Uint8Array {
 }
 
 /**
- * Connect, reconnecting for ever afterwards (every 250 ms to 1 s). The first connection must
+ * Connect, reconnecting for ever afterwards (every 250-350 ms). The first connection must
  * succeed: a wrong address or credentials are one line (codes ECONNREFUSED, EAUTH, ETIMEDOUT,
  * ETLS) rather than a silent retry loop.
  */

@@ -34,6 +34,8 @@ export interface SubscriberSummary {
   refused: Partial<Record<Problem, number>>;
   recreated: number;
   disconnects: number;
+  /** What close() did with the mirror: removed it, kept it (`keep`), or there was none. */
+  mirror: 'removed' | 'kept' | 'none';
 }
 
 /** Nothing at all from the publisher for this long: the source is called gone. */
@@ -78,7 +80,7 @@ export class Subscriber {
   #lastMessageAt = 0;
   #connected = true;
   #disconnectedAt = 0;
-  #summary: SubscriberSummary = { mirrored: 0, missed: 0, lost: 0, superseded: 0, refused: {}, recreated: 0, disconnects: 0 };
+  #summary: SubscriberSummary = { mirrored: 0, missed: 0, lost: 0, superseded: 0, refused: {}, recreated: 0, disconnects: 0, mirror: 'none' };
   #timer: NodeJS.Timeout | null = null;
   #stateShown: MirrorState | null = null;
   #statusWrittenAt = -Infinity;
@@ -326,6 +328,18 @@ export class Subscriber {
   }
 
   #tick(): void {
+    // Someone removed or replaced the mirror's name: writing on would feed an object nobody can
+    // open, and the name is no longer ours to re-create or remove.
+    const seg = this.#mirror;
+    if (seg && seg.nameStatus() !== 'same') {
+      const how = seg.nameStatus() === 'gone' ? 'removed' : 'replaced';
+      const ino = seg.info().ino;
+      seg.close();
+      removeMirrorStatus(ino);
+      this.#mirror = null;
+      this.#fatal(new ShmswarmError(`${this.#o.mirror} was ${how} by another process while mirroring; stopping (start subscribe again to re-create it)`, 'EMIRRORGONE', { segment: this.#o.mirror }));
+      return;
+    }
     const state = this.#state();
     if (state !== this.#stateShown) this.#writeStatus(true);
     else if (performance.now() - this.#statusWrittenAt >= STATUS_EVERY_MS) this.#writeStatus(true);
@@ -387,7 +401,11 @@ export class Subscriber {
         if (s) writeMirrorStatus(s, this.#o.mode);
         this.#mirror.close();
         this.#mirror = null;
-      } else this.#dropMirror();
+        this.#summary.mirror = 'kept';
+      } else {
+        this.#dropMirror();
+        this.#summary.mirror = 'removed';
+      }
     }
     return this.#summary;
   }

@@ -131,3 +131,20 @@ test('a publisher killed without a goodbye: after 3 s of silence the mirror says
   assert.deepEqual(await stop(sub), { code: 0, signal: null });
   await stop(sim);
 });
+
+test('the mirror removed or replaced by someone else: the subscriber stops with one line and exit 1, leaving the new object alone', async (t) => {
+  if (skipWithoutNats(t)) return;
+  const { sim, pub, sub, seg, mirror } = await liveMirror(t, 100);
+  await until(() => seg.info().frames >= 2, 'frames');
+  assert.equal(runCli(['unlink', mirror]).status, 0);
+  assert.equal(runCli(['create', mirror, '--agents', '7', '--cols', '1']).status, 0);
+  const { code } = await sub.exited;
+  assert.equal(code, 1, sub.err);
+  assert.match(sub.err, new RegExp(`shmswarm: ${mirror} was (removed|replaced) by another process while mirroring; stopping`));
+  assert.match(sub.err, /; mirror not ours any more/);
+  const now = Segment.open(mirror, { readonly: true });
+  t.after(() => now.close());
+  assert.equal(now.rows, 7, "the other process's segment is untouched");
+  assert.deepEqual(await stop(pub), { code: 0, signal: null });
+  await stop(sim);
+});

@@ -106,7 +106,7 @@ Examples:
           `subscribe ${subject} → ${mirror}: stopped; mirrored ${plural(s.mirrored, 'frame')}, missed ${s.missed} source frame${s.missed === 1 ? '' : 's'} ` +
             `(lost on the way ${s.lost}, superseded here ${s.superseded})` +
             `${refused.length ? `, refused ${refused.join(', ')}` : ''}${s.recreated ? `, re-created ${plural(s.recreated, 'time')}` : ''}` +
-            `${s.disconnects ? `, ${plural(s.disconnects, 'disconnection')}` : ''}; mirror ${s.mirrored === 0 ? 'never created' : o.keep ? 'kept' : 'removed'}`,
+            `${s.disconnects ? `, ${plural(s.disconnects, 'disconnection')}` : ''}; mirror ${s.mirror === 'none' ? (s.mirrored === 0 ? 'never created' : 'not ours any more') : s.mirror}`,
         );
       }
       if (failure) throw failure;

@@ -26,7 +26,7 @@ try {
     // strict or sloppy mode. chalk is bundled: it is an ES module, which Node 20 cannot require().
     // The heavy libraries (recording, the NATS bridge, serve's WebSocket) are loaded from
     // node_modules, and only by the commands that use them.
-    external: ['*.node', 'commander', 'cli-table3', 'ws', 'apache-arrow', 'apache-arrow/*', '@mcap/core', '@foxglove/cdr'],
+    external: ['*.node', 'commander', 'cli-table3', 'ws', 'nats', 'apache-arrow', 'apache-arrow/*', '@mcap/core', '@foxglove/cdr'],
     // Every module of the bundle gets the bundle's own URL: sources that find files through
     // import.meta.url must sit two levels under the package root, as dist/cli/shmswarm.cjs does
     // (dist/core/binding.js, dist/cli/paths.js).

@@ -20,6 +20,8 @@ const COMMANDS: Record<string, () => Promise<CommandFactory>> = {
   record: async () => (await import('./commands/record.js')).makeRecordCommand,
   replay: async () => (await import('./commands/replay.js')).makeReplayCommand,
   demo: async () => (await import('./commands/demo.js')).makeDemoCommand,
+  publish: async () => (await import('./commands/publish.js')).makePublishCommand,
+  subscribe: async () => (await import('./commands/subscribe.js')).makeSubscribeCommand,
 };
 const ALIASES: Record<string, string> = { ls: 'list', rm: 'unlink' };
 

@@ -1,12 +1,13 @@
-import { existsSync } from 'node:fs';
+import { closeSync, constants, existsSync, openSync, readSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import { CliError, errnoText, usageError } from '../errors.js';
 import type { ChalkInstance } from 'chalk';
 import type { SegmentInfo } from '../../core/segment.js';
 import type { SnippetTarget } from '../render/snippets.js';
-import { closeSync, constants, openSync, readSync } from 'node:fs';
 import { SHM_DIR } from '../../core/segment.js';
 import { ShmswarmError } from '../../core/errors.js';
+import { describeMirrorState, readMirrorStatus, subscriberAlive, type MirrorStatus } from '../../bridge/status.js';
 import { stdoutColor } from '../output.js';
 import { JULIA_READER_PATH } from '../paths.js';
 import { addRawOptions, parseMs, rawOptions, type RawFlags } from '../parse.js';
@@ -19,7 +20,7 @@ interface InfoFlags extends RawFlags {
 }
 
 /** What info shows: the core's SegmentInfo, plus where the matrix sits for snippets. */
-export async function collectInfo(name: string, o: InfoFlags): Promise<{ info: SegmentInfo; target: SnippetTarget }> {
+export async function collectInfo(name: string, o: InfoFlags): Promise<{ info: SegmentInfo; target: SnippetTarget; mirror: MirrorStatus | null }> {
   const raw = rawOptions(o);
   const { openFrameSource } = await import('../../core/source.js');
   const source = openFrameSource(name, { raw, timeoutMs: o.timeout });
@@ -41,7 +42,9 @@ export async function collectInfo(name: string, o: InfoFlags): Promise<{ info: S
       mutexOffset: raw?.mutexOffset,
       slots: info.slots,
     };
-    return { info, target };
+    // A mirror made by `subscribe` says where its frames come from (src/bridge/status.ts).
+    const mirror = info.kind === 'shmswarm' ? readMirrorStatus(info) : null;
+    return { info, target, mirror };
   } finally {
     source.close();
   }
@@ -84,7 +87,7 @@ export function unnamedFields(cols: number): string {
   return `c0, c1, c2, …, c${cols - 1}`;
 }
 
-export function infoLines(i: SegmentInfo, c: ChalkInstance, bytes: (n: number) => string, now = Date.now()): [string, string][] {
+export function infoLines(i: SegmentInfo, c: ChalkInstance, bytes: (n: number) => string, now = Date.now(), mirror: MirrorStatus | null = null): [string, string][] {
   const kind = i.kind === 'shmswarm' ? `shmswarm segment (format ${i.formatVersion})` : i.kind === 'wa1' ? 'plain WA-1 object (no lock, no sequence counter)' : `${i.kind} object (no header)`;
   const lines: [string, string][] = [
     ['name', i.name],
@@ -109,9 +112,23 @@ export function infoLines(i: SegmentInfo, c: ChalkInstance, bytes: (n: number) =
       i.writerPid === null ? 'none yet' : i.writerAlive ? c.green(`pid ${i.writerPid}, alive`) : c.red(`pid ${i.writerPid}, not running`),
     ]);
     lines.push(['waiters', String(i.waiters)]);
+    if (mirror) lines.push(...mirrorLines(mirror, i, c, now));
     if (i.torn) lines.push(['torn', c.yellow('yes: the writer died while writing the latest frame')]);
   }
   return lines;
+}
+
+/** What info adds for a mirror: from where, the source's state, the last frame's age, frames missed. */
+function mirrorLines(m: MirrorStatus, i: SegmentInfo, c: ChalkInstance, now: number): [string, string][] {
+  const alive = subscriberAlive(m, i);
+  const state = describeMirrorState(m, alive);
+  const good = alive && (m.state === 'live' || m.state === 'idle' || m.state === 'waiting');
+  return [
+    ['mirror of', `${m.source ? `${m.source.host}:${m.source.name}` : '(no frame yet)'} via ${m.from} subject ${m.subject}`],
+    ['source', good ? c.green(state) : c.yellow(state)],
+    ['source frame', m.lastFrameTime === null ? 'none yet' : `written ${new Date(m.lastFrameTime).toISOString()} (${ago(m.lastFrameTime, now)})`],
+    ['mirrored', `${m.framesMirrored} frames; ${m.framesMissed} source frames missed (skipped by the publisher, lost on the way or superseded)`],
+  ];
 }
 
 export function makeInfoCommand(): Command {
@@ -137,12 +154,13 @@ Examples:
     )
     .action(async (name: string, o: InfoFlags) => {
       if (isRecordingPath(name)) return showRecording(name, o);
-      const { info, target } = await collectInfo(name, o);
+      const { info, target, mirror } = await collectInfo(name, o);
       if (o.json) {
         const { summaryFields } = await import('../../core/segment.js');
         // Key by key, not spread: spreading would name every column (info.fields is made on use).
         const out: Record<string, unknown> = {};
         for (const k of Object.keys(info) as (keyof SegmentInfo)[]) out[k] = k === 'fields' ? summaryFields(info) : info[k];
+        if (mirror) out.mirror = { ...mirror, summary: describeMirrorState(mirror, subscriberAlive(mirror, info)) };
         process.stdout.write(JSON.stringify(out, null, 2) + '\n');
       } else if (o.julia || o.python) {
         const { juliaSnippet, pythonSnippet } = await import('../render/snippets.js');
@@ -150,7 +168,7 @@ Examples:
       } else {
         const { formatColumns, formatBytes } = await import('../render/table.js');
         const c = stdoutColor();
-        const lines = infoLines(info, c, formatBytes);
+        const lines = infoLines(info, c, formatBytes, Date.now(), mirror);
         process.stdout.write(formatColumns(lines, { paint: (s, _r, col) => (col === 0 ? c.dim(s) : s) }));
       }
     });
@@ -163,6 +181,8 @@ Examples:
  */
 export function isRecordingPath(arg: string): boolean {
   if (arg.startsWith('/') && !arg.slice(1).includes('/')) return false;
+  // /dev/shm/NAME is a segment named by its path: the name check suggests /NAME.
+  if (resolve(arg).startsWith(SHM_DIR + '/')) return false;
   if (existsSync(arg)) return true;
   return /\.(arrows|arrow|mcap)$/i.test(arg);
 }

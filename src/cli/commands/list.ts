@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { isMirrorStatusName, mirrorShort, readMirrorStatusOf, subscriberAlive } from '../../bridge/status.js';
 import { printableName } from '../../core/names.js';
 import type { SegmentSummary } from '../../core/segment.js';
 import { progress, stdoutColor } from '../output.js';
@@ -14,7 +15,15 @@ interface ListFlags {
  */
 export async function collectList(all: boolean): Promise<SegmentSummary[]> {
   const { Segment } = await import('../../core/segment.js');
-  return Segment.list().filter((s) => all || s.kind !== 'foreign');
+  // A mirror's status file belongs to its segment, whose row says it is a mirror (src/bridge/status.ts).
+  return Segment.list()
+    .filter((s) => !isMirrorStatusName(s.name) && (all || s.kind !== 'foreign'))
+    .map((s) => (s.kind === 'shmswarm' ? withMirror(s) : s));
+}
+
+function withMirror(s: SegmentSummary): SegmentSummary & { mirror?: string } {
+  const m = readMirrorStatusOf(s.name);
+  return m ? { ...s, mirror: mirrorShort(m, subscriberAlive(m, { writerPid: s.writerPid ?? null, writerAlive: s.writerAlive === true })) } : s;
 }
 
 /** Rows of the people's view: a header, then one row per object. */
@@ -24,7 +33,8 @@ export function listRows(list: readonly SegmentSummary[], all: boolean, bytes: (
   const rows = list.map((s) => {
     const foreign = s.kind === 'foreign';
     const hidden = s.kind === 'unreadable';
-    const writer = hidden ? '?' : foreign || s.kind === 'wa1' ? '-' : s.writerPid == null ? 'none' : `${s.writerPid} ${s.writerAlive ? 'alive' : 'dead'}`;
+    const mirror = (s as { mirror?: string }).mirror;
+    const writer = hidden ? '?' : foreign || s.kind === 'wa1' ? '-' : s.writerPid == null ? 'none' : `${s.writerPid} ${s.writerAlive ? 'alive' : 'dead'}${mirror ? ` (${mirror})` : ''}`;
     return [
       printableName(s.name),
       ...(all ? [s.kind] : []),

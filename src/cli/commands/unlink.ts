@@ -53,6 +53,7 @@ Examples:
     .action(async (names: string[], o: UnlinkFlags) => {
       const { Segment } = await import('../../core/segment.js');
       const { checkSegmentName } = await import('../../core/names.js');
+      const { forgetMirrorStatus } = await import('../../bridge/status.js');
       // A typo in any name stops everything before anything is removed.
       for (const name of names) {
         try {
@@ -65,7 +66,10 @@ Examples:
       for (const name of [...new Set(names)]) {
         try {
           if (!o.force) refuseLiveWriter(Segment, name);
+          // A kept mirror's status file (src/bridge/status.ts) goes with it.
+          const forget = forgetMirrorStatus(name);
           Segment.unlink(name, { force: o.force === true });
+          forget();
           if (!o.quiet) progress(`removed ${name}`);
         } catch (e) {
           failures.push(describeError(e, 'unlink').message);

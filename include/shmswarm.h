@@ -260,6 +260,9 @@ int shmswarm_validate(const void *bytes, uint64_t size, shmswarm_layout *out);
 
 /* memcpy that returns SHMSWARM_EBUS instead of dying when the source or destination faults. */
 int shmswarm_copy_guarded(void *dst, const void *src, size_t bytes);
+/* memcpy (same contract: no overlap) at the same speed whatever the two addresses: the copy
+ * every frame read and write makes. No guard: a fault is a signal, as with memcpy. */
+void shmswarm_copy(void *dst, const void *src, size_t bytes);
 /* Lock a pthread mutex living in someone else's memory (never initialises it). */
 int shmswarm_mutex_timedlock(void *mutex, int64_t timeout_ns, int *recovered);
 int shmswarm_mutex_unlock(void *mutex);
@@ -472,6 +475,76 @@ static struct timespec shmswarm__ts(int64_t ns) {
   return ts;
 }
 
+/* ---- frame copies ----
+ * glibc copies 2 KiB to 1 MiB with `rep movsb`, which AMD Zen runs up to ~20x slower for some
+ * source/destination pairs (glibc bug 30994; docs/PERFORMANCE.md "Copies from any address"),
+ * and a frame's two addresses are the caller's. So there, unless the two addresses are
+ * co-aligned (same offset in a cache line, where rep movsb is at its best), x86 with AVX2 copies
+ * with its own loop: unaligned loads, aligned stores. Below, glibc copies with vector moves;
+ * above, with its own vector loop: both without the cliff. The seqlock reader copies while a
+ * writer may store (as it did with memcpy) and decides by the sequence after the copy. */
+#define SHMSWARM__COPY_VEC_MIN 2048u
+#define SHMSWARM__COPY_VEC_MAX (1u << 20)
+
+#if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+#define SHMSWARM__COPY_AVX2 1
+static int shmswarm__copy_avx2;
+static pthread_once_t shmswarm__copy_once = PTHREAD_ONCE_INIT;
+static void shmswarm__copy_init(void) {
+  __builtin_cpu_init();
+  shmswarm__copy_avx2 = __builtin_cpu_supports("avx2") != 0;
+}
+
+/* bytes >= 64. The first and last 32 bytes are stored unaligned, loaded before anything is
+ * stored; the loop in between stores at 32-byte boundaries of dst. */
+__attribute__((target("avx2"))) static void shmswarm__copy_vec(uint8_t *dst, const uint8_t *src, size_t bytes) {
+  __m256i head = _mm256_loadu_si256((const __m256i *)src);
+  __m256i tail = _mm256_loadu_si256((const __m256i *)(src + bytes - 32));
+  size_t skip = 32 - ((uintptr_t)dst & 31);
+  uint8_t *d = dst + skip;
+  const uint8_t *s = src + skip;
+  size_t left = bytes - skip;
+  for (; left >= 128; left -= 128, d += 128, s += 128) {
+    __m256i a = _mm256_loadu_si256((const __m256i *)s);
+    __m256i b = _mm256_loadu_si256((const __m256i *)(s + 32));
+    __m256i c = _mm256_loadu_si256((const __m256i *)(s + 64));
+    __m256i e = _mm256_loadu_si256((const __m256i *)(s + 96));
+    _mm256_store_si256((__m256i *)d, a);
+    _mm256_store_si256((__m256i *)(d + 32), b);
+    _mm256_store_si256((__m256i *)(d + 64), c);
+    _mm256_store_si256((__m256i *)(d + 96), e);
+  }
+  for (; left >= 32; left -= 32, d += 32, s += 32)
+    _mm256_store_si256((__m256i *)d, _mm256_loadu_si256((const __m256i *)s));
+  _mm256_storeu_si256((__m256i *)dst, head);
+  _mm256_storeu_si256((__m256i *)(dst + bytes - 32), tail);
+}
+#endif
+
+/* 1 when a copy of `bytes` from src to dst takes the vector loop, 0 when memcpy. */
+static int shmswarm__copy_method(const void *dst, const void *src, size_t bytes) {
+#ifdef SHMSWARM__COPY_AVX2
+  if (bytes < SHMSWARM__COPY_VEC_MIN || bytes >= SHMSWARM__COPY_VEC_MAX) return 0;
+  if ((((uintptr_t)dst - (uintptr_t)src) & 4095u & 63u) == 0) return 0; /* co-aligned */
+  pthread_once(&shmswarm__copy_once, shmswarm__copy_init);
+  return shmswarm__copy_avx2;
+#else
+  (void)dst, (void)src, (void)bytes;
+  return 0;
+#endif
+}
+
+void shmswarm_copy(void *dst, const void *src, size_t bytes) {
+#ifdef SHMSWARM__COPY_AVX2
+  if (shmswarm__copy_method(dst, src, bytes)) {
+    shmswarm__copy_vec((uint8_t *)dst, (const uint8_t *)src, bytes);
+    return;
+  }
+#endif
+  if (bytes) memcpy(dst, src, bytes);
+}
+
 /* ---- memory-fault guard: SIGBUS inside a guarded region returns SHMSWARM_EBUS ---- */
 static __thread sigjmp_buf *volatile shmswarm__jump;
 static struct sigaction shmswarm__prev_bus;
@@ -512,7 +585,7 @@ int shmswarm_copy_guarded(void *dst, const void *src, size_t bytes) {
   if (!dst || !src) return shmswarm__null("memcpy", !dst ? "dst" : "src");
   sigjmp_buf jb;
   SHMSWARM__GUARD_BEGIN(jb, return shmswarm__fail(SHMSWARM_EBUS, "memcpy", "memory fault while copying"));
-  memcpy(dst, src, bytes);
+  shmswarm_copy(dst, src, bytes);
   SHMSWARM__GUARD_END();
   return 0;
 }
@@ -1518,7 +1591,7 @@ int shmswarm_write_frame(shmswarm_segment *s, const void *src, size_t bytes) {
   r = shmswarm__begin(s, &dst);
   if (r) { SHMSWARM__GUARD_END(); return r; }
   locked = 1;
-  memcpy(dst, src, bytes);
+  shmswarm_copy(dst, src, bytes);
   shmswarm__end(s);
   SHMSWARM__GUARD_END();
   return 0;
@@ -1583,7 +1656,7 @@ static int shmswarm__read_lockfree(shmswarm_segment *s, void *dst, size_t bytes,
       shmswarm__fill_info(blk, info);
       return 1;
     }
-    memcpy(dst, src, bytes);
+    shmswarm_copy(dst, src, bytes);
     shmswarm__fill_info(blk, info);
     SHMSWARM__FENCE(acquire);
     if (SHMSWARM__LOAD(&blk->seq, relaxed) == s1) {
@@ -1635,7 +1708,7 @@ static int shmswarm__read_slots(shmswarm_segment *s, void *dst, size_t bytes, ui
       info->flags |= SHMSWARM_FRAME_UNCHANGED;
       return 1;
     }
-    memcpy(dst, shmswarm__slot(s, n), bytes);
+    shmswarm_copy(dst, shmswarm__slot(s, n), bytes);
     SHMSWARM__FENCE(acquire);
     if (SHMSWARM__LOAD(&blk->seq, relaxed) <= 2 * (n + k) - 2) {
       info->sequence = 2 * n;
@@ -1676,7 +1749,7 @@ static int shmswarm__read_locked(shmswarm_segment *s, void *dst, size_t bytes, u
   info->sequence = seq;
   info->flags |= SHMSWARM_FRAME_LOCKED | (recovered ? SHMSWARM_FRAME_RECOVERED : 0);
   if (seq == seen) info->flags |= SHMSWARM_FRAME_UNCHANGED;
-  else memcpy(dst, shmswarm__slot(s, seq >> 1), bytes);
+  else shmswarm_copy(dst, shmswarm__slot(s, seq >> 1), bytes);
   shmswarm__fill_info(blk, info);
   pthread_mutex_unlock(&blk->mutex.m);
   return 0;
@@ -1688,7 +1761,7 @@ static int shmswarm__read_guarded(shmswarm_segment *s, void *dst, size_t bytes, 
   SHMSWARM__GUARD_BEGIN(jb, return shmswarm__fail(SHMSWARM_EBUS, "read", "memory fault while reading (segment shrunk?)"));
   int r = 0;
   if (!s->blk) {
-    memcpy(dst, s->base + s->lay.data_offset, bytes);
+    shmswarm_copy(dst, s->base + s->lay.data_offset, bytes);
     info->flags = SHMSWARM_FRAME_UNSYNCED;
   } else if (mode == SHMSWARM_READ_LOCK) {
     r = shmswarm__read_locked(s, dst, bytes, seen, timeout_ns, info);

@@ -292,9 +292,15 @@ export function allocFrame(dtype: Dtype, elements: number): TypedArray {
   return new dtype.array(native().allocAligned(elements * dtype.bytes), 0, elements);
 }
 
-/** Where a read copies to: the caller's `into`, checked, or a new aligned frame. */
+/**
+ * Where a read copies to: the caller's `into`, checked, or a new array. The new one is not
+ * zero-filled (Buffer.allocUnsafeSlow: its own ArrayBuffer, V8's memory): the read overwrites
+ * every byte before anyone sees it, and a read that fails or finds nothing new drops it. Zeroing
+ * (new Float32Array) or an external buffer (allocAligned, freed only after the loop yields) cost
+ * a 240 KB read several times the copy (docs/PERFORMANCE.md).
+ */
 export function frameTarget<T extends TypedArray>(dtype: Dtype, elements: number, into: T | undefined): T {
-  if (into === undefined) return allocFrame(dtype, elements) as T;
+  if (into === undefined) return new dtype.array(Buffer.allocUnsafeSlow(elements * dtype.bytes).buffer, 0, elements) as T;
   if (!(into instanceof dtype.array) || into.length !== elements)
     throw new TypeError(`into must be a ${dtype.array.name} of ${elements} elements`);
   return into;

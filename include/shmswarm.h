@@ -476,15 +476,18 @@ static struct timespec shmswarm__ts(int64_t ns) {
 }
 
 /* ---- frame copies ----
- * glibc copies 2 KiB to 1 MiB with `rep movsb`, which AMD Zen runs up to ~20x slower for some
- * source/destination pairs (glibc bug 30994; docs/PERFORMANCE.md "Copies from any address"),
- * and a frame's two addresses are the caller's. So there, unless the two addresses are
- * co-aligned (same offset in a cache line, where rep movsb is at its best), x86 with AVX2 copies
- * with its own loop: unaligned loads, aligned stores. Below, glibc copies with vector moves;
- * above, with its own vector loop: both without the cliff. The seqlock reader copies while a
- * writer may store (as it did with memcpy) and decides by the sequence after the copy. */
+ * On AMD Zen 4 a copy whose destination is 1 to ~2,000 bytes ahead of its source modulo
+ * 256 MiB runs several times slower going forward (its stores alias the loads after them):
+ * glibc's memcpy, which takes 2 KiB-1 MiB with `rep movsb`, up to 12x; 1 to 256 bytes ahead
+ * modulo 4 KiB, or just behind, costs rep movsb up to ~1.5x. A frame's two addresses are the
+ * caller's and the mapping's, so from 2 KiB on x86 with AVX2 copies those pairs with its own
+ * loop (unaligned loads, aligned stores), backward when the destination is ahead, and leaves
+ * the rest to memcpy (docs/PERFORMANCE.md, "Copies from any address"); smaller copies, other
+ * CPUs and other architectures use memcpy. The seqlock reader copies while a writer may store
+ * (as it did with memcpy) and decides by the sequence after the copy. */
 #define SHMSWARM__COPY_VEC_MIN 2048u
-#define SHMSWARM__COPY_VEC_MAX (1u << 20)
+#define SHMSWARM__COPY_ALIAS ((uintptr_t)1 << 28) /* the span modulo which Zen 4's accesses alias */
+enum { SHMSWARM__COPY_MEMCPY = 0, SHMSWARM__COPY_FORWARD = 1, SHMSWARM__COPY_BACKWARD = 2 };
 
 #if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
 #include <immintrin.h>
@@ -496,53 +499,72 @@ static void shmswarm__copy_init(void) {
   shmswarm__copy_avx2 = __builtin_cpu_supports("avx2") != 0;
 }
 
-/* bytes >= 64. The first and last 32 bytes are stored unaligned, loaded before anything is
- * stored; the loop in between stores at 32-byte boundaries of dst. */
-__attribute__((target("avx2"))) static void shmswarm__copy_vec(uint8_t *dst, const uint8_t *src, size_t bytes) {
+/* bytes >= 64. The first and last 32 bytes are loaded first and stored unaligned; the loops
+ * in between store at 32-byte boundaries of dst. */
+__attribute__((target("avx2"))) static void shmswarm__copy_forward(uint8_t *dst, const uint8_t *src, size_t bytes) {
   __m256i head = _mm256_loadu_si256((const __m256i *)src);
   __m256i tail = _mm256_loadu_si256((const __m256i *)(src + bytes - 32));
-  size_t skip = 32 - ((uintptr_t)dst & 31);
-  uint8_t *d = dst + skip;
-  const uint8_t *s = src + skip;
-  size_t left = bytes - skip;
-  for (; left >= 128; left -= 128, d += 128, s += 128) {
-    __m256i a = _mm256_loadu_si256((const __m256i *)s);
-    __m256i b = _mm256_loadu_si256((const __m256i *)(s + 32));
-    __m256i c = _mm256_loadu_si256((const __m256i *)(s + 64));
-    __m256i e = _mm256_loadu_si256((const __m256i *)(s + 96));
-    _mm256_store_si256((__m256i *)d, a);
-    _mm256_store_si256((__m256i *)(d + 32), b);
-    _mm256_store_si256((__m256i *)(d + 64), c);
-    _mm256_store_si256((__m256i *)(d + 96), e);
+  size_t at = 32 - ((uintptr_t)dst & 31);
+  for (; bytes - at >= 128; at += 128) {
+    __m256i a = _mm256_loadu_si256((const __m256i *)(src + at));
+    __m256i b = _mm256_loadu_si256((const __m256i *)(src + at + 32));
+    __m256i c = _mm256_loadu_si256((const __m256i *)(src + at + 64));
+    __m256i d = _mm256_loadu_si256((const __m256i *)(src + at + 96));
+    _mm256_store_si256((__m256i *)(dst + at), a);
+    _mm256_store_si256((__m256i *)(dst + at + 32), b);
+    _mm256_store_si256((__m256i *)(dst + at + 64), c);
+    _mm256_store_si256((__m256i *)(dst + at + 96), d);
   }
-  for (; left >= 32; left -= 32, d += 32, s += 32)
-    _mm256_store_si256((__m256i *)d, _mm256_loadu_si256((const __m256i *)s));
+  for (; bytes - at >= 32; at += 32) _mm256_store_si256((__m256i *)(dst + at), _mm256_loadu_si256((const __m256i *)(src + at)));
+  _mm256_storeu_si256((__m256i *)dst, head);
+  _mm256_storeu_si256((__m256i *)(dst + bytes - 32), tail);
+}
+
+__attribute__((target("avx2"))) static void shmswarm__copy_backward(uint8_t *dst, const uint8_t *src, size_t bytes) {
+  __m256i head = _mm256_loadu_si256((const __m256i *)src);
+  __m256i tail = _mm256_loadu_si256((const __m256i *)(src + bytes - 32));
+  size_t at = bytes - ((uintptr_t)(dst + bytes) & 31); /* dst + at: the last 32-byte boundary */
+  for (; at >= 128; at -= 128) {
+    __m256i a = _mm256_loadu_si256((const __m256i *)(src + at - 32));
+    __m256i b = _mm256_loadu_si256((const __m256i *)(src + at - 64));
+    __m256i c = _mm256_loadu_si256((const __m256i *)(src + at - 96));
+    __m256i d = _mm256_loadu_si256((const __m256i *)(src + at - 128));
+    _mm256_store_si256((__m256i *)(dst + at - 32), a);
+    _mm256_store_si256((__m256i *)(dst + at - 64), b);
+    _mm256_store_si256((__m256i *)(dst + at - 96), c);
+    _mm256_store_si256((__m256i *)(dst + at - 128), d);
+  }
+  for (; at >= 32; at -= 32) _mm256_store_si256((__m256i *)(dst + at - 32), _mm256_loadu_si256((const __m256i *)(src + at - 32)));
   _mm256_storeu_si256((__m256i *)dst, head);
   _mm256_storeu_si256((__m256i *)(dst + bytes - 32), tail);
 }
 #endif
 
-/* 1 when a copy of `bytes` from src to dst takes the vector loop, 0 when memcpy. */
+/* How a copy of `bytes` from src to dst is made: SHMSWARM__COPY_*. */
 static int shmswarm__copy_method(const void *dst, const void *src, size_t bytes) {
 #ifdef SHMSWARM__COPY_AVX2
-  if (bytes < SHMSWARM__COPY_VEC_MIN || bytes >= SHMSWARM__COPY_VEC_MAX) return 0;
-  if ((((uintptr_t)dst - (uintptr_t)src) & 4095u & 63u) == 0) return 0; /* co-aligned */
+  if (bytes < SHMSWARM__COPY_VEC_MIN) return SHMSWARM__COPY_MEMCPY;
   pthread_once(&shmswarm__copy_once, shmswarm__copy_init);
-  return shmswarm__copy_avx2;
+  if (!shmswarm__copy_avx2) return SHMSWARM__COPY_MEMCPY;
+  uintptr_t ahead = ((uintptr_t)dst - (uintptr_t)src) & (SHMSWARM__COPY_ALIAS - 1);
+  if (ahead >= 1 && ahead <= 2048) return SHMSWARM__COPY_BACKWARD;
+  if (ahead == 0 || ahead >= SHMSWARM__COPY_ALIAS - 512) return SHMSWARM__COPY_FORWARD;
+  ahead &= 4095u;
+  return ahead >= 1 && ahead <= 256 ? SHMSWARM__COPY_BACKWARD : SHMSWARM__COPY_MEMCPY;
 #else
   (void)dst, (void)src, (void)bytes;
-  return 0;
+  return SHMSWARM__COPY_MEMCPY;
 #endif
 }
 
 void shmswarm_copy(void *dst, const void *src, size_t bytes) {
+  switch (shmswarm__copy_method(dst, src, bytes)) {
 #ifdef SHMSWARM__COPY_AVX2
-  if (shmswarm__copy_method(dst, src, bytes)) {
-    shmswarm__copy_vec((uint8_t *)dst, (const uint8_t *)src, bytes);
-    return;
-  }
+    case SHMSWARM__COPY_FORWARD: shmswarm__copy_forward((uint8_t *)dst, (const uint8_t *)src, bytes); return;
+    case SHMSWARM__COPY_BACKWARD: shmswarm__copy_backward((uint8_t *)dst, (const uint8_t *)src, bytes); return;
 #endif
-  if (bytes) memcpy(dst, src, bytes);
+    default: if (bytes) memcpy(dst, src, bytes);
+  }
 }
 
 /* ---- memory-fault guard: SIGBUS inside a guarded region returns SHMSWARM_EBUS ---- */

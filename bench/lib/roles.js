@@ -55,6 +55,54 @@ const roles = {
     out(r);
   },
 
+  // Issue 22: writeFrame from and readFrame({ into }) into views at every 16-byte offset of a 4 KiB
+  // period (best of `reps` at each, the paths interleaved); then an allocating readFrame() and a
+  // readFrame({ into }) in loops of `loop` calls (mean per call, garbage collection included).
+  offsets({ name, bytes, reps, loop }) {
+    const n = bytes >> 2;
+    const seg = Segment.create(name, { rows: n, fields: ['v'], dtype: 'f32' });
+    Segment.unlink(name);
+    const srcBuf = new ArrayBuffer(n * 4 + 8192), dstBuf = new ArrayBuffer(n * 4 + 8192);
+    new Float32Array(srcBuf).fill(1.5);
+    const r = { bytes: n * 4, reps, writeFrame: [], readFrame: [] };
+    const time = (f) => {
+      const t0 = hr();
+      f();
+      return Number(hr() - t0);
+    };
+    // The same paths from 64-byte-aligned arrays, at every offset too (they share its load).
+    const into = allocFrame(F32, n), from = allocFrame(F32, n).fill(1.5);
+    r.writeFrameAligned = [];
+    r.readFrameAligned = [];
+    for (let pass = 0; pass < 2; pass++) {
+      // Pass 0 warms up (JIT, first touches) and is thrown away.
+      for (let o = 0; o < 256; o++) {
+        const src = new Float32Array(srcBuf, 16 * o, n), dst = new Float32Array(dstBuf, 16 * o, n);
+        const best = [Infinity, Infinity, Infinity, Infinity];
+        for (let k = 0; k < (pass ? reps : 1); k++) {
+          best[0] = Math.min(best[0], time(() => seg.writeFrame(src)));
+          best[1] = Math.min(best[1], time(() => seg.readFrame({ into: dst })));
+          best[2] = Math.min(best[2], time(() => seg.writeFrame(from)));
+          best[3] = Math.min(best[3], time(() => seg.readFrame({ into })));
+        }
+        if (!pass) continue;
+        r.writeFrame.push(best[0]);
+        r.readFrame.push(best[1]);
+        r.writeFrameAligned.push(best[2]);
+        r.readFrameAligned.push(best[3]);
+      }
+    }
+    const mean = (f) => {
+      let best = Infinity;
+      for (let round = 0; round < 3; round++) best = Math.min(best, time(() => { for (let i = 0; i < loop; i++) f(); }) / loop);
+      return best;
+    };
+    r.loopInto = mean(() => seg.readFrame({ into }));
+    r.loopAlloc = mean(() => seg.readFrame());
+    seg.close();
+    out(r);
+  },
+
   // Item 4: how long after the C writer's publish a waitForFrame in this process resolves.
   async 'wake-reader'({ name, samples, lowLatency = false }) {
     // The stamps: see the wake-* modes in bench/c/shmbench.c.

@@ -74,24 +74,26 @@ static void method_choice(void) {
   int failed = 0;
 #ifdef SHMSWARM__COPY_AVX2
   int avx2 = __builtin_cpu_supports("avx2") != 0;
-  uint8_t *d = dst_area + 4096, *s = src_area + 4096;
-  /* In the band: co-aligned pairs (any multiple of 64 apart, near or far modulo 4 KiB) go to
-   * memcpy, every other relative alignment to the vector loop. */
-  for (size_t off = 0; off < PERIOD; off += 16) {
-    int co = off % 64 == 0;
-    if (shmswarm__copy_method(d, s + off, 245760) != (co ? 0 : avx2) ||
-        shmswarm__copy_method(d + off, s, 4096) != (co ? 0 : avx2)) {
-      printf("#   relative offset %zu: method %d/%d\n", off, shmswarm__copy_method(d, s + off, 245760),
-             shmswarm__copy_method(d + off, s, 4096));
+  uint8_t *d = dst_area + 8192, *s = src_area + 8192;
+  /* From 2 KiB on, by (dst - src): ahead by 1..2048 bytes modulo 256 MiB, or by 1..256 modulo
+   * 4 KiB: backward; equal or up to 512 behind modulo 256 MiB: forward; otherwise memcpy. */
+  static const struct { long long distance; int method; } cases[] = {
+      {16, 2}, {2048, 2}, {(1ll << 28) + 16, 2}, {(1ll << 30) + 1024, 2}, {(1 << 20) + 16, 2}, {(1 << 20) + 256, 2},
+      {0, 1}, {1ll << 28, 1}, {-16, 1}, {-512, 1}, {(1ll << 29) - 64, 1},
+      {2064, 0}, {(1 << 20) + 272, 0}, {(1 << 20) + 1024, 0}, {-528, 0}, {(1 << 20) - 16, 0}, {(1 << 20) + 2048, 0}, {64, 2}};
+  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+    const uint8_t *from = (const uint8_t *)((uintptr_t)d - (uintptr_t)cases[i].distance);
+    int want = avx2 ? cases[i].method : SHMSWARM__COPY_MEMCPY;
+    if (shmswarm__copy_method(d, from, 245760) != want || shmswarm__copy_method(d, from, 4096) != want) {
+      printf("#   dst - src = %lld: method %d, want %d\n", cases[i].distance, shmswarm__copy_method(d, from, 245760), want);
       failed = 1;
     }
   }
-  /* Outside the band, memcpy whatever the addresses. */
-  if (shmswarm__copy_method(d, s + 16, SHMSWARM__COPY_VEC_MIN - 1) || shmswarm__copy_method(d, s + 16, SHMSWARM__COPY_VEC_MAX))
-    failed = 1, printf("#   the vector loop outside [%u, %u)\n", SHMSWARM__COPY_VEC_MIN, SHMSWARM__COPY_VEC_MAX);
-  if (avx2 && !shmswarm__copy_method(d, s + 16, SHMSWARM__COPY_VEC_MIN))
+  if (shmswarm__copy_method(d, s - 16, SHMSWARM__COPY_VEC_MIN - 1) != SHMSWARM__COPY_MEMCPY)
+    failed = 1, printf("#   the vector loop below %u bytes\n", SHMSWARM__COPY_VEC_MIN);
+  if (avx2 && shmswarm__copy_method(d, s - 16, SHMSWARM__COPY_VEC_MIN) != SHMSWARM__COPY_BACKWARD)
     failed = 1, printf("#   memcpy at the band's first size\n");
-  printf("# AVX2 %s\n", avx2 ? "present: misaligned pairs take the vector loop" : "absent: memcpy only");
+  printf("# AVX2 %s\n", avx2 ? "present: copies from 2 KiB take the vector loops" : "absent: memcpy only");
 #else
   printf("# not x86: memcpy only\n");
   if (shmswarm__copy_method(dst_area, src_area + 16, 245760)) failed = 1;

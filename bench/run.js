@@ -207,43 +207,51 @@ async function sectionCopy() {
 // process in alternating rounds), then the median and the worst over the 256 offsets; every ratio
 // is to the C memcpy between aligned buffers, measured at every offset in the same process.
 const OFFSET_SIZES = [
-  { label: '4 KB', bytes: 4096, reps: 41, rounds: 5 },
-  { label: '240 KB', bytes: 245760, reps: 9, rounds: 5 },
-  { label: '24 MB', bytes: 24 * 1024 * 1024, reps: 2, rounds: 3 },
+  { label: '4 KB', bytes: 4096, reps: 15, inner: 32, rounds: 5 },
+  { label: '240 KB', bytes: 245760, reps: 9, inner: 1, rounds: 5 },
+  { label: '24 MB', bytes: 24 * 1024 * 1024, reps: 3, inner: 1, rounds: 3 },
 ];
 async function sectionOffsets() {
   const out = [];
   const stats = (a) => ({ median: median(a), worst: Math.max(...a) });
   for (const s of OFFSET_SIZES) {
     log(`offsets ${s.label}`);
-    const c = [], n = [];
+    const c = [], n = [], ca = [];
     const rounds = quick ? 1 : s.rounds;
     for (let round = 0; round < rounds; round++) {
-      c.push(runJson(CBIN, ['offsets', String(s.bytes), String(s.reps)]));
-      const r = role('offsets', { name: newName('offsets'), bytes: s.bytes, reps: s.reps, loop: s.bytes > 1e7 ? 20 : 2000 });
+      c.push(runJson(CBIN, ['offsets', String(s.bytes), String(s.reps), String(s.inner)]));
+      if (s.bytes < 1e7) ca.push(runJson(CBIN, ['offsets', String(s.bytes), String(s.reps), String(s.inner), 'aliased']));
+      const r = role('offsets', { name: newName('offsets'), bytes: s.bytes, reps: s.reps, inner: s.inner, loop: s.bytes > 1e7 ? 20 : 2000 });
       n.push(await r.result());
     }
     // Best of the rounds at each offset: load that hit one round is not the copy's cost.
     const perOffset = (rs, k) => rs[0][k].map((_, o) => Math.min(...rs.map((r) => r[k][o])));
     const row = { size: s.label, bytes: s.bytes, reps: s.reps, rounds };
     for (const k of ['memcpyWriteAligned', 'memcpyReadAligned', 'memcpyWrite', 'memcpyRead', 'writeFrame', 'readFrame', 'writeFrameAligned', 'readFrameAligned'])
-      row[`c_${k}`] = stats(perOffset(c, k));
-    for (const k of ['writeFrame', 'readFrame', 'writeFrameAligned', 'readFrameAligned']) row[`node_${k}`] = stats(perOffset(n, k));
+      for (const [tag, rs] of [['c', c], ['ca', ca]]) if (rs.length) row[`${tag}_${k}`] = stats(perOffset(rs, k));
+    for (const k of ['writeFrame', 'readFrame', 'writeFrameAligned', 'readFrameAligned', 'memcpyWriteAligned', 'memcpyReadAligned']) row[`node_${k}`] = stats(perOffset(n, k));
     row.loopInto = Math.min(...n.map((r) => r.loopInto));
     row.loopAlloc = Math.min(...n.map((r) => r.loopAlloc));
     out.push(row);
   }
   results.offsets = out;
   const cell = (v, ref) => `${ns(v.median)} ${x(v.median / ref.median)} / ${ns(v.worst)} ${x(v.worst / ref.median)}`;
-  table(`Copies from any address: median / worst over 256 offsets (every 16 B of 4 KiB), ratio to aligned memcpy's median — ${results.machine.cpu}`,
-    ['size', 'memcpy aligned → segment', 'memcpy from offset', 'C write_frame', 'Node writeFrame', 'Node writeFrame, aligned src', 'memcpy segment → aligned', 'memcpy to offset', 'C read_frame', 'Node readFrame({ into })', 'Node, aligned into'],
-    out.map((r) => [r.size, `${ns(r.c_memcpyWriteAligned.median)} / ${ns(r.c_memcpyWriteAligned.worst)}`,
-      cell(r.c_memcpyWrite, r.c_memcpyWriteAligned), cell(r.c_writeFrame, r.c_memcpyWriteAligned), cell(r.node_writeFrame, r.c_memcpyWriteAligned), cell(r.node_writeFrameAligned, r.c_memcpyWriteAligned),
-      `${ns(r.c_memcpyReadAligned.median)} / ${ns(r.c_memcpyReadAligned.worst)}`,
-      cell(r.c_memcpyRead, r.c_memcpyReadAligned), cell(r.c_readFrame, r.c_memcpyReadAligned), cell(r.node_readFrame, r.c_memcpyReadAligned), cell(r.node_readFrameAligned, r.c_memcpyReadAligned)]));
-  table('Reads in a loop (mean per call, garbage collection included; ratio to aligned memcpy out of the segment)',
+  const plain = (v) => `${ns(v.median)} / ${ns(v.worst)}`;
+  const title = (who, ref) => `Copies from any address, ${who}: median / worst over 256 offsets (every 16 B of 4 KiB), ratio to ${ref}'s median — ${results.machine.cpu}`;
+  const cTable = (tag, who) => table(title(who, 'memcpy between aligned buffers'),
+    ['size', 'memcpy aligned → segment', 'memcpy from offset', 'write_frame', 'write_frame, aligned', 'memcpy segment → aligned', 'memcpy to offset', 'read_frame', 'read_frame, aligned'],
+    out.filter((r) => r[`${tag}_writeFrame`]).map((r) => [r.size, plain(r[`${tag}_memcpyWriteAligned`]), cell(r[`${tag}_memcpyWrite`], r[`${tag}_memcpyWriteAligned`]),
+      cell(r[`${tag}_writeFrame`], r[`${tag}_memcpyWriteAligned`]), cell(r[`${tag}_writeFrameAligned`], r[`${tag}_memcpyWriteAligned`]), plain(r[`${tag}_memcpyReadAligned`]),
+      cell(r[`${tag}_memcpyRead`], r[`${tag}_memcpyReadAligned`]), cell(r[`${tag}_readFrame`], r[`${tag}_memcpyReadAligned`]), cell(r[`${tag}_readFrameAligned`], r[`${tag}_memcpyReadAligned`])]));
+  cTable('c', 'C process');
+  cTable('ca', 'C process, the swept buffers where Zen 4 aliases (2 KiB either side of the frame modulo 256 MiB)');
+  table(title('Node process (V8 places the arrays)', 'TypedArray#set between aligned arrays and the segment'),
+    ['size', 'set aligned → segment', 'writeFrame', 'writeFrame, aligned', 'set segment → aligned', 'readFrame({ into })', 'readFrame, aligned into'],
+    out.map((r) => [r.size, plain(r.node_memcpyWriteAligned), cell(r.node_writeFrame, r.node_memcpyWriteAligned), cell(r.node_writeFrameAligned, r.node_memcpyWriteAligned),
+      plain(r.node_memcpyReadAligned), cell(r.node_readFrame, r.node_memcpyReadAligned), cell(r.node_readFrameAligned, r.node_memcpyReadAligned)]));
+  table('Reads in a loop, Node (mean per call, garbage collection included; ratio to TypedArray#set segment → aligned)',
     ['size', 'readFrame({ into })', 'readFrame() (allocates)'],
-    out.map((r) => [r.size, `${ns(r.loopInto)} ${x(r.loopInto / r.c_memcpyReadAligned.median)}`, `${ns(r.loopAlloc)} ${x(r.loopAlloc / r.c_memcpyReadAligned.median)}`]));
+    out.map((r) => [r.size, `${ns(r.loopInto)} ${x(r.loopInto / r.node_memcpyReadAligned.median)}`, `${ns(r.loopAlloc)} ${x(r.loopAlloc / r.node_memcpyReadAligned.median)}`]));
 }
 
 // ---------------------------------------------------------------- 4: wake latency
@@ -620,8 +628,10 @@ function targets() {
   const o = results.offsets;
   if (o) {
     for (const r of o) {
-      const paths = [['C write_frame', r.c_writeFrame, r.c_memcpyWriteAligned, r.c_writeFrameAligned], ['Node writeFrame', r.node_writeFrame, r.c_memcpyWriteAligned, r.node_writeFrameAligned],
-        ['C read_frame', r.c_readFrame, r.c_memcpyReadAligned, r.c_readFrameAligned], ['Node readFrame({ into })', r.node_readFrame, r.c_memcpyReadAligned, r.node_readFrameAligned]];
+      // Each process against its own aligned memcpy (C memcpy; TypedArray#set in Node), measured
+      // at every offset beside the path.
+      const paths = [['C write_frame', r.c_writeFrame, r.c_memcpyWriteAligned, r.c_writeFrameAligned], ['Node writeFrame', r.node_writeFrame, r.node_memcpyWriteAligned, r.node_writeFrameAligned],
+        ['C read_frame', r.c_readFrame, r.c_memcpyReadAligned, r.c_readFrameAligned], ['Node readFrame({ into })', r.node_readFrame, r.node_memcpyReadAligned, r.node_readFrameAligned]];
       if (r.size === '4 KB') {
         // One call's fixed cost dominates: each path's worst offset against the same path from
         // aligned buffers (its median over the same 256 interleaved measurements).
@@ -634,7 +644,7 @@ function targets() {
       }
     }
     const r = o.find((q) => q.size === '240 KB');
-    if (r) add('allocating readFrame() 240 KB in a loop ≤ 2× aligned memcpy', x(r.loopAlloc / r.c_memcpyReadAligned.median), r.loopAlloc / r.c_memcpyReadAligned.median <= 2);
+    if (r) add('allocating readFrame() 240 KB in a loop ≤ 2× aligned memcpy', x(r.loopAlloc / r.node_memcpyReadAligned.median), r.loopAlloc / r.node_memcpyReadAligned.median <= 2);
   }
   const w = results.wake;
   if (w) {

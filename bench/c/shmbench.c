@@ -390,7 +390,7 @@ static int cmd_spin_gaps(int argc, char **argv) {
   return 0;
 }
 
-/* offsets BYTES REPS: issue 22's period sweep. For each of 256 offsets (every 16 bytes of a 4 KiB
+/* offsets BYTES REPS INNER [aliased]: issue 22's period sweep. For each of 256 offsets (every 16 bytes of a 4 KiB
  * period) the best of REPS of: memcpy between page-aligned buffers and the segment (the reference,
  * measured at every offset too, so it shares the load), memcpy from/into the offset buffer (what
  * glibc alone does there), shmswarm_write_frame from it and shmswarm_read_frame into it, and the
@@ -411,10 +411,11 @@ static uint8_t *place_near(uint8_t *frame, int k, size_t bytes) {
 }
 
 static int cmd_offsets(int argc, char **argv) {
-  if (argc < 4) return 2;
+  if (argc < 5) return 2;
   size_t bytes = (size_t)strtoull(argv[2], NULL, 10);
-  int reps = atoi(argv[3]);
-  if (bytes < 4 || reps < 1) return 2;
+  int reps = atoi(argv[3]), inner = atoi(argv[4]); /* inner: calls per timed sample (a clock tick is ~10 ns) */
+  int aliased = argc > 5 && strcmp(argv[5], "aliased") == 0;
+  if (bytes < 4 || reps < 1 || inner < 1) return 2;
   char name[64];
   snprintf(name, sizeof name, "/shmswarm-bench-c-%d", (int)getpid());
   shmswarm_segment *s;
@@ -423,10 +424,12 @@ static int cmd_offsets(int argc, char **argv) {
   shmswarm_unlink(name);
   bytes = bytes / 4 * 4;
   uint8_t *map = (uint8_t *)shmswarm_data(s);
-  /* The swept buffers sit 2 KiB before an address congruent to the frame modulo 256 MiB: the
-   * sweep's distances then run from 2 KiB ahead to 2 KiB behind modulo 256 MiB, where Zen 4's
-   * copies alias (an ordinary allocation lands there by chance; here on purpose). */
-  uint8_t *src = place_near(map, 1, bytes + 8192), *dst = place_near(map, 2, bytes + 8192);
+  /* "aliased": the swept buffers sit 2 KiB before an address congruent to the frame modulo
+   * 256 MiB, so the sweep's distances run from 2 KiB ahead to 2 KiB behind modulo 256 MiB, where
+   * Zen 4's copies alias (an ordinary allocation lands there by chance; here on purpose).
+   * Otherwise they are ordinary allocations. */
+  uint8_t *src = aliased ? place_near(map, 1, bytes + 8192) : (uint8_t *)aligned_alloc(4096, bytes + 8192);
+  uint8_t *dst = aliased ? place_near(map, 2, bytes + 8192) : (uint8_t *)aligned_alloc(4096, bytes + 8192);
   uint8_t *asrc = (uint8_t *)aligned_alloc(4096, bytes + 64), *adst = (uint8_t *)aligned_alloc(4096, bytes + 64);
   if (!src || !dst || !asrc || !adst) die("allocate", -ENOMEM);
   memset(src, 0x3f, bytes + 8192);
@@ -444,7 +447,7 @@ static int cmd_offsets(int argc, char **argv) {
     for (int r = 0; r < reps; r++)
       for (int k = 0; k < K; k++) {
         int64_t t0 = now_ns();
-        switch (k) {
+        for (int i = 0; i < inner; i++) switch (k) {
           case 0: memcpy(map, asrc, bytes); break;
           case 1: memcpy(adst, map, bytes); break;
           case 2: memcpy(map, so, bytes); break;
@@ -454,11 +457,11 @@ static int cmd_offsets(int argc, char **argv) {
           case 6: shmswarm_write_frame(s, asrc, bytes); break;
           default: shmswarm_read_frame_ex(s, adst, bytes, SHMSWARM_READ_AUTO, UINT64_MAX, &info);
         }
-        int64_t dt = now_ns() - t0;
+        int64_t dt = (now_ns() - t0) / inner;
         if (dt < t[k][o]) t[k][o] = dt;
       }
   }
-  printf("{\"bytes\":%zu,\"reps\":%d", bytes, reps);
+  printf("{\"bytes\":%zu,\"reps\":%d,\"inner\":%d,\"aliased\":%d", bytes, reps, inner, aliased);
   for (int k = 0; k < K; k++) {
     printf(",\"%s\":[", keys[k]);
     for (int o = 0; o < N; o++) printf("%s%" PRId64, o ? "," : "", t[k][o]);
@@ -480,6 +483,6 @@ int main(int argc, char **argv) {
   else if (argc >= 2 && strcmp(argv[1], "e2e-writer") == 0) r = cmd_e2e_writer(argc, argv);
   else if (argc >= 2 && strcmp(argv[1], "e2e-consumer") == 0) r = cmd_e2e_consumer(argc, argv);
   else if (argc >= 2 && strcmp(argv[1], "offsets") == 0) r = cmd_offsets(argc, argv);
-  if (r == 2) fprintf(stderr, "usage: shmbench copy ROWS COLS BATCH_MS | offsets BYTES REPS | wake-writer NAME GAP_US MAX_S | wake-reader[-loop] NAME SAMPLES\n");
+  if (r == 2) fprintf(stderr, "usage: shmbench copy ROWS COLS BATCH_MS | offsets BYTES REPS INNER [aliased] | wake-writer NAME GAP_US MAX_S | wake-reader[-loop] NAME SAMPLES\n");
   return r;
 }

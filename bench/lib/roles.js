@@ -58,7 +58,7 @@ const roles = {
   // Issue 22: writeFrame from and readFrame({ into }) into views at every 16-byte offset of a 4 KiB
   // period (best of `reps` at each, the paths interleaved); then an allocating readFrame() and a
   // readFrame({ into }) in loops of `loop` calls (mean per call, garbage collection included).
-  offsets({ name, bytes, reps, loop }) {
+  offsets({ name, bytes, reps, inner, loop }) {
     const n = bytes >> 2;
     const seg = Segment.create(name, { rows: n, fields: ['v'], dtype: 'f32' });
     Segment.unlink(name);
@@ -67,29 +67,29 @@ const roles = {
     const r = { bytes: n * 4, reps, writeFrame: [], readFrame: [] };
     const time = (f) => {
       const t0 = hr();
-      f();
-      return Number(hr() - t0);
+      for (let i = 0; i < inner; i++) f();
+      return Number(hr() - t0) / inner;
     };
-    // The same paths from 64-byte-aligned arrays, at every offset too (they share its load).
-    const into = allocFrame(F32, n), from = allocFrame(F32, n).fill(1.5);
-    r.writeFrameAligned = [];
-    r.readFrameAligned = [];
+    // The same paths from 64-byte-aligned arrays, and this process's own memcpy between those
+    // and the segment (TypedArray#set), at every offset too: they share its load.
+    const into = allocFrame(F32, n), from = allocFrame(F32, n).fill(1.5), mapped = seg.view();
+    const paths = {
+      writeFrame: (src) => seg.writeFrame(src),
+      readFrame: (_, dst) => seg.readFrame({ into: dst }),
+      writeFrameAligned: () => seg.writeFrame(from),
+      readFrameAligned: () => seg.readFrame({ into }),
+      memcpyWriteAligned: () => mapped.set(from),
+      memcpyReadAligned: () => into.set(mapped),
+    };
+    for (const k of Object.keys(paths)) r[k] = [];
     for (let pass = 0; pass < 2; pass++) {
       // Pass 0 warms up (JIT, first touches) and is thrown away.
       for (let o = 0; o < 256; o++) {
         const src = new Float32Array(srcBuf, 16 * o, n), dst = new Float32Array(dstBuf, 16 * o, n);
-        const best = [Infinity, Infinity, Infinity, Infinity];
-        for (let k = 0; k < (pass ? reps : 1); k++) {
-          best[0] = Math.min(best[0], time(() => seg.writeFrame(src)));
-          best[1] = Math.min(best[1], time(() => seg.readFrame({ into: dst })));
-          best[2] = Math.min(best[2], time(() => seg.writeFrame(from)));
-          best[3] = Math.min(best[3], time(() => seg.readFrame({ into })));
-        }
-        if (!pass) continue;
-        r.writeFrame.push(best[0]);
-        r.readFrame.push(best[1]);
-        r.writeFrameAligned.push(best[2]);
-        r.readFrameAligned.push(best[3]);
+        const best = {};
+        for (let k = 0; k < (pass ? reps : 1); k++)
+          for (const [key, f] of Object.entries(paths)) best[key] = Math.min(best[key] ?? Infinity, time(() => f(src, dst)));
+        if (pass) for (const key of Object.keys(paths)) r[key].push(best[key]);
       }
     }
     const mean = (f) => {

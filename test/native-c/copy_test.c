@@ -23,24 +23,43 @@ static uint8_t *src_area, *dst_area; /* dst_area: MAP_SHARED, like a segment */
 
 static uint8_t pattern(size_t i, unsigned salt) { return (uint8_t)((i * 2654435761u + salt) >> 7 ^ salt); }
 
-/* Copies `bytes` from src_area + so to dst_area + GUARD + dof and checks every byte of the copy
- * and GUARD bytes on both sides of it. 0 when right; prints the first wrong byte otherwise. */
-static int copy_once(size_t bytes, size_t so, size_t dof, unsigned salt) {
+typedef void copy_fn(void *dst, const void *src, size_t bytes);
+#ifdef SHMSWARM__COPY_AVX2
+/* The two loops called directly: which one shmswarm_copy takes depends on where the buffers
+ * happen to be modulo 256 MiB, and each must be right at every size and offset. */
+static void forward(void *dst, const void *src, size_t bytes) { shmswarm__copy_forward((uint8_t *)dst, (const uint8_t *)src, bytes); }
+static void backward(void *dst, const void *src, size_t bytes) { shmswarm__copy_backward((uint8_t *)dst, (const uint8_t *)src, bytes); }
+#endif
+
+/* Copies `bytes` from src_area + so to dst_area + GUARD + dof with `copy` and checks every byte
+ * of the copy and GUARD bytes on both sides of it. 0 when right; prints the first wrong byte. */
+static int copy_with(copy_fn *copy, const char *how, size_t bytes, size_t so, size_t dof, unsigned salt) {
   uint8_t *src = src_area + so, *dst = dst_area + GUARD + dof;
   for (size_t i = 0; i < bytes; i++) src[i] = pattern(i, salt);
   memset(dst - GUARD, 0xA5, bytes + 2 * GUARD);
-  shmswarm_copy(dst, src, bytes);
+  copy(dst, src, bytes);
   for (size_t i = 0; i < bytes; i++)
     if (dst[i] != pattern(i, salt)) {
-      printf("#   %zu bytes, src +%zu, dst +%zu: byte %zu is %u, want %u\n", bytes, so, dof, i, dst[i], pattern(i, salt));
+      printf("#   %s, %zu bytes, src +%zu, dst +%zu: byte %zu is %u, want %u\n", how, bytes, so, dof, i, dst[i], pattern(i, salt));
       return 1;
     }
   for (size_t i = 0; i < GUARD; i++)
     if (dst[-1 - (long)i] != 0xA5 || dst[bytes + i] != 0xA5) {
-      printf("#   %zu bytes, src +%zu, dst +%zu: a byte around the copy changed\n", bytes, so, dof);
+      printf("#   %s, %zu bytes, src +%zu, dst +%zu: a byte around the copy changed\n", how, bytes, so, dof);
       return 1;
     }
   return 0;
+}
+
+static int copy_once(size_t bytes, size_t so, size_t dof, unsigned salt) {
+  int failed = copy_with(shmswarm_copy, "shmswarm_copy", bytes, so, dof, salt);
+#ifdef SHMSWARM__COPY_AVX2
+  if (bytes >= 64 && __builtin_cpu_supports("avx2")) {
+    failed |= copy_with(forward, "forward loop", bytes, so, dof, salt + 1);
+    failed |= copy_with(backward, "backward loop", bytes, so, dof, salt + 2);
+  }
+#endif
+  return failed;
 }
 
 static void sizes_and_offsets(void) {
@@ -54,7 +73,7 @@ static void sizes_and_offsets(void) {
       failed |= copy_once(sizes[k], so, 0, (unsigned)(so + k));
     for (size_t dof = 1; dof < 64 && !failed; dof++) failed |= copy_once(sizes[k], 0, dof, (unsigned)dof);
     char what[96];
-    snprintf(what, sizeof what, "shmswarm_copy of %zu bytes at every offset matches memcpy", sizes[k]);
+    snprintf(what, sizeof what, "shmswarm_copy and both loops: %zu bytes at every offset match memcpy", sizes[k]);
     report(failed, what);
   }
   /* Large sizes: both addresses at offsets that cover co-aligned, just-ahead and just-behind. */
@@ -65,7 +84,7 @@ static void sizes_and_offsets(void) {
     for (size_t a = 0; a < sizeof offs / sizeof *offs && !failed; a++)
       for (size_t b = 0; b < 8 && !failed; b++) failed |= copy_once(big[k], offs[a], offs[b], (unsigned)(a * 8 + b));
     char what[96];
-    snprintf(what, sizeof what, "shmswarm_copy of %zu bytes at misaligned pairs matches memcpy", big[k]);
+    snprintf(what, sizeof what, "shmswarm_copy and both loops: %zu bytes at misaligned pairs match memcpy", big[k]);
     report(failed, what);
   }
 }

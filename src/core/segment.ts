@@ -293,14 +293,14 @@ export function allocFrame(dtype: Dtype, elements: number): TypedArray {
 }
 
 /**
- * Where a read copies to: the caller's `into`, checked, or a new array. The new one is not
- * zero-filled (Buffer.allocUnsafeSlow: its own ArrayBuffer, V8's memory): the read overwrites
- * every byte before anyone sees it, and a read that fails or finds nothing new drops it. Zeroing
- * (new Float32Array) or an external buffer (allocAligned, freed only after the loop yields) cost
- * a 240 KB read several times the copy (docs/PERFORMANCE.md).
+ * Where a read copies to: the caller's `into`, checked, or a new array over its own ArrayBuffer
+ * (V8's memory, never inside V8's heap, so a worker thread may copy into it). Not allocFrame:
+ * its external buffers are freed only after the event loop turns, and a loop of reads piled
+ * them up (2-4x the time of this at 240 KB, docs/PERFORMANCE.md "The first read"). Skipping the
+ * zero fill (Buffer.allocUnsafeSlow) saved nothing measurable: the cost is the fresh memory.
  */
 export function frameTarget<T extends TypedArray>(dtype: Dtype, elements: number, into: T | undefined): T {
-  if (into === undefined) return new dtype.array(Buffer.allocUnsafeSlow(elements * dtype.bytes).buffer, 0, elements) as T;
+  if (into === undefined) return new dtype.array(new ArrayBuffer(elements * dtype.bytes)) as T;
   if (!(into instanceof dtype.array) || into.length !== elements)
     throw new TypeError(`into must be a ${dtype.array.name} of ${elements} elements`);
   return into;

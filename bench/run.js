@@ -209,7 +209,7 @@ async function sectionCopy() {
 const OFFSET_SIZES = [
   { label: '4 KB', bytes: 4096, reps: 15, inner: 32, rounds: 5 },
   { label: '240 KB', bytes: 245760, reps: 9, inner: 1, rounds: 5 },
-  { label: '24 MB', bytes: 24 * 1024 * 1024, reps: 3, inner: 1, rounds: 3 },
+  { label: '24 MB', bytes: 24 * 1024 * 1024, reps: 2, inner: 1, rounds: 3 },
 ];
 async function sectionOffsets() {
   const out = [];

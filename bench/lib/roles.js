@@ -65,7 +65,10 @@ const roles = {
     const srcBuf = new ArrayBuffer(n * 4 + 8192), dstBuf = new ArrayBuffer(n * 4 + 8192);
     new Float32Array(srcBuf).fill(1.5);
     const r = { bytes: n * 4, reps, writeFrame: [], readFrame: [] };
+    // Each sample times the calls after one untimed call of the same path: each path finds its
+    // own buffers as warm as the others do (six 240 KB pairs overflow the L2).
     const time = (f) => {
+      f();
       const t0 = hr();
       for (let i = 0; i < inner; i++) f();
       return Number(hr() - t0) / inner;

@@ -548,7 +548,7 @@ static int shmswarm__copy_method(const void *dst, const void *src, size_t bytes)
   if (!shmswarm__copy_avx2) return SHMSWARM__COPY_MEMCPY;
   uintptr_t ahead = ((uintptr_t)dst - (uintptr_t)src) & (SHMSWARM__COPY_ALIAS - 1);
   if (ahead >= 1 && ahead <= 2048) return SHMSWARM__COPY_BACKWARD;
-  if (ahead == 0 || ahead >= SHMSWARM__COPY_ALIAS - 512) return SHMSWARM__COPY_FORWARD;
+  if (ahead == 0 || ahead >= SHMSWARM__COPY_ALIAS - 2048) return SHMSWARM__COPY_FORWARD;
   ahead &= 4095u;
   return ahead >= 1 && ahead <= 256 ? SHMSWARM__COPY_BACKWARD : SHMSWARM__COPY_MEMCPY;
 #else

@@ -95,11 +95,11 @@ static void method_choice(void) {
   int avx2 = __builtin_cpu_supports("avx2") != 0;
   uint8_t *d = dst_area + 8192, *s = src_area + 8192;
   /* From 2 KiB on, by (dst - src): ahead by 1..2048 bytes modulo 256 MiB, or by 1..256 modulo
-   * 4 KiB: backward; equal or up to 512 behind modulo 256 MiB: forward; otherwise memcpy. */
+   * 4 KiB: backward; equal or up to 2048 behind modulo 256 MiB: forward; otherwise memcpy. */
   static const struct { long long distance; int method; } cases[] = {
       {16, 2}, {2048, 2}, {(1ll << 28) + 16, 2}, {(1ll << 30) + 1024, 2}, {(1 << 20) + 16, 2}, {(1 << 20) + 256, 2},
-      {0, 1}, {1ll << 28, 1}, {-16, 1}, {-512, 1}, {(1ll << 29) - 64, 1},
-      {2064, 0}, {(1 << 20) + 272, 0}, {(1 << 20) + 1024, 0}, {-528, 0}, {(1 << 20) - 16, 0}, {(1 << 20) + 2048, 0}, {64, 2}};
+      {0, 1}, {1ll << 28, 1}, {-16, 1}, {-528, 1}, {-2048, 1}, {(1ll << 29) - 64, 1},
+      {2064, 0}, {(1 << 20) + 272, 0}, {(1 << 20) + 1024, 0}, {-2064, 0}, {(1 << 20) - 16, 0}, {(1 << 20) + 2048, 0}, {64, 2}};
   for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
     const uint8_t *from = (const uint8_t *)((uintptr_t)d - (uintptr_t)cases[i].distance);
     int want = avx2 ? cases[i].method : SHMSWARM__COPY_MEMCPY;

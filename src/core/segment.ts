@@ -296,8 +296,9 @@ export function allocFrame(dtype: Dtype, elements: number): TypedArray {
  * Where a read copies to: the caller's `into`, checked, or a new array over its own ArrayBuffer
  * (V8's memory, never inside V8's heap, so a worker thread may copy into it). Not allocFrame:
  * its external buffers are freed only after the event loop turns, and a loop of reads piled
- * them up (slower than this in every loop measured, docs/PERFORMANCE.md "The first read"). Skipping the
- * zero fill (Buffer.allocUnsafeSlow) saved nothing measurable: the cost is the fresh memory.
+ * them up (slower than this in every loop measured: docs/PERFORMANCE.md, "The first read").
+ * Skipping the zero fill (Buffer.allocUnsafeSlow) saved nothing measurable: the cost is the
+ * fresh memory.
  */
 export function frameTarget<T extends TypedArray>(dtype: Dtype, elements: number, into: T | undefined): T {
   if (into === undefined) return new dtype.array(new ArrayBuffer(elements * dtype.bytes)) as T;

@@ -296,7 +296,7 @@ export function allocFrame(dtype: Dtype, elements: number): TypedArray {
  * Where a read copies to: the caller's `into`, checked, or a new array over its own ArrayBuffer
  * (V8's memory, never inside V8's heap, so a worker thread may copy into it). Not allocFrame:
  * its external buffers are freed only after the event loop turns, and a loop of reads piled
- * them up (slower than this in every loop measured: docs/PERFORMANCE.md, "The first read").
+ * them up (docs/PERFORMANCE.md, "The first read", measures both).
  * Skipping the zero fill (Buffer.allocUnsafeSlow) saved nothing measurable: the cost is the
  * fresh memory.
  */

@@ -2,11 +2,13 @@
 // `npm run bench`: shmswarm against the memory limit and against the alternatives, on this machine,
 // every comparison made inside this one run. A table on stdout, everything in bench/results/latest.json.
 //
-//   node bench/run.js [--only copy,wake,interference,alternatives,cli] [--quick] [--out FILE]
+//   node bench/run.js [--only copy,offsets,wake,interference,alternatives,cli] [--quick] [--out FILE]
 //   node bench/run.js --targets FILE     the targets table of an earlier run's JSON
 //
 // Sections (docs/PERFORMANCE.md explains each figure):
 //   copy          items 1, 2, 3, 8: memcpy limit, publish, consistent read, growth with size
+//   offsets       issue 22: writeFrame / readFrame({ into }) / C write/read from every 16-byte offset of a
+//                 4 KiB period against aligned memcpy; the allocating readFrame() beside the `into` read
 //   wake          item 4: writer -> reader wake latency in another process, C futex vs waitForFrame
 //   interference  items 5, 8: writer rate with 0/1/3 watchers, continuous and locking readers
 //   alternatives  item 6: frames/s end to end against sockets (raw, JSON) and Python shared_memory
@@ -34,7 +36,7 @@ const SIZES = [
 ];
 
 // ---------------------------------------------------------------- arguments
-const SECTIONS = ['copy', 'wake', 'interference', 'alternatives', 'cli'];
+const SECTIONS = ['copy', 'offsets', 'wake', 'interference', 'alternatives', 'cli'];
 const USAGE = `usage: node bench/run.js [--only ${SECTIONS.join(',')}] [--quick] [--out FILE]
        node bench/run.js --targets FILE`;
 // A mistyped option stops here instead of starting a six-minute run that overwrites latest.json.
@@ -198,6 +200,58 @@ async function sectionCopy() {
       ns(r.node.readLockFree), (r.node.readLockFree / (r.bytes / 1024)).toFixed(1),
       ns(r.node.writeFrame - lw(r)), ns(r.node.readLockFree - lr(r))]));
   results.copy = out;
+}
+
+// ---------------------------------------------------------------- issue 22: copies from any address
+// Per offset the best of `reps` (the paths interleaved inside each process, the C and the Node
+// process in alternating rounds), then the median and the worst over the 256 offsets; every ratio
+// is to the C memcpy between aligned buffers, measured at every offset in the same process.
+const OFFSET_SIZES = [
+  { label: '4 KB', bytes: 4096, reps: 15, inner: 32, rounds: 5 },
+  { label: '240 KB', bytes: 245760, reps: 9, inner: 1, rounds: 5 },
+  { label: '24 MB', bytes: 24 * 1024 * 1024, reps: 2, inner: 1, rounds: 3 },
+];
+async function sectionOffsets() {
+  const out = [];
+  const stats = (a) => ({ median: median(a), worst: Math.max(...a) });
+  for (const s of OFFSET_SIZES) {
+    log(`offsets ${s.label}`);
+    const c = [], n = [], ca = [];
+    const rounds = quick ? 1 : s.rounds;
+    for (let round = 0; round < rounds; round++) {
+      c.push(runJson(CBIN, ['offsets', String(s.bytes), String(s.reps), String(s.inner)]));
+      if (s.bytes < 1e7) ca.push(runJson(CBIN, ['offsets', String(s.bytes), String(s.reps), String(s.inner), 'aliased']));
+      const r = role('offsets', { name: newName('offsets'), bytes: s.bytes, reps: s.reps, inner: s.inner, loop: s.bytes > 1e7 ? 20 : 2000 });
+      n.push(await r.result());
+    }
+    // Best of the rounds at each offset: load that hit one round is not the copy's cost.
+    const perOffset = (rs, k) => rs[0][k].map((_, o) => Math.min(...rs.map((r) => r[k][o])));
+    const row = { size: s.label, bytes: s.bytes, reps: s.reps, rounds };
+    for (const k of ['memcpyWriteAligned', 'memcpyReadAligned', 'memcpyWrite', 'memcpyRead', 'writeFrame', 'readFrame', 'writeFrameAligned', 'readFrameAligned'])
+      for (const [tag, rs] of [['c', c], ['ca', ca]]) if (rs.length) row[`${tag}_${k}`] = stats(perOffset(rs, k));
+    for (const k of ['writeFrame', 'readFrame', 'writeFrameAligned', 'readFrameAligned', 'memcpyWriteAligned', 'memcpyReadAligned']) row[`node_${k}`] = stats(perOffset(n, k));
+    row.loopInto = Math.min(...n.map((r) => r.loopInto));
+    row.loopAlloc = Math.min(...n.map((r) => r.loopAlloc));
+    out.push(row);
+  }
+  results.offsets = out;
+  const cell = (v, ref) => `${ns(v.median)} ${x(v.median / ref.median)} / ${ns(v.worst)} ${x(v.worst / ref.median)}`;
+  const plain = (v) => `${ns(v.median)} / ${ns(v.worst)}`;
+  const title = (who, ref) => `Copies from any address, ${who}: median / worst over 256 offsets (every 16 B of 4 KiB), ratio to ${ref}'s median — ${results.machine.cpu}`;
+  const cTable = (tag, who) => table(title(who, 'memcpy between aligned buffers'),
+    ['size', 'memcpy aligned → segment', 'memcpy from offset', 'write_frame', 'write_frame, aligned', 'memcpy segment → aligned', 'memcpy to offset', 'read_frame', 'read_frame, aligned'],
+    out.filter((r) => r[`${tag}_writeFrame`]).map((r) => [r.size, plain(r[`${tag}_memcpyWriteAligned`]), cell(r[`${tag}_memcpyWrite`], r[`${tag}_memcpyWriteAligned`]),
+      cell(r[`${tag}_writeFrame`], r[`${tag}_memcpyWriteAligned`]), cell(r[`${tag}_writeFrameAligned`], r[`${tag}_memcpyWriteAligned`]), plain(r[`${tag}_memcpyReadAligned`]),
+      cell(r[`${tag}_memcpyRead`], r[`${tag}_memcpyReadAligned`]), cell(r[`${tag}_readFrame`], r[`${tag}_memcpyReadAligned`]), cell(r[`${tag}_readFrameAligned`], r[`${tag}_memcpyReadAligned`])]));
+  cTable('c', 'C process');
+  cTable('ca', 'C process, the swept buffers where Zen 4 aliases (2 KiB either side of the frame modulo 256 MiB)');
+  table(title('Node process (V8 places the arrays)', 'TypedArray#set between aligned arrays and the segment'),
+    ['size', 'set aligned → segment', 'writeFrame', 'writeFrame, aligned', 'set segment → aligned', 'readFrame({ into })', 'readFrame, aligned into'],
+    out.map((r) => [r.size, plain(r.node_memcpyWriteAligned), cell(r.node_writeFrame, r.node_memcpyWriteAligned), cell(r.node_writeFrameAligned, r.node_memcpyWriteAligned),
+      plain(r.node_memcpyReadAligned), cell(r.node_readFrame, r.node_memcpyReadAligned), cell(r.node_readFrameAligned, r.node_memcpyReadAligned)]));
+  table('Reads in a loop, Node (mean per call, garbage collection included; ratio to TypedArray#set segment → aligned)',
+    ['size', 'readFrame({ into })', 'readFrame() (allocates)'],
+    out.map((r) => [r.size, `${ns(r.loopInto)} ${x(r.loopInto / r.node_memcpyReadAligned.median)}`, `${ns(r.loopAlloc)} ${x(r.loopAlloc / r.node_memcpyReadAligned.median)}`]));
 }
 
 // ---------------------------------------------------------------- 4: wake latency
@@ -369,8 +423,16 @@ async function sectionAlternatives() {
   table('6. End to end: whole frames per second from a writer process to a consumer process (each frame copied once)',
     ['size', 'shmswarm', '3 slots', 'C, 3 slots', 'raw bytes, Unix socket', 'JSON, Unix socket', 'Python shared_memory + numpy', '3 slots / raw', '3 slots / JSON', '3 slots / Python', '1 slot / raw', '1 slot / Python', 'torn: shmswarm', 'Python'],
     out.map((r) => [r.size, num(r.shmswarm.fps), num(r.shmswarm3.fps), num(r.c3.fps), num(r.raw.fps), num(r.json.fps), num(r.python.fps),
-      x(r.shmswarm3.fps / r.raw.fps), x(r.shmswarm3.fps / r.json.fps), x(r.shmswarm3.fps / r.python.fps),
-      x(r.shmswarm.fps / r.raw.fps), x(r.shmswarm.fps / r.python.fps), r.shmswarm.torn + r.shmswarm3.torn + r.c3.torn, r.python.torn]));
+      x(r.shmswarm3.fps / r.raw.fps), x(r.shmswarm3.fps / r.json.fps), vsPython(r.shmswarm3.fps, r.python),
+      x(r.shmswarm.fps / r.raw.fps), vsPython(r.shmswarm.fps, r.python), r.shmswarm.torn + r.shmswarm3.torn + r.c3.torn, r.python.torn]));
+}
+
+// A ratio to Python's whole frames/s, or what happened when it delivered none (every copy it
+// made was torn): a ratio to zero would print as Infinity×.
+function vsPython(fps, py) {
+  if (!Number.isFinite(py.fps)) return 'n/a';
+  if (py.fps > 0) return x(fps / py.fps);
+  return `Python: ${py.frames ?? 0} whole frames, ${py.torn} torn`;
 }
 
 async function alternativesRound(s, bytes, seconds) {
@@ -563,6 +625,27 @@ function targets() {
       add(`lock-free read ${l} ≤ 1.3× memcpy`, x(r.node.readLockFree / r.c.memcpyRead), r.node.readLockFree / r.c.memcpyRead <= 1.3);
     }
   }
+  const o = results.offsets;
+  if (o) {
+    for (const r of o) {
+      // Each process against its own aligned memcpy (C memcpy; TypedArray#set in Node), measured
+      // at every offset beside the path.
+      const paths = [['C write_frame', r.c_writeFrame, r.c_memcpyWriteAligned, r.c_writeFrameAligned], ['Node writeFrame', r.node_writeFrame, r.node_memcpyWriteAligned, r.node_writeFrameAligned],
+        ['C read_frame', r.c_readFrame, r.c_memcpyReadAligned, r.c_readFrameAligned], ['Node readFrame({ into })', r.node_readFrame, r.node_memcpyReadAligned, r.node_readFrameAligned]];
+      if (r.size === '4 KB') {
+        // One call's fixed cost dominates: each path's worst offset against the same path from
+        // aligned buffers (its median over the same 256 interleaved measurements).
+        for (const [p, v, , a] of paths) add(`${p} 4 KB from any offset: worst ≤ 1.15× the same path aligned`, x(v.worst / a.median), v.worst / a.median <= 1.15);
+      } else {
+        for (const [p, v, ref] of paths) {
+          add(`${p} ${r.size} from any offset: median ≤ 1.05× aligned memcpy`, x(v.median / ref.median), v.median / ref.median <= 1.05);
+          add(`${p} ${r.size} from any offset: worst ≤ 1.15× aligned memcpy`, x(v.worst / ref.median), v.worst / ref.median <= 1.15);
+        }
+      }
+    }
+    const r = o.find((q) => q.size === '240 KB');
+    if (r) add('allocating readFrame() 240 KB in a loop ≤ 2× aligned memcpy', x(r.loopAlloc / r.node_memcpyReadAligned.median), r.loopAlloc / r.node_memcpyReadAligned.median <= 2);
+  }
   const w = results.wake;
   if (w) {
     // The default wait and the opt-in `lowLatency` (a short scheduler slice), each judged alone.
@@ -620,7 +703,7 @@ function targets() {
     add(`end to end 240 KB ≥ 5× raw Unix socket${tag}`, x(best(r).fps / r.raw.fps) + single(r, 'raw'), best(r).fps / r.raw.fps >= 5);
     add(`end to end 240 KB ≥ 500× JSON Unix socket${tag}`, x(best(r).fps / r.json.fps) + single(r, 'json'), best(r).fps / r.json.fps >= 500);
     for (const q of a)
-      add(`ahead of Python shared_memory + numpy, ${q.size}${tag}`, x(best(q).fps / q.python.fps) + single(q, 'python'), Number.isFinite(q.python.fps) ? best(q).fps > q.python.fps : null);
+      add(`ahead of Python shared_memory + numpy, ${q.size}${tag}`, vsPython(best(q).fps, q.python) + (q.python.fps > 0 ? single(q, 'python') : ''), Number.isFinite(q.python.fps) ? best(q).fps > q.python.fps : null);
   }
   const cl = results.cli;
   if (cl && !cl.pending) {
@@ -635,7 +718,7 @@ function targets() {
     add('CLI targets', 'pending: dump/simulate not available', null);
   }
   results.targets = rows.map(([what, value, status]) => ({ what, value, status }));
-  table('Targets (issue 5)', ['target', 'this run', ''], rows);
+  table('Targets (issues 5, 22)', ['target', 'this run', ''], rows);
 }
 
 // ---------------------------------------------------------------- main
@@ -654,6 +737,7 @@ const jitter = () => runJson(CBIN, ['jitter', quick ? '200' : '1000']);
 results.machine.jitterStart = jitter();
 process.stdout.write(`a 1 ms sleep wakes late by p50 ${results.machine.jitterStart.p50Us} µs, p99 ${results.machine.jitterStart.p99Us} µs, max ${results.machine.jitterStart.maxUs} µs\n`);
 if (want('copy')) await sectionCopy();
+if (want('offsets')) await sectionOffsets();
 if (want('wake')) await sectionWake();
 if (want('interference')) await sectionInterference();
 if (want('alternatives')) await sectionAlternatives();

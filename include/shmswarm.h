@@ -228,6 +228,9 @@ int shmswarm_get_state(shmswarm_segment *s, shmswarm_state *out);
 
 /* memcpy that returns SHMSWARM_EBUS instead of dying when the source or destination faults. */
 int shmswarm_copy_guarded(void *dst, const void *src, size_t bytes);
+/* memcpy (same contract: no overlap) at the same speed whatever the two addresses: the copy
+ * every frame read and write makes. No guard: a fault is a signal, as with memcpy. */
+void shmswarm_copy(void *dst, const void *src, size_t bytes);
 
 const char *shmswarm_strerror(int code);
 /* "ENOENT", "EOWNERDEAD", "EBADMAGIC", ...; NULL when unknown. */
@@ -429,6 +432,98 @@ static struct timespec shmswarm__ts(int64_t ns) {
   return ts;
 }
 
+/* ---- frame copies ----
+ * On AMD Zen 4 a copy whose destination is 1 to ~2,000 bytes ahead of its source modulo
+ * 256 MiB runs several times slower going forward (its stores alias the loads after them):
+ * glibc's memcpy, which takes 2 KiB-1 MiB with `rep movsb`, up to 12x; 1 to 256 bytes ahead
+ * modulo 4 KiB, or just behind, costs rep movsb up to ~1.5x. A frame's two addresses are the
+ * caller's and the mapping's, so from 2 KiB on x86 with AVX2 copies those pairs with its own
+ * loop (unaligned loads, aligned stores), backward when the destination is ahead, and leaves
+ * the rest to memcpy (docs/PERFORMANCE.md, "Copies from any address"); smaller copies, other
+ * CPUs and other architectures use memcpy. The seqlock reader copies while a writer may store
+ * (as it did with memcpy) and decides by the sequence after the copy. */
+#define SHMSWARM__COPY_VEC_MIN 2048u
+#define SHMSWARM__COPY_ALIAS ((uintptr_t)1 << 28) /* the span modulo which Zen 4's accesses alias */
+enum { SHMSWARM__COPY_MEMCPY = 0, SHMSWARM__COPY_FORWARD = 1, SHMSWARM__COPY_BACKWARD = 2 };
+
+#if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+#define SHMSWARM__COPY_AVX2 1
+static int shmswarm__copy_avx2;
+static pthread_once_t shmswarm__copy_once = PTHREAD_ONCE_INIT;
+static void shmswarm__copy_init(void) {
+  __builtin_cpu_init();
+  shmswarm__copy_avx2 = __builtin_cpu_supports("avx2") != 0;
+}
+
+/* bytes >= 64. The first and last 32 bytes are loaded first and stored unaligned; the loops
+ * in between store at 32-byte boundaries of dst. */
+__attribute__((target("avx2"))) static void shmswarm__copy_forward(uint8_t *dst, const uint8_t *src, size_t bytes) {
+  __m256i head = _mm256_loadu_si256((const __m256i *)src);
+  __m256i tail = _mm256_loadu_si256((const __m256i *)(src + bytes - 32));
+  size_t at = 32 - ((uintptr_t)dst & 31);
+  for (; bytes - at >= 128; at += 128) {
+    __m256i a = _mm256_loadu_si256((const __m256i *)(src + at));
+    __m256i b = _mm256_loadu_si256((const __m256i *)(src + at + 32));
+    __m256i c = _mm256_loadu_si256((const __m256i *)(src + at + 64));
+    __m256i d = _mm256_loadu_si256((const __m256i *)(src + at + 96));
+    _mm256_store_si256((__m256i *)(dst + at), a);
+    _mm256_store_si256((__m256i *)(dst + at + 32), b);
+    _mm256_store_si256((__m256i *)(dst + at + 64), c);
+    _mm256_store_si256((__m256i *)(dst + at + 96), d);
+  }
+  for (; bytes - at >= 32; at += 32) _mm256_store_si256((__m256i *)(dst + at), _mm256_loadu_si256((const __m256i *)(src + at)));
+  _mm256_storeu_si256((__m256i *)dst, head);
+  _mm256_storeu_si256((__m256i *)(dst + bytes - 32), tail);
+}
+
+__attribute__((target("avx2"))) static void shmswarm__copy_backward(uint8_t *dst, const uint8_t *src, size_t bytes) {
+  __m256i head = _mm256_loadu_si256((const __m256i *)src);
+  __m256i tail = _mm256_loadu_si256((const __m256i *)(src + bytes - 32));
+  size_t at = bytes - ((uintptr_t)(dst + bytes) & 31); /* dst + at: the last 32-byte boundary */
+  for (; at >= 128; at -= 128) {
+    __m256i a = _mm256_loadu_si256((const __m256i *)(src + at - 32));
+    __m256i b = _mm256_loadu_si256((const __m256i *)(src + at - 64));
+    __m256i c = _mm256_loadu_si256((const __m256i *)(src + at - 96));
+    __m256i d = _mm256_loadu_si256((const __m256i *)(src + at - 128));
+    _mm256_store_si256((__m256i *)(dst + at - 32), a);
+    _mm256_store_si256((__m256i *)(dst + at - 64), b);
+    _mm256_store_si256((__m256i *)(dst + at - 96), c);
+    _mm256_store_si256((__m256i *)(dst + at - 128), d);
+  }
+  for (; at >= 32; at -= 32) _mm256_store_si256((__m256i *)(dst + at - 32), _mm256_loadu_si256((const __m256i *)(src + at - 32)));
+  _mm256_storeu_si256((__m256i *)dst, head);
+  _mm256_storeu_si256((__m256i *)(dst + bytes - 32), tail);
+}
+#endif
+
+/* How a copy of `bytes` from src to dst is made: SHMSWARM__COPY_*. */
+static int shmswarm__copy_method(const void *dst, const void *src, size_t bytes) {
+#ifdef SHMSWARM__COPY_AVX2
+  if (bytes < SHMSWARM__COPY_VEC_MIN) return SHMSWARM__COPY_MEMCPY;
+  pthread_once(&shmswarm__copy_once, shmswarm__copy_init);
+  if (!shmswarm__copy_avx2) return SHMSWARM__COPY_MEMCPY;
+  uintptr_t ahead = ((uintptr_t)dst - (uintptr_t)src) & (SHMSWARM__COPY_ALIAS - 1);
+  if (ahead >= 1 && ahead <= 2048) return SHMSWARM__COPY_BACKWARD;
+  if (ahead == 0 || ahead >= SHMSWARM__COPY_ALIAS - 2048) return SHMSWARM__COPY_FORWARD;
+  ahead &= 4095u;
+  return ahead >= 1 && ahead <= 256 ? SHMSWARM__COPY_BACKWARD : SHMSWARM__COPY_MEMCPY;
+#else
+  (void)dst, (void)src, (void)bytes;
+  return SHMSWARM__COPY_MEMCPY;
+#endif
+}
+
+void shmswarm_copy(void *dst, const void *src, size_t bytes) {
+  switch (shmswarm__copy_method(dst, src, bytes)) {
+#ifdef SHMSWARM__COPY_AVX2
+    case SHMSWARM__COPY_FORWARD: shmswarm__copy_forward((uint8_t *)dst, (const uint8_t *)src, bytes); return;
+    case SHMSWARM__COPY_BACKWARD: shmswarm__copy_backward((uint8_t *)dst, (const uint8_t *)src, bytes); return;
+#endif
+    default: if (bytes) memcpy(dst, src, bytes);
+  }
+}
+
 /* ---- memory-fault guard: SIGBUS inside a guarded region returns SHMSWARM_EBUS ---- */
 static __thread sigjmp_buf *volatile shmswarm__jump;
 static struct sigaction shmswarm__prev_bus;
@@ -469,7 +564,7 @@ int shmswarm_copy_guarded(void *dst, const void *src, size_t bytes) {
   if (!dst || !src) return shmswarm__null("memcpy", !dst ? "dst" : "src");
   sigjmp_buf jb;
   SHMSWARM__GUARD_BEGIN(jb, return shmswarm__fail(SHMSWARM_EBUS, "memcpy", "memory fault while copying"));
-  memcpy(dst, src, bytes);
+  shmswarm_copy(dst, src, bytes);
   SHMSWARM__GUARD_END();
   return 0;
 }
@@ -1478,7 +1573,7 @@ int shmswarm_write_frame(shmswarm_segment *s, const void *src, size_t bytes) {
   r = shmswarm__begin(s, &dst);
   if (r) { SHMSWARM__GUARD_END(); return r; }
   locked = 1;
-  memcpy(dst, src, bytes);
+  shmswarm_copy(dst, src, bytes);
   shmswarm__end(s);
   SHMSWARM__GUARD_END();
   return 0;
@@ -1543,7 +1638,7 @@ static int shmswarm__read_lockfree(shmswarm_segment *s, void *dst, size_t bytes,
       shmswarm__fill_info(blk, info);
       return 1;
     }
-    memcpy(dst, src, bytes);
+    shmswarm_copy(dst, src, bytes);
     shmswarm__fill_info(blk, info);
     SHMSWARM__FENCE(acquire);
     if (SHMSWARM__LOAD(&blk->seq, relaxed) == s1) {
@@ -1595,7 +1690,7 @@ static int shmswarm__read_slots(shmswarm_segment *s, void *dst, size_t bytes, ui
       info->flags |= SHMSWARM_FRAME_UNCHANGED;
       return 1;
     }
-    memcpy(dst, shmswarm__slot(s, n), bytes);
+    shmswarm_copy(dst, shmswarm__slot(s, n), bytes);
     SHMSWARM__FENCE(acquire);
     if (SHMSWARM__LOAD(&blk->seq, relaxed) <= 2 * (n + k) - 2) {
       info->sequence = 2 * n;
@@ -1636,7 +1731,7 @@ static int shmswarm__read_locked(shmswarm_segment *s, void *dst, size_t bytes, u
   info->sequence = seq;
   info->flags |= SHMSWARM_FRAME_LOCKED | (recovered ? SHMSWARM_FRAME_RECOVERED : 0);
   if (seq == seen) info->flags |= SHMSWARM_FRAME_UNCHANGED;
-  else memcpy(dst, shmswarm__slot(s, seq >> 1), bytes);
+  else shmswarm_copy(dst, shmswarm__slot(s, seq >> 1), bytes);
   shmswarm__fill_info(blk, info);
   pthread_mutex_unlock(&blk->mutex.m);
   return 0;
@@ -1648,7 +1743,7 @@ static int shmswarm__read_guarded(shmswarm_segment *s, void *dst, size_t bytes, 
   SHMSWARM__GUARD_BEGIN(jb, return shmswarm__fail(SHMSWARM_EBUS, "read", "memory fault while reading (segment shrunk?)"));
   int r = 0;
   if (!s->blk) {
-    memcpy(dst, s->base + s->lay.data_offset, bytes);
+    shmswarm_copy(dst, s->base + s->lay.data_offset, bytes);
     info->flags = SHMSWARM_FRAME_UNSYNCED;
   } else if (mode == SHMSWARM_READ_LOCK) {
     r = shmswarm__read_locked(s, dst, bytes, seen, timeout_ns, info);

@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "errors.h"
+#include "shmswarm.h"
 
 namespace shmswarm {
 
@@ -53,7 +54,7 @@ bool CopyDestination::Deliver() {
   size_t len = 0;
   BytesOf(ref_.Value(), &data, &len);
   if (len != len_ || (len_ > 0 && !data)) return false;
-  std::memcpy(data, staging_, len_);
+  shmswarm_copy(data, staging_, len_);
   return true;
 }
 

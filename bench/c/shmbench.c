@@ -390,6 +390,93 @@ static int cmd_spin_gaps(int argc, char **argv) {
   return 0;
 }
 
+/* offsets BYTES REPS INNER [aliased]: issue 22's period sweep. For each of 256 offsets (every 16 bytes of a 4 KiB
+ * period) the best of REPS of: memcpy between page-aligned buffers and the segment (the reference,
+ * measured at every offset too, so it shares the load), memcpy from/into the offset buffer (what
+ * glibc alone does there), shmswarm_write_frame from it and shmswarm_read_frame into it, and the
+ * same two from the aligned buffers. Rounds interleave the paths; prints the per-offset figures
+ * as JSON arrays. */
+/* `bytes` of fresh memory at an address congruent to (frame - 2 KiB) modulo 256 MiB, the k-th
+ * such slot above the frame; NULL when none is free. */
+static uint8_t *place_near(uint8_t *frame, int k, size_t bytes) {
+  const uintptr_t span = (uintptr_t)1 << 28;
+  for (int tries = 0; tries < 64; tries++, k += 2) {
+    uintptr_t want = (uintptr_t)frame - 2048 + (uintptr_t)k * span, page = want & ~(uintptr_t)4095;
+    void *p = mmap((void *)page, bytes + 8192, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+    if (p == MAP_FAILED) continue;
+    if ((uintptr_t)p == page) return (uint8_t *)want;
+    munmap(p, bytes + 8192); /* an old kernel took the address as a hint only */
+  }
+  return NULL;
+}
+
+static int cmd_offsets(int argc, char **argv) {
+  if (argc < 5) return 2;
+  size_t bytes = (size_t)strtoull(argv[2], NULL, 10);
+  int reps = atoi(argv[3]), inner = atoi(argv[4]); /* inner: calls per timed sample (a clock tick is ~10 ns) */
+  int aliased = argc > 5 && strcmp(argv[5], "aliased") == 0;
+  if (bytes < 4 || reps < 1 || inner < 1) return 2;
+  char name[64];
+  snprintf(name, sizeof name, "/shmswarm-bench-c-%d", (int)getpid());
+  shmswarm_segment *s;
+  int rc = shmswarm_create(name, bytes / 4, 1, SHMSWARM_F32, NULL, 0600, &s);
+  if (rc) die("create", rc);
+  shmswarm_unlink(name);
+  bytes = bytes / 4 * 4;
+  uint8_t *map = (uint8_t *)shmswarm_data(s);
+  /* "aliased": the swept buffers sit 2 KiB before an address congruent to the frame modulo
+   * 256 MiB, so the sweep's distances run from 2 KiB ahead to 2 KiB behind modulo 256 MiB, where
+   * Zen 4's copies alias (an ordinary allocation lands there by chance; here on purpose).
+   * Otherwise they are ordinary allocations. */
+  uint8_t *src = aliased ? place_near(map, 1, bytes + 8192) : (uint8_t *)aligned_alloc(4096, bytes + 8192);
+  uint8_t *dst = aliased ? place_near(map, 2, bytes + 8192) : (uint8_t *)aligned_alloc(4096, bytes + 8192);
+  uint8_t *asrc = (uint8_t *)aligned_alloc(4096, bytes + 64), *adst = (uint8_t *)aligned_alloc(4096, bytes + 64);
+  if (!src || !dst || !asrc || !adst) die("allocate", -ENOMEM);
+  memset(src, 0x3f, bytes + 8192);
+  memset(dst, 0, bytes + 8192);
+  memset(asrc, 0x3f, bytes);
+  memset(adst, 0, bytes);
+  enum { N = 256, K = 8 };
+  static const char *keys[K] = {"memcpyWriteAligned", "memcpyReadAligned", "memcpyWrite", "memcpyRead", "writeFrame", "readFrame",
+                                "writeFrameAligned", "readFrameAligned"};
+  static int64_t t[K][N];
+  shmswarm_frame_info info;
+  for (int o = 0; o < N; o++) {
+    for (int k = 0; k < K; k++) t[k][o] = INT64_MAX;
+    uint8_t *so = src + 16 * o, *dn = dst + 16 * o;
+    for (int r = 0; r < reps; r++)
+      for (int k = 0; k < K; k++) {
+        /* Each sample times the calls after one untimed call of the same path: each path finds
+         * its own buffers as warm as the others do (eight 240 KB pairs overflow the L2). */
+        int64_t t0 = 0;
+        for (int i = -1; i < inner; i++) {
+          if (i == 0) t0 = now_ns();
+          switch (k) {
+          case 0: memcpy(map, asrc, bytes); break;
+          case 1: memcpy(adst, map, bytes); break;
+          case 2: memcpy(map, so, bytes); break;
+          case 3: memcpy(dn, map, bytes); break;
+          case 4: shmswarm_write_frame(s, so, bytes); break;
+          case 5: shmswarm_read_frame_ex(s, dn, bytes, SHMSWARM_READ_AUTO, UINT64_MAX, &info); break;
+          case 6: shmswarm_write_frame(s, asrc, bytes); break;
+          default: shmswarm_read_frame_ex(s, adst, bytes, SHMSWARM_READ_AUTO, UINT64_MAX, &info);
+          }
+        }
+        int64_t dt = (now_ns() - t0) / inner;
+        if (dt < t[k][o]) t[k][o] = dt;
+      }
+  }
+  printf("{\"bytes\":%zu,\"reps\":%d,\"inner\":%d,\"aliased\":%d", bytes, reps, inner, aliased);
+  for (int k = 0; k < K; k++) {
+    printf(",\"%s\":[", keys[k]);
+    for (int o = 0; o < N; o++) printf("%s%" PRId64, o ? "," : "", t[k][o]);
+    printf("]");
+  }
+  printf("}\n");
+  shmswarm_close(s);
+  return 0;
+}
+
 int main(int argc, char **argv) {
   int r = 2;
   if (argc >= 2 && strcmp(argv[1], "copy") == 0) r = cmd_copy(argc, argv);
@@ -400,6 +487,7 @@ int main(int argc, char **argv) {
   else if (argc >= 2 && strcmp(argv[1], "spin-gaps") == 0) r = cmd_spin_gaps(argc, argv);
   else if (argc >= 2 && strcmp(argv[1], "e2e-writer") == 0) r = cmd_e2e_writer(argc, argv);
   else if (argc >= 2 && strcmp(argv[1], "e2e-consumer") == 0) r = cmd_e2e_consumer(argc, argv);
-  if (r == 2) fprintf(stderr, "usage: shmbench copy ROWS COLS BATCH_MS | wake-writer NAME GAP_US MAX_S | wake-reader[-loop] NAME SAMPLES\n");
+  else if (argc >= 2 && strcmp(argv[1], "offsets") == 0) r = cmd_offsets(argc, argv);
+  if (r == 2) fprintf(stderr, "usage: shmbench copy ROWS COLS BATCH_MS | offsets BYTES REPS INNER [aliased] | wake-writer NAME GAP_US MAX_S | wake-reader[-loop] NAME SAMPLES\n");
   return r;
 }

@@ -55,6 +55,57 @@ const roles = {
     out(r);
   },
 
+  // Issue 22: writeFrame from and readFrame({ into }) into views at every 16-byte offset of a 4 KiB
+  // period (best of `reps` at each, the paths interleaved); then an allocating readFrame() and a
+  // readFrame({ into }) in loops of `loop` calls (mean per call, garbage collection included).
+  offsets({ name, bytes, reps, inner, loop }) {
+    const n = bytes >> 2;
+    const seg = Segment.create(name, { rows: n, fields: ['v'], dtype: 'f32' });
+    Segment.unlink(name);
+    const srcBuf = new ArrayBuffer(n * 4 + 8192), dstBuf = new ArrayBuffer(n * 4 + 8192);
+    new Float32Array(srcBuf).fill(1.5);
+    const r = { bytes: n * 4, reps, writeFrame: [], readFrame: [] };
+    // Each sample times the calls after one untimed call of the same path: each path finds its
+    // own buffers as warm as the others do (six 240 KB pairs overflow the L2).
+    const time = (f) => {
+      f();
+      const t0 = hr();
+      for (let i = 0; i < inner; i++) f();
+      return Number(hr() - t0) / inner;
+    };
+    // The same paths from 64-byte-aligned arrays, and this process's own memcpy between those
+    // and the segment (TypedArray#set), at every offset too: they share its load.
+    const into = allocFrame(F32, n), from = allocFrame(F32, n).fill(1.5), mapped = seg.view();
+    const paths = {
+      writeFrame: (src) => seg.writeFrame(src),
+      readFrame: (_, dst) => seg.readFrame({ into: dst }),
+      writeFrameAligned: () => seg.writeFrame(from),
+      readFrameAligned: () => seg.readFrame({ into }),
+      memcpyWriteAligned: () => mapped.set(from),
+      memcpyReadAligned: () => into.set(mapped),
+    };
+    for (const k of Object.keys(paths)) r[k] = [];
+    for (let pass = 0; pass < 2; pass++) {
+      // Pass 0 warms up (JIT, first touches) and is thrown away.
+      for (let o = 0; o < 256; o++) {
+        const src = new Float32Array(srcBuf, 16 * o, n), dst = new Float32Array(dstBuf, 16 * o, n);
+        const best = {};
+        for (let k = 0; k < (pass ? reps : 1); k++)
+          for (const [key, f] of Object.entries(paths)) best[key] = Math.min(best[key] ?? Infinity, time(() => f(src, dst)));
+        if (pass) for (const key of Object.keys(paths)) r[key].push(best[key]);
+      }
+    }
+    const mean = (f) => {
+      let best = Infinity;
+      for (let round = 0; round < 3; round++) best = Math.min(best, time(() => { for (let i = 0; i < loop; i++) f(); }) / loop);
+      return best;
+    };
+    r.loopInto = mean(() => seg.readFrame({ into }));
+    r.loopAlloc = mean(() => seg.readFrame());
+    seg.close();
+    out(r);
+  },
+
   // Item 4: how long after the C writer's publish a waitForFrame in this process resolves.
   async 'wake-reader'({ name, samples, lowLatency = false }) {
     // The stamps: see the wake-* modes in bench/c/shmbench.c.

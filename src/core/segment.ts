@@ -158,9 +158,16 @@ export function allocFrame(dtype: Dtype, elements: number): TypedArray {
   return allocateFrameMemory(bytes, () => new dtype.array(native().allocAligned(bytes), 0, elements));
 }
 
-/** Where a read copies to: the caller's `into`, checked, or a new aligned frame. */
+/**
+ * Where a read copies to: the caller's `into`, checked, or a new array over its own ArrayBuffer
+ * (V8's memory, never inside V8's heap, so a worker thread may copy into it). Not allocFrame:
+ * its external buffers are freed only after the event loop turns, and a loop of reads piled
+ * them up (docs/PERFORMANCE.md, "The first read", measures both).
+ * Skipping the zero fill (Buffer.allocUnsafeSlow) saved nothing measurable: the cost is the
+ * fresh memory.
+ */
 export function frameTarget<T extends TypedArray>(dtype: Dtype, elements: number, into: T | undefined): T {
-  if (into === undefined) return allocFrame(dtype, elements) as T;
+  if (into === undefined) return new dtype.array(new ArrayBuffer(elements * dtype.bytes)) as T;
   if (!(into instanceof dtype.array) || into.length !== elements)
     throw new TypeError(`into must be a ${dtype.array.name} of ${elements} elements`);
   return into;

@@ -37,6 +37,6 @@ test('a bad option or section exits 2 with the reason and the usage, having meas
 test('--help prints the usage on stdout and exits 0', () => {
   const r = bench(['--help']);
   assert.equal(r.status, 0, r.stderr);
-  assert.match(r.stdout, /^usage: node bench\/run\.js \[--only copy,wake,interference,alternatives,cli\] \[--quick\] \[--out FILE\]/);
+  assert.match(r.stdout, /^usage: node bench\/run\.js \[--only copy,offsets,wake,interference,alternatives,cli\] \[--quick\] \[--out FILE\]/);
   assert.equal(r.stderr, '');
 });

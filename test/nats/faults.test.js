@@ -136,7 +136,7 @@ test('the mirror removed or replaced by someone else: the subscriber stops with 
   if (skipWithoutNats(t)) return;
   const { sim, pub, sub, seg, mirror } = await liveMirror(t, 100);
   await until(() => seg.info().frames >= 2, 'frames');
-  assert.equal(runCli(['unlink', mirror]).status, 0);
+  assert.equal(runCli(['unlink', '--force', mirror]).status, 0);
   assert.equal(runCli(['create', mirror, '--agents', '7', '--cols', '1']).status, 0);
   const { code } = await sub.exited;
   assert.equal(code, 1, sub.err);

@@ -1,0 +1,196 @@
+#!/usr/bin/env node
+// Mutation campaign: every mutant of test/mutants/mutants.json (one plausible bug: an exact text
+// of one file replaced) is applied to a scratch copy of the repository, what it touches is rebuilt
+// (the addon with cmake-js, the TypeScript with tsc and the CLI bundle; C test programs build
+// themselves), and the test files named for it run with a deadline. A mutant is killed when one of
+// them fails; a text that no longer occurs exactly once makes the mutant STALE and the run fail.
+// The repository itself is never modified: the scratch copy is removed afterwards.
+//
+//   node bench/mutants.js [--only ID]... [--list] [--markdown] [--keep] [--timeout S]
+import { spawn, spawnSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgsOrExit, usageExit } from './lib/args.js';
+import { applyMutant, loadMutants, markdownTable, occurrences } from './lib/mutants.js';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+const USAGE = 'usage: node bench/mutants.js [--only ID]... [--list] [--markdown] [--keep] [--timeout S]';
+
+/** The repository's files as git sees them (tracked and new, not ignored): what a scratch copy holds. */
+function repoFiles() {
+  const r = spawnSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], { cwd: ROOT, encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`git ls-files failed: ${r.stderr.trim()}`);
+  return r.stdout.split('\0').filter((f) => f && f !== 'node_modules');
+}
+
+/** A scratch copy of the repository in `dir`: files copied, node_modules shared by a symlink. */
+function scratchCopy(dir, files) {
+  for (const f of files) {
+    mkdirSync(dirname(join(dir, f)), { recursive: true });
+    try {
+      copyFileSync(join(ROOT, f), join(dir, f));
+    } catch (e) {
+      if (e.code !== 'ENOENT') throw e; // deleted in the worktree but not yet in git
+    }
+  }
+  symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'));
+}
+
+/** Run a command in `cwd` to completion; { ok, out } with its output's last lines. */
+function run(cmd, args, cwd) {
+  const r = spawnSync(cmd, args, { cwd, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' }, maxBuffer: 64 << 20 });
+  const out = `${r.stdout ?? ''}${r.stderr ?? ''}${r.error ? r.error.message : ''}`;
+  return { ok: r.status === 0, out: out.trim().split('\n').slice(-15).join('\n') };
+}
+
+/** Rebuild what the mutant touches; the rest is taken from the repository's own build. */
+function build(dir, m) {
+  if (m.build === 'addon') {
+    const r = run(process.execPath, [join(ROOT, 'node_modules', 'cmake-js', 'bin', 'cmake-js'), 'compile', '--release'], dir);
+    if (!r.ok) return r;
+  } else {
+    symlinkSync(join(ROOT, 'build'), join(dir, 'build'));
+  }
+  if (m.build === 'ts') {
+    const r = run(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json'], dir);
+    if (!r.ok) return r;
+    return run(process.execPath, ['scripts/bundle-cli.mjs'], dir);
+  }
+  return run('cp', ['-a', join(ROOT, 'dist'), join(dir, 'dist')], dir);
+}
+
+/**
+ * Run the mutant's test files (TAP) until the first failure, their end, or the deadline.
+ * { status: 'killed' | 'survived' | 'timeout', by } — `by` names the first failing test.
+ */
+function runTests(dir, m, timeoutS) {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--test', '--test-concurrency=1', '--test-reporter=tap', ...m.tests], {
+      cwd: dir,
+      env: { ...process.env, NO_COLOR: '1' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true, // its own process group: the whole run is stopped at the first failure
+    });
+    let buf = '';
+    let by = null;
+    let timedOut = false;
+    const stop = () => {
+      try {
+        process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
+    };
+    const timer = setTimeout(() => {
+      timedOut = true;
+      stop();
+    }, timeoutS * 1000);
+    child.stdout.setEncoding('utf8');
+    child.stdout.on('data', (d) => {
+      buf += d;
+      const lines = buf.split('\n');
+      buf = lines.pop();
+      for (const line of lines) {
+        const f = /^\s*not ok \d+ - (.*)$/.exec(line);
+        if (f && by === null) {
+          by = f[1].replace(/ # .*$/, '');
+          stop();
+        }
+      }
+    });
+    child.stderr.resume();
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      if (by !== null) resolve({ status: 'killed', by });
+      else if (timedOut) resolve({ status: 'timeout', by: `no failure within ${timeoutS} s` });
+      else if (code !== 0) resolve({ status: 'killed', by: `node --test exited ${code}` });
+      else resolve({ status: 'survived', by: '' });
+    });
+  });
+}
+
+async function runOne(m, files, opts) {
+  const started = Date.now();
+  const text = readFileSync(join(ROOT, m.file), 'utf8');
+  const mutated = applyMutant(text, m);
+  if (mutated === null) return { status: 'stale', by: `text found ${occurrences(text, m.find)} times in ${m.file}`, secs: 0 };
+  const dir = mkdtempSync(join(tmpdir(), `shmswarm-mutant-${m.id}-`));
+  try {
+    scratchCopy(dir, files);
+    writeFileSync(join(dir, m.file), mutated);
+    const b = build(dir, m);
+    if (!b.ok) return { status: 'build-failed', by: b.out.split('\n').pop(), secs: (Date.now() - started) / 1000, log: b.out };
+    const r = await runTests(dir, m, m.timeoutS ?? opts.timeout);
+    return { ...r, secs: (Date.now() - started) / 1000 };
+  } finally {
+    if (opts.keep) process.stderr.write(`  kept ${dir}\n`);
+    else rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function pad(s, n) {
+  return s.length >= n ? s : s + ' '.repeat(n - s.length);
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const { values } = parseArgsOrExit('mutants', USAGE, {
+    options: {
+      only: { type: 'string', multiple: true },
+      list: { type: 'boolean' },
+      markdown: { type: 'boolean' },
+      keep: { type: 'boolean' },
+      timeout: { type: 'string', default: '300' },
+    },
+  });
+  const timeout = Number(values.timeout);
+  if (!Number.isInteger(timeout) || timeout < 1) usageExit('mutants', USAGE, `--timeout must be a whole number of seconds >= 1, got "${values.timeout}"`);
+  let all;
+  try {
+    all = loadMutants(ROOT);
+  } catch (e) {
+    process.stderr.write(`mutants: ${e.message}\n`);
+    process.exit(1);
+  }
+  if (values.markdown) {
+    process.stdout.write(markdownTable(all) + '\n');
+    process.exit(0);
+  }
+  const unknown = (values.only ?? []).filter((id) => !all.some((m) => m.id === id));
+  if (unknown.length) usageExit('mutants', USAGE, `no mutant ${unknown.join(', ')} (node bench/mutants.js --list shows them)`);
+  const chosen = values.only ? all.filter((m) => values.only.includes(m.id)) : all;
+
+  if (values.list) {
+    let stale = 0;
+    for (const m of chosen) {
+      const n = occurrences(readFileSync(join(ROOT, m.file), 'utf8'), m.find);
+      if (n !== 1) stale++;
+      console.log(`${pad(m.id, 30)} ${pad(m.build, 5)} ${n === 1 ? '' : `STALE (found ${n} times) `}${m.file} -> ${m.tests.join(' ')}`);
+      console.log(`${' '.repeat(31)}${m.invariant}`);
+    }
+    process.exit(stale ? 1 : 0);
+  }
+
+  const files = repoFiles();
+  const results = [];
+  const t0 = Date.now();
+  for (const m of chosen) {
+    process.stderr.write(`${m.id}: ${m.build === 'none' ? '' : `build ${m.build}, `}${m.tests.join(' ')} …\n`);
+    let r;
+    try {
+      r = await runOne(m, files, { timeout, keep: values.keep });
+    } catch (e) {
+      r = { status: 'error', by: e.message, secs: 0 };
+    }
+    if (r.log) process.stderr.write(r.log.replace(/^/gm, '    ') + '\n');
+    process.stderr.write(`  ${r.status}${r.by ? `: ${r.by}` : ''} (${r.secs.toFixed(0)} s)\n`);
+    results.push({ m, ...r });
+  }
+  const killed = results.filter((r) => r.status === 'killed').length;
+  console.log(`${pad('mutant', 30)} ${pad('result', 12)} ${pad('time', 6)} killed by (first failing test)`);
+  for (const r of results) console.log(`${pad(r.m.id, 30)} ${pad(r.status, 12)} ${pad(`${r.secs.toFixed(0)} s`, 6)} ${r.by}`);
+  const rate = results.length ? (100 * killed) / results.length : 0;
+  console.log(`\nkilled ${killed} of ${results.length} (${rate.toFixed(0)} %) in ${((Date.now() - t0) / 60000).toFixed(1)} min`);
+  process.exitCode = killed === results.length ? 0 : 1;
+}

@@ -6,9 +6,12 @@
 // them fails; a text that no longer occurs exactly once makes the mutant STALE and the run fail.
 // The repository itself is never modified: the scratch copy is removed afterwards.
 //
-//   node bench/mutants.js [--only ID]... [--list] [--markdown] [--keep] [--timeout S]
+//   node bench/mutants.js [--only ID]... [--list] [--markdown] [--keep] [--verbose] [--timeout S]
+//
+// --list checks that every mutant still applies (exit 1 when one is stale); --markdown prints the
+// table of docs/RELIABILITY.md; --verbose shows why each mutant's first failing test failed.
 import { spawn, spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,7 +19,7 @@ import { parseArgsOrExit, usageExit } from './lib/args.js';
 import { applyMutant, loadMutants, markdownTable, occurrences } from './lib/mutants.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
-const USAGE = 'usage: node bench/mutants.js [--only ID]... [--list] [--markdown] [--keep] [--timeout S]';
+const USAGE = 'usage: node bench/mutants.js [--only ID]... [--list] [--markdown] [--keep] [--verbose] [--timeout S]';
 
 /** The repository's files as git sees them (tracked and new, not ignored): what a scratch copy holds. */
 function repoFiles() {
@@ -75,6 +78,7 @@ function runTests(dir, m, timeoutS) {
     });
     let buf = '';
     let by = null;
+    const detail = [];
     let timedOut = false;
     const stop = () => {
       try {
@@ -93,17 +97,21 @@ function runTests(dir, m, timeoutS) {
       const lines = buf.split('\n');
       buf = lines.pop();
       for (const line of lines) {
+        if (by !== null) {
+          if (detail.length < 40) detail.push(line);
+          continue;
+        }
         const f = /^\s*not ok \d+ - (.*)$/.exec(line);
-        if (f && by === null) {
+        if (f) {
           by = f[1].replace(/ # .*$/, '');
-          stop();
+          setTimeout(stop, 300); // the failure's details follow the line
         }
       }
     });
     child.stderr.resume();
     child.on('close', (code) => {
       clearTimeout(timer);
-      if (by !== null) resolve({ status: 'killed', by });
+      if (by !== null) resolve({ status: 'killed', by, log: detail.join('\n') });
       else if (timedOut) resolve({ status: 'timeout', by: `no failure within ${timeoutS} s` });
       else if (code !== 0) resolve({ status: 'killed', by: `node --test exited ${code}` });
       else resolve({ status: 'survived', by: '' });
@@ -117,6 +125,7 @@ async function runOne(m, files, opts) {
   const mutated = applyMutant(text, m);
   if (mutated === null) return { status: 'stale', by: `text found ${occurrences(text, m.find)} times in ${m.file}`, secs: 0 };
   const dir = mkdtempSync(join(tmpdir(), `shmswarm-mutant-${m.id}-`));
+  chmodSync(dir, 0o755); // tests run children as another user (uid 65534), who must read the copy
   try {
     scratchCopy(dir, files);
     writeFileSync(join(dir, m.file), mutated);
@@ -141,6 +150,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
       list: { type: 'boolean' },
       markdown: { type: 'boolean' },
       keep: { type: 'boolean' },
+      verbose: { type: 'boolean' },
       timeout: { type: 'string', default: '300' },
     },
   });
@@ -183,7 +193,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     } catch (e) {
       r = { status: 'error', by: e.message, secs: 0 };
     }
-    if (r.log) process.stderr.write(r.log.replace(/^/gm, '    ') + '\n');
+    if (r.log && (values.verbose || r.status !== 'killed')) process.stderr.write(r.log.replace(/^/gm, '    ') + '\n');
     process.stderr.write(`  ${r.status}${r.by ? `: ${r.by}` : ''} (${r.secs.toFixed(0)} s)\n`);
     results.push({ m, ...r });
   }

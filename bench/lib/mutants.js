@@ -22,7 +22,11 @@ export function defaultBuild(file) {
  * test file that does not exist: an Error naming the entry). `build` is filled in when absent.
  */
 export function loadMutants(root) {
-  const raw = JSON.parse(readFileSync(join(root, LIST), 'utf8'));
+  return checkMutants(JSON.parse(readFileSync(join(root, LIST), 'utf8')), root);
+}
+
+/** The checks of loadMutants on a parsed list; file and test paths are relative to `root`. */
+export function checkMutants(raw, root) {
   if (!raw || !Array.isArray(raw.mutants)) throw new Error(`${LIST}: expected { "mutants": [ … ] }`);
   const seen = new Set();
   return raw.mutants.map((m, i) => {
@@ -63,7 +67,7 @@ const cell = (s) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 
 /** The Markdown table of docs/RELIABILITY.md's "Invariants the mutation campaign guards". */
 export function markdownTable(mutants) {
-  const lines = ['| Mutant | Invariant it breaks | File | Killed by |', '| --- | --- | --- | --- |'];
+  const lines = ['| Mutant | Invariant the tests guard (the mutant breaks it) | File mutated | Test files that must kill it |', '| --- | --- | --- | --- |'];
   for (const m of mutants) lines.push(`| \`${m.id}\` | ${cell(m.invariant)} | \`${m.file}\` | ${m.tests.map((t) => `\`${t}\``).join(', ')} |`);
   return lines.join('\n');
 }

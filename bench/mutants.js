@@ -6,20 +6,20 @@
 // them fails; a text that no longer occurs exactly once makes the mutant STALE and the run fail.
 // The repository itself is never modified: the scratch copy is removed afterwards.
 //
-//   node bench/mutants.js [--only ID]... [--list] [--markdown] [--keep] [--verbose] [--timeout S]
+//   node bench/mutants.js [--only ID]... [--list] [--markdown] [--update-docs] [--keep] [--verbose] [--timeout S]
 //
 // --list checks that every mutant still applies (exit 1 when one is stale); --markdown prints the
-// table of docs/RELIABILITY.md; --verbose shows why each mutant's first failing test failed.
+// table of docs/RELIABILITY.md and --update-docs writes it there; --verbose shows why each mutant's first failing test failed.
 import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgsOrExit, usageExit } from './lib/args.js';
-import { applyMutant, loadMutants, markdownTable, occurrences } from './lib/mutants.js';
+import { TABLE_BEGIN, TABLE_END, applyMutant, loadMutants, markdownTable, occurrences } from './lib/mutants.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
-const USAGE = 'usage: node bench/mutants.js [--only ID]... [--list] [--markdown] [--keep] [--verbose] [--timeout S]';
+const USAGE = 'usage: node bench/mutants.js [--only ID]... [--list] [--markdown] [--update-docs] [--keep] [--verbose] [--timeout S]';
 
 /** The repository's files as git sees them (tracked and new, not ignored): what a scratch copy holds. */
 function repoFiles() {
@@ -149,6 +149,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
       only: { type: 'string', multiple: true },
       list: { type: 'boolean' },
       markdown: { type: 'boolean' },
+      'update-docs': { type: 'boolean' },
       keep: { type: 'boolean' },
       verbose: { type: 'boolean' },
       timeout: { type: 'string', default: '300' },
@@ -165,6 +166,16 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   }
   if (values.markdown) {
     process.stdout.write(markdownTable(all) + '\n');
+    process.exit(0);
+  }
+  if (values['update-docs']) {
+    const doc = join(ROOT, 'docs', 'RELIABILITY.md');
+    const md = readFileSync(doc, 'utf8');
+    const start = md.indexOf(TABLE_BEGIN);
+    const end = md.indexOf(TABLE_END);
+    if (start < 0 || end < start) usageExit('mutants', USAGE, `docs/RELIABILITY.md has no table markers (${TABLE_BEGIN})`);
+    writeFileSync(doc, `${md.slice(0, start + TABLE_BEGIN.length)}\n${markdownTable(all)}\n${md.slice(end)}`);
+    process.stderr.write(`docs/RELIABILITY.md: table of ${all.length} mutants written\n`);
     process.exit(0);
   }
   const unknown = (values.only ?? []).filter((id) => !all.some((m) => m.id === id));

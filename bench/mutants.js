@@ -11,7 +11,7 @@
 // --list checks that every mutant still applies (exit 1 when one is stale); --markdown prints the
 // table of docs/RELIABILITY.md and --update-docs writes it there; --verbose shows why each mutant's first failing test failed.
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -62,6 +62,30 @@ function build(dir, m) {
     return run(process.execPath, ['scripts/bundle-cli.mjs'], dir);
   }
   return run('cp', ['-a', join(ROOT, 'dist'), join(dir, 'dist')], dir);
+}
+
+const TEST_NAME = /^shmswarm-test-(\d+)-/; // test/helpers.js uniqueName(): the test process's pid
+
+function alive(pid) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return e.code === 'EPERM';
+  }
+}
+
+/**
+ * The test processes stopped at a first failure never ran their cleanup: remove the segments
+ * they named (test/helpers.js names) that appeared during the run and whose process is gone.
+ * Other runs' segments on a shared machine are left alone: their processes are alive, or they
+ * were there before.
+ */
+function removeLeftovers(before) {
+  for (const entry of readdirSync('/dev/shm')) {
+    const m = TEST_NAME.exec(entry);
+    if (m && !before.has(entry) && !alive(Number(m[1]))) rmSync(join('/dev/shm', entry), { force: true });
+  }
 }
 
 /**
@@ -131,7 +155,9 @@ async function runOne(m, files, opts) {
     writeFileSync(join(dir, m.file), mutated);
     const b = build(dir, m);
     if (!b.ok) return { status: 'build-failed', by: b.out.split('\n').pop(), secs: (Date.now() - started) / 1000, log: b.out };
+    const before = new Set(readdirSync('/dev/shm'));
     const r = await runTests(dir, m, m.timeoutS ?? opts.timeout);
+    removeLeftovers(before);
     return { ...r, secs: (Date.now() - started) / 1000 };
   } finally {
     if (opts.keep) process.stderr.write(`  kept ${dir}\n`);

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Mutation campaign: every mutant of test/mutants/mutants.json (one plausible bug: an exact text
 // of one file replaced) is applied to a scratch copy of the repository, what it touches is rebuilt
-// (the addon with cmake-js, the TypeScript with tsc and the CLI bundle; C test programs build
+// (the addon with cmake-js, the TypeScript with `npm run build:ts`; C test programs build
 // themselves), and the test files named for it run with a deadline. A mutant is killed when one of
 // them fails; a text that no longer occurs exactly once makes the mutant STALE and the run fail.
 // The repository itself is never modified: the scratch copy is removed afterwards.
@@ -56,12 +56,11 @@ function build(dir, m) {
   } else {
     symlinkSync(join(ROOT, 'build'), join(dir, 'build'));
   }
-  if (m.build === 'ts') {
-    const r = run(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json'], dir);
-    if (!r.ok) return r;
-    return run(process.execPath, ['scripts/bundle-cli.mjs'], dir);
-  }
-  return run('cp', ['-a', join(ROOT, 'dist'), join(dir, 'dist')], dir);
+  // The repository's dist/ first (whatever else its build put there), then the package's own
+  // TypeScript build over it when the mutant is in src/.
+  const r = run('cp', ['-a', join(ROOT, 'dist'), join(dir, 'dist')], dir);
+  if (!r.ok || m.build !== 'ts') return r;
+  return run('npm', ['run', '--silent', 'build:ts'], dir);
 }
 
 const TEST_NAME = /^shmswarm-test-(\d+)-/; // test/helpers.js uniqueName(): the test process's pid

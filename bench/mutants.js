@@ -65,12 +65,13 @@ function build(dir, m) {
 
 const TEST_NAME = /^shmswarm-test-(\d+)-/; // test/helpers.js uniqueName(): the test process's pid
 
+/** Whether `pid` runs: a zombie (killed, not yet reaped) counts as gone. */
 function alive(pid) {
   try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return e.code === 'EPERM';
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return !/^[ZX]$/.test(stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3));
+  } catch {
+    return false;
   }
 }
 
@@ -80,11 +81,12 @@ function alive(pid) {
  * Other runs' segments on a shared machine are left alone: their processes are alive, or they
  * were there before.
  */
-function removeLeftovers(before) {
-  for (const entry of readdirSync('/dev/shm')) {
-    const m = TEST_NAME.exec(entry);
-    if (m && !before.has(entry) && !alive(Number(m[1]))) rmSync(join('/dev/shm', entry), { force: true });
-  }
+async function removeLeftovers(before) {
+  const fresh = readdirSync('/dev/shm').filter((e) => TEST_NAME.test(e) && !before.has(e));
+  const pidOf = (e) => Number(TEST_NAME.exec(e)[1]);
+  // The killed group's processes may take a moment to go.
+  for (let i = 0; i < 20 && fresh.some((e) => alive(pidOf(e))); i++) await new Promise((r) => setTimeout(r, 100));
+  for (const e of fresh) if (!alive(pidOf(e))) rmSync(join('/dev/shm', e), { force: true });
 }
 
 /**
@@ -156,7 +158,7 @@ async function runOne(m, files, opts) {
     if (!b.ok) return { status: 'build-failed', by: b.out.split('\n').pop(), secs: (Date.now() - started) / 1000, log: b.out };
     const before = new Set(readdirSync('/dev/shm'));
     const r = await runTests(dir, m, m.timeoutS ?? opts.timeout);
-    removeLeftovers(before);
+    await removeLeftovers(before);
     return { ...r, secs: (Date.now() - started) / 1000 };
   } finally {
     if (opts.keep) process.stderr.write(`  kept ${dir}\n`);

@@ -4,7 +4,7 @@
 // mid-frame; with the mutex no read may ever be torn.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { RawSegment, openFrameSource } from '../../dist/core/index.js';
 import { parseShape } from '../../dist/core/raw.js';
@@ -106,6 +106,32 @@ test('readFrameAsync waits for a held mutex off the event loop, and close() canc
   const f = await again.readFrameAsync({ timeoutMs: 5000 });
   assert.ok(f.locked);
   assert.notEqual(rampK(f.data), null);
+});
+
+test('a locked async read that faults (data object shrunk) unlocks the foreign mutex: EBUS twice, never a held mutex', async (t) => {
+  const { data, mutex, child } = await startSeedWriter(t);
+  await waitForLine(child, /^ready /);
+  const raw = RawSegment.open(data, { shape: `${AGENTS}x3`, mutex, timeoutMs: 2000 });
+  t.after(() => raw.close());
+  await raw.readFrameAsync({ timeoutMs: 5000 }); // the writer has published
+  // Stop the writer where it does not hold the mutex: a stop inside its frame is undone and retried.
+  for (let tries = 0; ; tries++) {
+    child.kill('SIGSTOP');
+    try {
+      raw.readFrame({ lock: true, timeoutMs: 50 });
+      break;
+    } catch (e) {
+      if (e.code !== 'ETIMEDOUT' || tries > 200) throw e;
+      child.kill('SIGCONT');
+      await sleep(1);
+    }
+  }
+  truncateSync('/dev/shm' + data, 0);
+  // The copy faults with the mutex held; the worker thread must still unlock it, or the next
+  // read waits out its timeout on a mutex nobody will ever release.
+  await assert.rejects(raw.readFrameAsync(), (e) => e.code === 'EBUS' && e.segment === mutex || assert.fail(`first read: ${e.code} ${e.message}`));
+  await assert.rejects(raw.readFrameAsync(), (e) => e.code === 'EBUS' || assert.fail(`second read: ${e.code} ${e.message} (the first left the mutex locked)`));
+  assert.throws(() => raw.readFrame({ lock: true }), { code: 'EBUS' });
 });
 
 test('raw options are checked against the object before any read', async (t) => {

@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { runCli, spawnCli, spawnNode, uniqueName, waitExit, waitForLine } from '../helpers.js';
+import { Segment } from '../../dist/core/index.js';
 
 // argv: name rate(Hz) mode(ok|nan|big) count(0 = forever). 4 agents × x,y,z; x = 0.5, y = -0.5,
 // z = frame/1000. "nan" puts NaN at agent 2, field y from frame 3; "big" puts 1e6 at agent 1, x.
@@ -96,6 +97,24 @@ test('a value outside its range fails that range only', async (t) => {
   assert.equal(r.status, 1, r.stdout + r.stderr);
   assert.match(lineOf(r.stdout, 'range:x'), /^FAIL\s+range:x\s+\d+ of \d+ values outside \[-1, 1\], measured 0.5 .. 1000000 .*first: 1000000 at agent 1 in frame \d+$/);
   assert.match(lineOf(r.stdout, 'range:y'), /^ok\s+range:y\s+measured -0.5 .. -0.5, inside \[-1, 1\]/);
+});
+
+test('--range bounds are inclusive: values equal to min and to max pass', async (t) => {
+  const name = uniqueName(t);
+  await startWriter(t, name);
+  // x is 0.5 and y is -0.5 in every frame: ranges that end exactly there.
+  const r = runCli(['check', name, '--range', 'x:-1:0.5', '--range', 'y:-0.5:1', '--range', 'x:0.5:0.5', '--within', '0.3']);
+  assert.equal(r.status, 0, r.stdout + r.stderr);
+  assert.match(lineOf(r.stdout, 'range:y'), /^ok\s+range:y\s+measured -0.5 .. -0.5, inside \[-0.5, 1\]/);
+  assert.equal(lines(r.stdout).filter((l) => /^ok\s+range:x\s/.test(l)).length, 2, r.stdout);
+});
+
+test('--min-rate 0 passes on an idle segment (0 Hz is not below 0 Hz)', (t) => {
+  const name = uniqueName(t);
+  Segment.create(name, { rows: 2, fields: 'x,y,z' }).close();
+  const r = runCli(['check', name, '--min-rate', '0', '--within', '0.2']);
+  assert.equal(r.status, 0, r.stdout + r.stderr);
+  assert.match(lineOf(r.stdout, 'min-rate'), /^ok\s+min-rate\s+0.00 Hz >= 0 Hz \(0 frames written in [\d.]+ s\)$/);
 });
 
 test('a dead writer fails --writer-alive and --min-rate; its last frame is still checked', async (t) => {

@@ -76,6 +76,18 @@ test('a WA-1 array is readable but not ours: removed only with --force', (t) => 
   assert.ok(!exists(wa1));
 });
 
+test('a WA-1 array among several names: the segments go, the array stays, exit 1 naming it', (t) => {
+  const wa1 = uniqueName(t, 'wa1');
+  const seg = uniqueName(t, 'seg');
+  writeWa1Matrix(wa1, 2, 2, [1, 2, 3, 4]);
+  Segment.create(seg, { rows: 1, cols: 1 }).close();
+  const r = runCli(['unlink', wa1, seg]);
+  assert.equal(r.status, 1, r.stderr);
+  assert.match(r.stderr, new RegExp(`^shmswarm: ${wa1} is a WA-1 array .*use --force to remove it anyway$`, 'm'));
+  assert.ok(exists(wa1), 'the WA-1 array is another program\'s: left alone');
+  assert.ok(!exists(seg));
+});
+
 test('a bad name stops everything before anything is removed (exit 2)', (t) => {
   const a = uniqueName(t);
   make(a);

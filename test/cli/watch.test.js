@@ -3,10 +3,11 @@
 // under a real pseudo-terminal (script(1)).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { truncateSync } from 'node:fs';
 import { BIN, runCli, spawnCli, uniqueName, waitExit, sleep } from '../helpers.js';
 import { Segment } from '../../dist/core/index.js';
+import { buildHelper } from '../native-c/build.js';
 
 async function waitFrames(name, frames = 1, timeoutMs = 10_000) {
   const deadline = Date.now() + timeoutMs;
@@ -89,6 +90,48 @@ test('watch --once --json: the plain data, with the writer\'s rate measured from
   assert.ok(Math.abs(s.mbPerSec - (s.framesPerSec * 400 * 4 * 4) / 1e6) < 1e-9);
   assert.deepEqual(s.stats.map((f) => f.field), ['x', 'y', 'vx', 'vy']);
   for (const f of s.stats) assert.ok(f.min <= f.mean && f.mean <= f.max && f.std >= 0, JSON.stringify(f));
+});
+
+// Every key of a look (src/core/watch.ts WatchSnapshot), the frame-period figures included.
+const SNAPSHOT_KEYS = ['name', 'time', 'status', 'message', 'kind', 'rows', 'cols', 'dtype', 'fields', 'sequence', 'frames',
+  'writerPid', 'writerAlive', 'lastWriteTime', 'ageMs', 'framesPerSec', 'mbPerSec', 'rateBy', 'period', 'seen', 'missed',
+  'stalledMs', 'windowMs', 'stats', 'torn', 'events'];
+
+test('watch after a writer killed mid-frame: --json has every key with torn: true, the line and the full-screen view say torn', async (t) => {
+  const name = uniqueName(t, 'torn');
+  const seg = Segment.create(name, { rows: 4, fields: 'x,y' });
+  t.after(() => seg.close());
+  seg.writeFrame(new Float32Array(8).fill(1));
+  let r = runCli(['watch', name, '--once', '--json']);
+  assert.equal(r.status, 0, r.stderr);
+  let s = JSON.parse(r.stdout);
+  assert.deepEqual(SNAPSHOT_KEYS.filter((k) => !(k in s)), [], `keys of ${r.stdout}`);
+  assert.equal(s.torn, false);
+  assert.doesNotMatch(runCli(['watch', name, '--once']).stdout, / torn /);
+  // A writer dies half-way through a frame; the next locking reader repairs it and flags it torn.
+  const h = spawnSync(buildHelper(), ['die-mid-frame', name], { encoding: 'utf8' });
+  assert.equal(h.status, 0, h.stderr);
+  assert.equal(seg.readFrame({ timeoutMs: 5000 }).torn, true);
+  r = runCli(['watch', name, '--once', '--json']);
+  assert.equal(r.status, 0, r.stderr);
+  s = JSON.parse(r.stdout);
+  assert.deepEqual(SNAPSHOT_KEYS.filter((k) => !(k in s)), [], `keys of ${r.stdout}`);
+  assert.equal(s.torn, true);
+  assert.equal(s.frames, 1, 'the torn frame is not counted as published');
+  assert.deepEqual(s.events, []);
+  assert.ok(typeof s.ageMs === 'number' && typeof s.lastWriteTime === 'number', r.stdout);
+  r = runCli(['watch', name, '--once']);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, new RegExp(`^\\S+Z ${name} \\S+ 4x2 f32 frames=1 .* age=\\d+ms torn writer=`));
+  // The full-screen view, under a real pseudo-terminal: the frames line ends with "torn frame".
+  const cmd = `stty rows 30 cols 100; exec ${JSON.stringify(process.execPath)} ${JSON.stringify(BIN)} watch ${name} --once`;
+  const tty = spawn('script', ['-qfec', cmd, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1', TERM: 'xterm' } });
+  t.after(() => tty.kill('SIGKILL'));
+  const view = await waitExit(tty);
+  assert.equal(view.code, 0, view.stdout.slice(-500));
+  assert.match(view.stdout, /frames 1 .*last frame [\d.]+ s ago +torn frame/);
+  seg.writeFrame(new Float32Array(8).fill(2));
+  assert.equal(JSON.parse(runCli(['watch', name, '--once', '--json']).stdout).torn, false, 'the next whole frame clears it');
 });
 
 test('watch --json streams one object per interval; SIGINT exits 0', async (t) => {

@@ -18,6 +18,17 @@ test('parseRange: negative bounds, infinities, empty ends, colons in field names
     assert.throws(() => parseRange(bad), RangeError, bad);
 });
 
+test('scanFrame: a range holds both its bounds; the next value past either is outside', () => {
+  const fields = ['x', 'y'];
+  const at = newValueStats([{ field: 'x', min: -0.5, max: 0.5 }, { field: 'y', min: 3, max: 3 }], fields);
+  scanFrame(at, new Float32Array([-0.5, 3, 0.5, 3]), 2, fields, 1, true);
+  assert.deepEqual(at.ranges.map((r) => r.outside), [0, 0], 'values equal to min and to max are inside [min, max]');
+  const past = newValueStats([{ field: 'x', min: -0.5, max: 0.5 }], fields);
+  scanFrame(past, new Float64Array([-0.5000000000000001, 0, 0.5000000000000001, 0]), 2, fields, 2, true);
+  assert.equal(past.ranges[0].outside, 2);
+  assert.deepEqual([past.ranges[0].first.frame, past.ranges[0].first.agent], [2, 0], 'the first offender: agent 0, just below min');
+});
+
 test('scanFrame: counts non-finite values, range extremes and first offenders', () => {
   const fields = ['x', 'y'];
   const stats = newValueStats([{ field: 'y', min: 0, max: 10 }], fields);

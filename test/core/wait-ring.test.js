@@ -382,9 +382,10 @@ test('without io_uring (io_uring_setup fails) waits fall back to the worker thre
   assert.equal(r.stats.thread, 2);
 });
 
-test('C: shmswarm_wait_begin/check/end keep §11 (2,000 frames, a raw FUTEX_WAIT per "sleep", no timeout)', (t) => {
+test('C: shmswarm_wait_begin/check/end keep §11 (2,000 frames, a raw FUTEX_WAIT per "sleep"; a lost wake-up fails within 5 s)', (t) => {
   const name = uniqueName(t);
   const r = spawnSync(buildProgram('wait_split'), [name], { encoding: 'utf8', timeout: 60_000 });
+  assert.doesNotMatch(r.stderr, /lost wake-up/, 'the writer must wake a registered waiter');
   assert.equal(r.status, 0, `${r.stderr}${r.error ?? ''}`);
   assert.match(r.stdout, /^ok \d+ waits/);
 });

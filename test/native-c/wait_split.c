@@ -10,7 +10,7 @@
 
 #include "check.h"
 
-enum { FRAMES = 2000 };
+enum { FRAMES = 2000, WAKE_DEADLINE_S = 5 };
 static shmswarm_segment *writer;
 
 static void *publish(void *arg) {
@@ -43,8 +43,10 @@ int main(int argc, char **argv) {
   shmswarm_wait_end(s);
   CHECK(shmswarm_get_state(s, &st) == 0 && st.waiters == 0);
 
-  /* No lost wake-up: every check that says "sleep" is followed by a FUTEX_WAIT on the word
-   * with no timeout; a lost wake-up hangs here (the test harness times out). */
+  /* No lost wake-up: every check that says "sleep" is followed by a FUTEX_WAIT on the word.
+   * A wake-up takes microseconds and the writer publishes its 2,000 frames in well under a
+   * second, so a sleep that lasts WAKE_DEADLINE_S means the writer did not wake us: fail then,
+   * saying so, instead of hanging until the test harness gives up. */
   pthread_t th;
   CHECK(shmswarm_wait_begin(s, &word) == 0);
   CHECK(pthread_create(&th, NULL, publish, NULL) == 0);
@@ -59,7 +61,14 @@ int main(int argc, char **argv) {
       continue;
     }
     sleeps++;
-    long f = syscall(SYS_futex, word, FUTEX_WAIT, expected, NULL, NULL, 0);
+    struct timespec deadline = {WAKE_DEADLINE_S, 0};
+    long f = syscall(SYS_futex, word, FUTEX_WAIT, expected, &deadline, NULL, 0);
+    if (f != 0 && errno == ETIMEDOUT) {
+      fprintf(stderr, "lost wake-up: slept %d s on the futex word after frame %llu of %d was seen, although the "
+              "writer kept publishing (a published frame must wake registered waiters)\n",
+              WAKE_DEADLINE_S, (unsigned long long)(seen / 2), FRAMES);
+      exit(1);
+    }
     CHECK(f == 0 || errno == EAGAIN || errno == EINTR);
   }
   shmswarm_wait_end(s);

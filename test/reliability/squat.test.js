@@ -119,12 +119,13 @@ test('a directory at the name is refused', (t) => {
 
 test('a wrong size: shorter than the header says is refused (ETRUNCATED), longer is accepted', (t) => {
   const name = uniqueName(t, 'size');
-  const seg = Segment.create(name, { rows: 100, cols: 3 });
+  const seg = Segment.create(name, { rows: 100, cols: 3, fields: 'x,y,z' });
   const full = statSync(shmPath(name)).size;
   seg.close();
   truncateSync(shmPath(name), full + 4096);
   Segment.open(name, { readonly: true }).close();
-  for (const size of [full - 1, 1000, 64, 63, 0]) {
+  // full - 1 and full - 62 end inside the field names' 64 bytes, after the fixed block.
+  for (const size of [full - 1, full - 62, 1000, 64, 63, 0]) {
     truncateSync(shmPath(name), size);
     assert.throws(() => Segment.open(name, { readonly: true }), (e) => ['ETRUNCATED', 'EUNINIT'].includes(e.code), `size ${size}`);
   }

@@ -129,6 +129,7 @@ export function formatLine(s: WatchSnapshot): string {
       `fps=${fmt(s.framesPerSec, 4)}`,
       `MB/s=${fmt(s.mbPerSec, 4)}`,
       `age=${s.ageMs === null ? '-' : Math.round(s.ageMs) + 'ms'}`,
+      ...(s.torn ? ['torn'] : []), // the frame shown was left half-written by a writer that died
       s.writerPid === null ? 'writer=-' : `writer=${s.writerPid}${s.writerAlive === null ? '' : s.writerAlive ? '(alive)' : '(dead)'}`,
       p ? `period=${ms(p.meanMs)}/${ms(p.minMs)}/${ms(p.maxMs)}/${ms(p.stdMs)}ms` : 'period=-',
       `missed=${s.missed ?? '-'}`,

@@ -231,7 +231,7 @@ test('raw mode reads a bare matrix and says the read is unsynchronised without -
 
 test('--rows must lie inside 0:N: 0:N is the whole frame, 0:N+1 and N+1: are usage errors', (t) => {
   const { name } = rampSegment(t);
-  assert.equal(runCli(['dump', name, '--csv', '--rows', '0:4']).stdout, 'x,y,vx\r\n2,3,4\r\n5,6,7\r\n8,9,10\r\n11,12,13\r\n');
+  assert.equal(runCli(['dump', name, '--csv', '--rows', '0:4']).stdout, 'x,y,vx\n2,3,4\n5,6,7\n8,9,10\n11,12,13\n');
   for (const rows of ['0:5', '5:', '5']) {
     const r = runCli(['dump', name, '--csv', '--rows', rows]);
     assert.equal(r.status, 2, `--rows ${rows}: ${r.stdout}${r.stderr}`);
@@ -246,7 +246,7 @@ test('raw --offset: a matrix that ends at the object\'s last byte is read, one e
   writeFileSync('/dev/shm' + name, Buffer.concat([Buffer.alloc(20), Buffer.from(m.buffer)])); // 44 bytes
   let r = runCli(['dump', name, '--raw', '--shape', '2x3', '--offset', '20', '--csv']);
   assert.equal(r.status, 0, r.stderr);
-  assert.equal(r.stdout, 'c0,c1,c2\r\n1,2,3\r\n4,5,6\r\n');
+  assert.equal(r.stdout, 'c0,c1,c2\n1,2,3\n4,5,6\n');
   r = runCli(['dump', name, '--raw', '--shape', '2x3', '--offset', '24', '--csv']);
   assert.equal(r.status, 1, r.stdout + r.stderr);
   assert.equal(r.stdout, '');

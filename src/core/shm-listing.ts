@@ -126,7 +126,7 @@ export function summarize(name: string, open: (name: string) => Summarizable): S
     }
     // A pthread_mutex_t alone (or rounded up to 64 bytes, as the seed maps it) holds no matrix.
     if (bytes !== null && (bytes === native().mutexSize || bytes === 64) && e instanceof ShmswarmError && e.code !== 'ENOENT')
-      return { name, kind: 'foreign', bytes, looksLike: 'mutex', reason: `looks like a process-shared mutex (${bytes} B, ${bytes === 64 ? 'a pthread_mutex_t rounded up to 64 B' : 'the size of a pthread_mutex_t'}); it guards a matrix read with --raw --mutex ${name}` };
+      return { name, kind: 'foreign', bytes, looksLike: 'mutex', reason: `looks like a process-shared mutex (${bytes} B, ${bytes === 64 ? 'a pthread_mutex_t rounded up to 64 B' : 'the size of a pthread_mutex_t'}); a matrix it guards is read as a RawSegment with mutex ${name}` };
     const reason = e instanceof ShmswarmError ? `${e.code}: ${e.message.replace(`${name}: `, '')}` : (e as Error).message;
     return { name, kind: 'foreign', bytes, reason };
   }

@@ -33,6 +33,8 @@ export interface WatchSnapshot {
   status: WatchStatus;
   /** Why the status is error, or the last error code seen. */
   message: string | null;
+  /** A frame has stayed half-written for STUCK_AFTER_S or more: its writer is stopped, or died holding the lock. */
+  frameStuck: boolean;
   kind: 'shmswarm' | 'wa1' | 'raw' | null;
   rows: number | null;
   cols: number | null;
@@ -189,7 +191,7 @@ export class Watcher {
       name: this.name, time: now, status, message: this.#lastError ? this.#lastError.message : null,
       kind: null, rows: null, cols: null, dtype: null, fields: null, sequence: null, frames: null,
       writerPid: null, writerAlive: null, lastWriteTime: null, ageMs: null, framesPerSec: null, mbPerSec: null,
-      rateBy: null, period: null, seen: null, missed: null, stalledMs: null, windowMs: this.#windowMs,
+      rateBy: null, period: null, seen: null, missed: null, stalledMs: null, windowMs: this.#windowMs, frameStuck: false,
       stats: this.#stats, torn: this.#torn, ...this.#lastKnown, ...extra, events,
     };
   }
@@ -247,8 +249,10 @@ export class Watcher {
         lastWriteTime: info.lastWriteTime, message: null,
       };
       const status: WatchStatus = !syncs ? 'live' : info.frames === 0 ? 'no-frames' : info.writerAlive ? 'live' : 'writer-dead';
+      const stuck = this.#stuckMessage(info.sequence, now);
       return this.#snapshot(now, status, events, {
-        message: this.#stuckMessage(info.sequence, now) ?? (this.#busy ? 'no whole frame without the lock this time: the writer kept overwriting it' : null),
+        frameStuck: stuck !== null && (now - this.#oddSince) / 1000 >= STUCK_AFTER_S,
+        message: stuck ?? (this.#busy ? 'no whole frame without the lock this time: the writer kept overwriting it' : null),
         ageMs: syncs ? ageMs : lastWrite === null ? null : ageMs,
         framesPerSec: clock.framesPerSec,
         mbPerSec: clock.framesPerSec === null ? null : (clock.framesPerSec * info.dataBytes) / 1e6,

@@ -92,9 +92,9 @@ test('list --all recognises an object of the size of a process-shared mutex (the
   const m = all.find((s) => s.name === mutex);
   assert.equal(m.kind, 'foreign');
   assert.equal(m.looksLike, 'mutex');
-  assert.match(m.reason, /^looks like a process-shared mutex \(64 B, a pthread_mutex_t rounded up to 64 B\); it guards a matrix read with --raw --mutex /);
+  assert.match(m.reason, /^looks like a process-shared mutex \(64 B, a pthread_mutex_t rounded up to 64 B\); a matrix it guards is read as a RawSegment with mutex /);
   const row = runCli(['list', '--all']).stdout.split('\n').find((l) => l.startsWith(mutex + ' '));
-  assert.match(row, /looks like a process-shared mutex/);
+  assert.match(row, /looks like a process-shared mutex \(64 B\); read the matrix it guards with --raw --shape RxC --mutex /);
   assert.doesNotMatch(row, /EUNINIT/);
 });
 

@@ -13,7 +13,7 @@ function snapshot(over = {}) {
     writerPid: 1234, writerAlive: true, lastWriteTime: Date.UTC(2026, 0, 1), ageMs: 3,
     framesPerSec: 59.94, mbPerSec: 0.3836, rateBy: 'counter',
     period: { meanMs: 16.683, minMs: 15.2, maxMs: 18.1, stdMs: 0.412, samples: 119 },
-    seen: 95, missed: 5, stalledMs: null, windowMs: 2000,
+    seen: 95, missed: 5, stalledMs: null, windowMs: 2000, frameStuck: false,
     stats: ['x', 'y', 'vx', 'vy'].map((field, i) => ({ field, min: -i - 0.123456, mean: 0.5, max: 14.99999, std: 4.2, nonFinite: 0 })),
     torn: false, events: [], ...over,
   };
@@ -82,4 +82,8 @@ test('the view, the line and the JSON carry the period, the missed frames and a 
   const raw = snapshot({ rateBy: 'content', missed: null, kind: 'raw' });
   assert.match(renderScreen(brailleScatter, raw, state(), { columns: 120, rows: 40 }).join('\n'), /changes\/s \(by content\)/);
   assert.match(formatLine(raw), /rate=by-content/);
+  const stuckMessage = 'a frame has been in progress for 3.0 s: its writer is stopped, or died holding the lock (a read that takes the lock repairs a dead one)';
+  const stuck = snapshot({ message: stuckMessage, frameStuck: true, name: '/my swarm' });
+  assert.match(renderScreen(brailleScatter, stuck, state(), { columns: 240, rows: 40 }).join('\n'), /in progress for 3\.0 s.*; shmswarm dump --lock '\/my swarm' repairs a dead writer's frame\)/);
+  assert.doesNotMatch(renderScreen(brailleScatter, snapshot({ message: stuckMessage }), state(), { columns: 240, rows: 40 }).join('\n'), /dump --lock/);
 });

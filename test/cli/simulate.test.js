@@ -132,7 +132,7 @@ test('refuses an incompatible segment and says why, leaving it untouched', (t) =
   const cases = [
     [[], /fields x,y; boids needs x,y,vx,vy or x,y,z,vx,vy,vz/],
     [['--pattern', 'ramp', '--agents', '11'], /has 10 agents, not 11/],
-    [['--pattern', 'ramp', '--dims', '2'], /not x,y,vx,vy \(--dims 2\)/],
+    [['--pattern', 'ramp', '--dims', '2'], /not x,y,vx,vy \(for 2 dimensions\)/],
   ];
   for (const [args, why] of cases) {
     const r = runCli(['simulate', name, '--frames', '1', ...args]);

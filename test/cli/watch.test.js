@@ -95,7 +95,7 @@ test('watch --once --json: the plain data, with the writer\'s rate measured from
 // Every key of a look (src/core/watch.ts WatchSnapshot), the frame-period figures included.
 const SNAPSHOT_KEYS = ['name', 'time', 'status', 'message', 'kind', 'rows', 'cols', 'dtype', 'fields', 'sequence', 'frames',
   'writerPid', 'writerAlive', 'lastWriteTime', 'ageMs', 'framesPerSec', 'mbPerSec', 'rateBy', 'period', 'seen', 'missed',
-  'stalledMs', 'windowMs', 'stats', 'torn', 'events'];
+  'stalledMs', 'windowMs', 'frameStuck', 'stats', 'torn', 'events'];
 
 test('watch after a writer killed mid-frame: --json has every key with torn: true, the line and the full-screen view say torn', async (t) => {
   const name = uniqueName(t, 'torn');

@@ -285,8 +285,10 @@ test('watch says a writer is stalled mid-frame when the sequence stayed odd sinc
     const second = watcher.poll(t0 + 500);
     assert.match(second.message ?? '', /half-written for at least 0\.5 s \(writer stalled mid-frame\?\)/);
     assert.doesNotMatch(second.message, /kept overwriting/);
+    assert.equal(second.frameStuck, false);
     const later = watcher.poll(t0 + 3000);
     assert.match(later.message ?? '', /in progress for 3\.0 s: its writer is stopped, or died holding the lock/);
+    assert.equal(later.frameStuck, true, 'the CLI adds its repair hint on this flag');
   } finally {
     seg.endFrame();
     watcher.close();

@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import { isMirrorStatusName, mirrorShort, readMirrorStatusOf, subscriberAlive } from '../../bridge/status.js';
-import { printableName } from '../../core/names.js';
+import { printableName, shellQuote } from '../../core/names.js';
 import type { SegmentSummary } from '../../core/segment.js';
 import { progress, stdoutColor } from '../output.js';
 
@@ -43,7 +43,7 @@ export function listRows(list: readonly SegmentSummary[], all: boolean, bytes: (
       s.bytes === null ? '?' : bytes(s.bytes),
       hidden ? '?' : s.frames === undefined || s.kind === 'wa1' ? '-' : String(s.frames),
       writer,
-      ...(notes ? [foreign || hidden ? (s.reason ?? '') : s.kind === 'wa1' ? 'no lock or sequence counter' : ''] : []),
+      ...(notes ? [s.looksLike === 'mutex' ? mutexNote(s) : foreign || hidden ? (s.reason ?? '') : s.kind === 'wa1' ? 'no lock or sequence counter' : ''] : []),
     ];
   });
   return [head, ...rows];
@@ -93,4 +93,9 @@ Examples:
         }),
       );
     });
+}
+
+/** A mutex-sized object: what it looks like, and how to read the matrix it guards from the shell. */
+function mutexNote(s: { name: string; bytes: number | null }): string {
+  return `looks like a process-shared mutex (${s.bytes} B); read the matrix it guards with --raw --shape RxC --mutex ${shellQuote(s.name)}`;
 }

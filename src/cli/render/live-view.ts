@@ -1,5 +1,6 @@
 import type { FieldStats } from '../../core/stats.js';
 import type { WatchSnapshot } from '../../core/watch.js';
+import { shellQuote } from '../../core/names.js';
 import { stdoutColor } from '../output.js';
 import type { Plot, PlotBounds } from './plot.js';
 
@@ -271,7 +272,9 @@ export function renderScreen(scatter: Scatter, s: WatchSnapshot, v: ViewState, s
   const c = stdoutColor();
   const { columns, rows } = screen;
   const title = titleLine(s, v, columns);
-  const st = statusText(s) + (s.status === 'live' && s.message ? ` (${s.message})` : '') + (s.torn ? '   torn frame' : '');
+  // A stuck frame: the shell command that repairs a dead writer's (the core's text names none).
+  const repair = s.frameStuck ? `; shmswarm dump --lock ${shellQuote(s.name)} repairs a dead writer's frame` : '';
+  const st = statusText(s) + (s.status === 'live' && s.message ? ` (${s.message}${repair})` : '') + (s.torn ? '   torn frame' : '');
   const status = s.status === 'live' && s.stalledMs === null ? c.green(fit(st, columns)) : c.yellow(fit(st, columns));
   let head: string[];
   if (s.rows === null) head = [title, status];

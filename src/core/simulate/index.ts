@@ -31,7 +31,7 @@ export interface SimulationWant {
 /**
  * Whether `simulate` may write into an existing segment, as plain data: `reason` says why not.
  * boids needs exactly the position/velocity fields; ramp and random fill any f32 matrix unless
- * --agents or --dims pin the shape.
+ * the agent count or the dimensions asked for pin the shape.
  */
 export function checkSimulationTarget(
   info: Pick<SegmentInfo, 'name' | 'kind' | 'rows' | 'cols' | 'dtype' | 'fields' | 'writerPid' | 'writerAlive'> & Partial<Pick<SegmentInfo, 'slots'>>,
@@ -46,12 +46,12 @@ export function checkSimulationTarget(
     return no(`has a live writer (pid ${info.writerPid}); stop it first or simulate into another name`);
   if (info.dtype !== 'f32') return no(`holds ${info.dtype}; simulate writes f32`);
   if (want.slots !== undefined && (info.slots ?? 1) !== want.slots)
-    return no(`has ${info.slots ?? 1} slot${(info.slots ?? 1) === 1 ? '' : 's'}, not ${want.slots}; leave out --slots to use it as it is, or pick another name`);
+    return no(`has ${info.slots ?? 1} slot${(info.slots ?? 1) === 1 ? '' : 's'}, not ${want.slots}; without a slot count it is used as it is; or pick another name`);
   if (want.agents !== undefined && info.rows !== want.agents)
-    return no(`has ${info.rows} agents, not ${want.agents}; leave out --agents to use ${info.rows}, or pick another name`);
+    return no(`has ${info.rows} agents, not ${want.agents}; without an agent count its ${info.rows} are used; or pick another name`);
   const wantFields = want.dims !== undefined ? simulationFields(want.dims) : null;
   if (wantFields && !same(info.fields, wantFields))
-    return no(`has fields ${info.fields.join(',')}, not ${wantFields.join(',')} (--dims ${want.dims})`);
+    return no(`has fields ${info.fields.join(',')}, not ${wantFields.join(',')} (for ${want.dims} dimensions)`);
   if (want.pattern === 'boids' && fieldDims === null)
     return no(`has fields ${info.fields.join(',')}; boids needs x,y,vx,vy or x,y,z,vx,vy,vz`);
   return { reason: null, dims: fieldDims };

@@ -87,7 +87,7 @@ export class ChunkTemplate {
     if (!ok) throw new Error('the MCAP chunk template does not have the layout its offsets assume');
   }
 
-  /** Set one frame's fields; returns the chunk's uncompressed CRC (set too). */
+  /** Set one frame's fields in head, its uncompressed CRC (of the chunk's records) last. */
   fill(frame: Uint8Array, sequence: number, logTime: bigint, publishTime: bigint): void {
     const v = this.#view;
     const T = ChunkTemplate;
@@ -126,10 +126,12 @@ export class McapFrameWriter implements FrameFileWriter {
   #header: RecordingHeader;
   #template: ChunkTemplate;
   #metadataIndexes: { name: string; offset: bigint; length: bigint }[] = [];
-  #chunkIndexes: McapTypes.ChunkIndex[] = [];
-  #messages = 0n;
-  #firstLog = 0n;
-  #lastLog = 0n;
+  /** Per chunk, what its index needs beyond what every chunk shares: its log time and offset. */
+  #chunkLogTimes: bigint[] = [];
+  #chunkStarts: number[] = [];
+  /** The message index after each chunk: the same size every frame, encoded into one builder. */
+  #index = new McapRecordBuilder();
+  #indexBytes = 0;
 
   private constructor(file: FileSink, header: RecordingHeader, frameBytes: number) {
     this.#file = file;
@@ -185,24 +187,31 @@ export class McapFrameWriter implements FrameFileWriter {
     const logTime = BigInt(Date.now()) * 1_000_000n;
     // MCAP sequences are u32: the writer's frame number modulo 2^32.
     t.fill(frame, stamp.frame, logTime, stamp.timeNs);
-    const chunkStart = BigInt(this.#file.position);
-    const chunkLength = BigInt(t.head.byteLength + frame.byteLength + t.tail.byteLength);
-    const index = records((b) => b.writeMessageIndex({ channelId: CHANNEL, records: [[logTime, 0n]] }));
+    const chunkStart = this.#file.position;
+    this.#index.reset();
+    this.#index.writeMessageIndex({ channelId: CHANNEL, records: [[logTime, 0n]] });
+    const index = this.#index.buffer;
+    this.#indexBytes = index.byteLength;
     this.#file.write(t.head);
     this.#file.write(frame);
     this.#file.write(t.tail);
     this.#file.write(index);
     // The template and the frame's buffer are reused for the next frame: they reach the kernel now.
     this.#file.commit();
+    this.#chunkLogTimes.push(logTime);
+    this.#chunkStarts.push(chunkStart);
+  }
+
+  /** The chunk indexes, made at the end from what each frame kept. */
+  #chunkIndexes(): McapTypes.ChunkIndex[] {
+    const t = this.#template;
+    const chunkLength = BigInt(t.head.byteLength + t.frameBytes + t.tail.byteLength);
     const size = BigInt(t.recordsBytes);
-    this.#chunkIndexes.push({
-      messageStartTime: logTime, messageEndTime: logTime, chunkStartOffset: chunkStart, chunkLength,
-      messageIndexOffsets: new Map([[CHANNEL, chunkStart + chunkLength]]), messageIndexLength: BigInt(index.byteLength),
+    return this.#chunkStarts.map((start, k) => ({
+      messageStartTime: this.#chunkLogTimes[k], messageEndTime: this.#chunkLogTimes[k], chunkStartOffset: BigInt(start), chunkLength,
+      messageIndexOffsets: new Map([[CHANNEL, BigInt(start) + chunkLength]]), messageIndexLength: BigInt(this.#indexBytes),
       compression: '', compressedSize: size, uncompressedSize: size,
-    });
-    if (this.#messages === 0n) this.#firstLog = logTime;
-    this.#lastLog = logTime;
-    this.#messages++;
+    }));
   }
 
   async finish(summary: RecordingSummary): Promise<void> {
@@ -220,6 +229,7 @@ export class McapFrameWriter implements FrameFileWriter {
   #summary(summaryStart: bigint): Uint8Array {
     const h = this.#header;
     const b = new McapRecordBuilder();
+    const messages = this.#chunkStarts.length;
     const groups: { groupOpcode: number; groupStart: bigint; groupLength: bigint }[] = [];
     const group = (groupOpcode: number, write: () => bigint) => {
       const groupStart = summaryStart + BigInt(b.length);
@@ -229,13 +239,13 @@ export class McapFrameWriter implements FrameFileWriter {
     group(Opcode.CHANNEL, () => b.writeChannel({ id: CHANNEL, schemaId: SCHEMA, topic: h.source, messageEncoding: 'cdr', metadata: new Map() }));
     group(Opcode.STATISTICS, () =>
       b.writeStatistics({
-        messageCount: this.#messages, schemaCount: 1, channelCount: 1, attachmentCount: 0, metadataCount: this.#metadataIndexes.length,
-        chunkCount: this.#chunkIndexes.length, messageStartTime: this.#firstLog, messageEndTime: this.#lastLog,
-        channelMessageCounts: new Map(this.#messages > 0n ? [[CHANNEL, this.#messages]] : []),
+        messageCount: BigInt(messages), schemaCount: 1, channelCount: 1, attachmentCount: 0, metadataCount: this.#metadataIndexes.length,
+        chunkCount: messages, messageStartTime: this.#chunkLogTimes[0] ?? 0n, messageEndTime: this.#chunkLogTimes.at(-1) ?? 0n,
+        channelMessageCounts: new Map(messages > 0 ? [[CHANNEL, BigInt(messages)]] : []),
       }),
     );
     group(Opcode.METADATA_INDEX, () => this.#metadataIndexes.reduce((n, m) => n + b.writeMetadataIndex(m), 0n));
-    group(Opcode.CHUNK_INDEX, () => this.#chunkIndexes.reduce((n, c) => n + b.writeChunkIndex(c), 0n));
+    group(Opcode.CHUNK_INDEX, () => this.#chunkIndexes().reduce((n, c) => n + b.writeChunkIndex(c), 0n));
     const summaryOffsetStart = summaryStart + BigInt(b.length);
     for (const g of groups) if (g.groupLength !== 0n) b.writeSummaryOffset(g);
     b.writeFooter({ summaryStart, summaryOffsetStart, summaryCrc: 0 });

@@ -2,6 +2,7 @@ import type { Segment } from '../core/segment.js';
 import type { Recording } from './reader.js';
 import { allocFrame } from '../core/segment.js';
 import { parseDtype } from '../core/dtypes.js';
+import { askLowLatencySlice } from '../core/wait-chunks.js';
 
 export interface ReplayOptions {
   /** 1 = as recorded, 2 = twice as fast, 0 = as fast as possible. */
@@ -14,6 +15,12 @@ export interface ReplayOptions {
   /** Frames to publish (across loops). */
   frames?: number;
   signal?: AbortSignal;
+  /**
+   * Run with a short scheduler slice (as waitForFrame's `lowLatency`): a wait that ends preempts
+   * instead of queueing behind a busy CPU's task. It changes the calling thread; the `replay`
+   * command, which owns its process, turns it on.
+   */
+  lowLatency?: boolean;
 }
 
 export interface ReplayResult {
@@ -62,6 +69,7 @@ async function waitUntil(due: number, signal?: AbortSignal): Promise<void> {
  * scaled by `speed`, or at a fixed `rate`.
  */
 export async function replay(rec: Recording, seg: Segment, o: ReplayOptions): Promise<ReplayResult> {
+  if (o.lowLatency) askLowLatencySlice();
   const h = rec.header;
   const from = o.from ?? 0;
   const into = allocFrame(parseDtype(h.dtype), h.rows * h.cols);

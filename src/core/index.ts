@@ -17,7 +17,6 @@ export { ShmswarmError, isShmswarmError } from './errors.js';
 
 // Element types, segment names and field lists.
 export { parseDtype, dtypeByCode, DTYPE_NAMES } from './dtypes.js';
-export { splitColumns } from './columns.js';
 export type { Dtype, DtypeName, TypedArray, DtypeArray, DtypeArrays } from './dtypes.js';
 export { checkSegmentName, parseFields, defaultFields, NAME_MAX_BYTES, PORTABLE_NAME_BYTES } from './names.js';
 

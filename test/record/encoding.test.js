@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { McapRecordBuilder } from '@mcap/core';
 import { crc32 } from '@foxglove/crc';
-import { splitColumns } from '../../dist/core/index.js';
+import { splitColumns } from '../../dist/core/columns.js';
 import { ChunkTemplate } from '../../dist/record/mcap-writer.js';
 import { encodePointCloud2 } from '../../dist/record/pointcloud.js';
 

@@ -106,9 +106,8 @@ export class ArrowFrameWriter implements FrameFileWriter {
   #file: FileSink;
   #writer: FrameStreamWriter;
   #header: RecordingHeader;
-  /** The frame column-major: column c is #columns[c], a view of #split. */
+  /** The frame column-major: the batch's column c is a view of its elements [c × rows, (c + 1) × rows). */
   #split: TypedArray;
-  #columns: TypedArray[];
 
   private constructor(file: FileSink, header: RecordingHeader) {
     this.#file = file;
@@ -117,8 +116,8 @@ export class ArrowFrameWriter implements FrameFileWriter {
     this.#writer = new FrameStreamWriter();
     const d = parseDtype(header.dtype);
     this.#split = new d.array(header.rows * header.cols);
-    this.#columns = header.fields.map((_, c) => this.#split.subarray(c * header.rows, (c + 1) * header.rows));
-    const children = schema.fields.map((f, c) => arrow.makeData({ type: f.type, length: header.rows, nullCount: 0, data: this.#columns[c] as never }));
+    const columns = header.fields.map((_, c) => this.#split.subarray(c * header.rows, (c + 1) * header.rows));
+    const children = schema.fields.map((f, c) => arrow.makeData({ type: f.type, length: header.rows, nullCount: 0, data: columns[c] as never }));
     const struct = arrow.makeData({ type: new arrow.Struct(schema.fields), length: header.rows, nullCount: 0, children });
     this.#writer.reset(new SinkQueue(file) as unknown as arrow.RecordBatchStreamWriter['_sink'], schema);
     this.#writer.keepLayout(new arrow.RecordBatch(schema, struct));

@@ -93,6 +93,8 @@ export interface Native {
   unlink(name: string): void;
   validate(bytes: Uint8Array, size?: number): NativeLayout & { fieldsOffset: number; fieldsLength: number };
   allocAligned(bytes: number): ArrayBuffer;
+  /** An agent-major rows × cols frame into column-major `out`, bit for bit (sizes checked; TypeError otherwise). */
+  splitColumns(frame: ArrayBufferView, out: ArrayBufferView, rows: number, cols: number, elementBytes: number): void;
   pidAlive(pid: number, start?: number): boolean;
   /** Give the calling thread a scheduler slice of `ns` (Linux 6.12+); returns the slice applied. */
   setWakeSlice(ns: number): number;

@@ -5,7 +5,7 @@ import { checkSegmentName, defaultFields } from './names.js';
 import { nameStatusOf, shmNames, summarize, type NameStatus, type SegmentSummary } from './shm-listing.js';
 // The /dev/shm listing lives in shm-listing.ts; these names stay importable from here.
 export { SHM_DIR, summaryFields, type NameStatus, type SegmentSummary } from './shm-listing.js';
-import { LOW_LATENCY_SCHED_SLICE_NS, NEXT_FRAME_POLL_MS, stayingDestination, waitInChunks } from './wait-chunks.js';
+import { askLowLatencySlice, NEXT_FRAME_POLL_MS, stayingDestination, waitInChunks } from './wait-chunks.js';
 import { checkFields, checkInteger, checkSequence, checkTimeout, elementType, firstNotOfType, isBigIntArray, optionalBoolean, optionsObject, readMode, timeoutOption } from './options.js';
 
 /** Largest matrix a segment may hold, all slots together (include/shmswarm.h SHMSWARM_MAX_DATA). */
@@ -14,7 +14,6 @@ const MAX_DATA_BYTES = 2 ** 40;
 export const MAX_SLOTS = 16;
 const DEFAULT_TIMEOUT_MS = 1000;
 /** Asked once per thread (each worker_threads Worker loads its own copy of this module). */
-let wakeSliceAsked = false;
 /** How long open() waits for a segment that is still being created. */
 const DEFAULT_INIT_WAIT_MS = 250;
 
@@ -660,14 +659,7 @@ export class Segment<T extends TypedArray = TypedArray> {
     checkSequence(afterSequence, 'afterSequence');
     const timeoutMs = checkTimeout(options.timeoutMs ?? 10_000);
     const lowLatency = optionalBoolean(options.lowLatency, 'lowLatency');
-    if (lowLatency && !wakeSliceAsked) {
-      wakeSliceAsked = true;
-      try {
-        native().setWakeSlice(LOW_LATENCY_SCHED_SLICE_NS);
-      } catch {
-        // No per-thread slices here (kernel before 6.12, not Linux): wait without one.
-      }
-    }
+    if (lowLatency) askLowLatencySlice();
     // Already newer: no round trip through a wait (tens of µs to a few ms on a busy machine).
     // When the next frame is being written it is one copy away: a short bounded poll beats the
     // round trip (bench/: a reader of a back-to-back 240 KB writer). What counts as newer is

@@ -1,3 +1,4 @@
+import { native } from './binding.js';
 import { ShmswarmError, isShmswarmError } from './errors.js';
 
 /*
@@ -12,6 +13,21 @@ export const NEXT_FRAME_POLL_MS = 0.05;
  * 3 ms) a woken waiter waits for the task running on its CPU, often the writer, to yield first.
  */
 export const LOW_LATENCY_SCHED_SLICE_NS = 100_000;
+let sliceAsked = false;
+/**
+ * The calling thread gets the LOW_LATENCY_SCHED_SLICE_NS slice (once per process: the main
+ * thread's), so that a wake-up preempts; nothing where there are no per-thread slices (kernel
+ * before 6.12, not Linux).
+ */
+export function askLowLatencySlice(): void {
+  if (sliceAsked) return;
+  sliceAsked = true;
+  try {
+    native().setWakeSlice(LOW_LATENCY_SCHED_SLICE_NS);
+  } catch {
+    // No per-thread slices here: run with the default one.
+  }
+}
 /** The longest single native wait behind an asynchronous wait (see waitInChunks). */
 export const WAIT_CHUNK_MS = 500;
 

@@ -1,8 +1,10 @@
 import * as arrow from 'apache-arrow';
 import { AsyncByteQueue } from 'apache-arrow/io/stream';
+import { Message, RecordBatch as RecordBatchHeader } from 'apache-arrow/ipc/metadata/message';
 import { parseDtype, type TypedArray } from '../core/dtypes.js';
+import { splitColumns } from '../core/columns.js';
 import { FileSink } from './file-sink.js';
-import { columnOf, type FrameStamp, type RecordingHeader } from './layout.js';
+import { type FrameStamp, type RecordingHeader } from './layout.js';
 import type { FrameFileWriter, RecordingSummary, WriterOptions } from './writer.js';
 
 /** The Arrow type of each dtype. */
@@ -68,25 +70,57 @@ class SinkQueue extends AsyncByteQueue {
 }
 
 /**
+ * apache-arrow's stream writer, given one more way in: a frame's batch whose columns are always
+ * the same arrays (refilled per frame) has the same layout every time, so the layout apache-arrow
+ * assembles from the first batch (field nodes, buffer regions, body length) is kept, and each frame
+ * is only its RecordBatch message (apache-arrow's Message encoder, with the frame's custom
+ * metadata) and those arrays as the body — what `write(batch)` does, without rebuilding the batch,
+ * schema and layout objects for every frame.
+ */
+class FrameStreamWriter extends arrow.RecordBatchStreamWriter {
+  #rows = 0;
+  #layout: ReturnType<arrow.RecordBatchStreamWriter['_assembleRecordBatch']> | null = null;
+
+  /** Take `batch`'s layout for every frame to come (its column arrays are refilled in place). */
+  keepLayout(batch: arrow.RecordBatch): void {
+    this.#rows = batch.numRows;
+    this.#layout = this._assembleRecordBatch(batch);
+  }
+
+  /** One record batch message: the kept columns as they are now, `metadata` as its custom metadata. */
+  writeFrame(metadata: Map<string, string>): void {
+    const l = this.#layout!;
+    const header = new RecordBatchHeader(this.#rows, l.nodes, l.bufferRegions, null, l.variadicBufferCounts, metadata);
+    this._writeMessage(Message.from(header, l.byteLength))._writeBodyBuffers(l.buffers);
+    // Kept by apache-arrow for a file footer, which a stream has not: do not let them grow.
+    this._recordBatchBlocks.length = 0;
+  }
+}
+
+/**
  * Arrow IPC stream: the schema, then one record batch per frame (one column per field, rows =
  * agents) with the frame's stamp as the batch's custom metadata, then end-of-stream at finish().
  */
 export class ArrowFrameWriter implements FrameFileWriter {
   readonly format = 'arrow' as const;
   #file: FileSink;
-  #writer: arrow.RecordBatchStreamWriter;
-  #schema: arrow.Schema;
+  #writer: FrameStreamWriter;
   #header: RecordingHeader;
-  #columns: TypedArray[];
+  /** The frame column-major: the batch's column c is a view of its elements [c × rows, (c + 1) × rows). */
+  #split: TypedArray;
 
   private constructor(file: FileSink, header: RecordingHeader) {
     this.#file = file;
     this.#header = header;
-    this.#schema = arrowSchema(header);
-    this.#writer = new arrow.RecordBatchStreamWriter();
+    const schema = arrowSchema(header);
+    this.#writer = new FrameStreamWriter();
     const d = parseDtype(header.dtype);
-    this.#columns = header.fields.map(() => new d.array(header.rows));
-    this.#writer.reset(new SinkQueue(file) as unknown as arrow.RecordBatchStreamWriter['_sink'], this.#schema);
+    this.#split = new d.array(header.rows * header.cols);
+    const columns = header.fields.map((_, c) => this.#split.subarray(c * header.rows, (c + 1) * header.rows));
+    const children = schema.fields.map((f, c) => arrow.makeData({ type: f.type, length: header.rows, nullCount: 0, data: columns[c] as never }));
+    const struct = arrow.makeData({ type: new arrow.Struct(schema.fields), length: header.rows, nullCount: 0, children });
+    this.#writer.reset(new SinkQueue(file) as unknown as arrow.RecordBatchStreamWriter['_sink'], schema);
+    this.#writer.keepLayout(new arrow.RecordBatch(schema, struct));
     file.commit();
   }
 
@@ -106,18 +140,16 @@ export class ArrowFrameWriter implements FrameFileWriter {
 
   async write(data: TypedArray, stamp: FrameStamp): Promise<void> {
     const { rows, cols } = this.#header;
-    const children = this.#schema.fields.map((f, c) =>
-      arrow.makeData({ type: f.type, length: rows, nullCount: 0, data: columnOf(data, rows, cols, c, this.#columns[c]) as never }),
+    splitColumns(data, rows, cols, this.#split);
+    this.#writer.writeFrame(
+      new Map<string, string>([
+        [BATCH_KEYS.frame, String(stamp.frame)],
+        [BATCH_KEYS.sequence, String(stamp.sequence)],
+        [BATCH_KEYS.time, String(stamp.timeNs)],
+        [BATCH_KEYS.missed, String(stamp.missed)],
+        [BATCH_KEYS.skipped, String(stamp.skipped)],
+      ]),
     );
-    const struct = arrow.makeData({ type: new arrow.Struct(this.#schema.fields), length: rows, nullCount: 0, children });
-    const meta = new Map<string, string>([
-      [BATCH_KEYS.frame, String(stamp.frame)],
-      [BATCH_KEYS.sequence, String(stamp.sequence)],
-      [BATCH_KEYS.time, String(stamp.timeNs)],
-      [BATCH_KEYS.missed, String(stamp.missed)],
-      [BATCH_KEYS.skipped, String(stamp.skipped)],
-    ]);
-    this.#writer.write(new arrow.RecordBatch(this.#schema, struct, meta));
     // The columns are reused for the next frame: they reach the kernel now.
     this.#file.commit();
   }

@@ -50,19 +50,6 @@ function words(a: ArrayBufferView): { w: Words; per: number } {
   }
 }
 
-/** Column c of an agent-major rows × cols frame into `out`, bit for bit. */
-export function columnOf<T extends TypedArray>(frame: T, rows: number, cols: number, c: number, out: T): T {
-  const { w: src, per } = words(frame);
-  const dst = words(out).w;
-  if (per === 1) for (let r = 0, i = c; r < rows; r++, i += cols) dst[r] = src[i];
-  else
-    for (let r = 0, i = 2 * c, step = 2 * cols; r < 2 * rows; r += 2, i += step) {
-      dst[r] = src[i];
-      dst[r + 1] = src[i + 1];
-    }
-  return out;
-}
-
 /** Columns (one per field, each of `rows` elements) back into an agent-major frame, bit for bit. */
 export function interleave<T extends TypedArray>(columns: TypedArray[], rows: number, out: T): T {
   const cols = columns.length;

@@ -20,6 +20,12 @@ export interface RecordOptions {
   maxRate?: number;
   /** Stops the recording (Ctrl-C): the file is ended properly. */
   signal?: AbortSignal;
+  /**
+   * Wait for frames with a short scheduler slice (waitForFrame's `lowLatency`): woken by a new
+   * frame, the recorder preempts instead of queueing behind a busy CPU's task. It changes the
+   * calling thread; the `record` command, which owns its process, turns it on.
+   */
+  lowLatency?: boolean;
   version: string;
   /** Called once the segment is open and the file created, before the first frame. */
   onStart?: (header: RecordingHeader) => void;
@@ -120,7 +126,7 @@ export async function record(o: RecordOptions): Promise<RecordResult> {
       const frame = seg.readFrame({ since: seen, into: buf });
       if (frame === null) {
         try {
-          await seg.waitForFrame(seen, { timeoutMs: Math.max(1, Math.min(NAME_CHECK_MS, endAt - now)) });
+          await seg.waitForFrame(seen, { timeoutMs: Math.max(1, Math.min(NAME_CHECK_MS, endAt - now)), lowLatency: o.lowLatency === true });
         } catch (e) {
           if (!isShmswarmError(e, 'ETIMEDOUT')) throw e;
           nextCheck = 0;

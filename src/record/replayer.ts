@@ -2,6 +2,7 @@ import type { Segment } from '../core/segment.js';
 import type { Recording } from './reader.js';
 import { allocFrame } from '../core/segment.js';
 import { parseDtype } from '../core/dtypes.js';
+import { askLowLatencySlice } from '../core/wait-chunks.js';
 
 export interface ReplayOptions {
   /** 1 = as recorded, 2 = twice as fast, 0 = as fast as possible. */
@@ -14,6 +15,12 @@ export interface ReplayOptions {
   /** Frames to publish (across loops). */
   frames?: number;
   signal?: AbortSignal;
+  /**
+   * Run with a short scheduler slice (as waitForFrame's `lowLatency`): a wait that ends preempts
+   * instead of queueing behind a busy CPU's task. It changes the calling thread; the `replay`
+   * command, which owns its process, turns it on.
+   */
+  lowLatency?: boolean;
 }
 
 export interface ReplayResult {
@@ -22,30 +29,39 @@ export interface ReplayResult {
   stoppedBy: 'end' | 'frames' | 'signal';
 }
 
-/** Below this a wait is spent in Atomics.wait (a precise sleep) rather than a timer. */
-const FINE_MS = 3;
+/**
+ * A wait ends in three steps: a timer up to COARSE_MS before the due time (a timer fires late by
+ * whatever the event loop and the scheduler add, a few ms on a loaded machine), a precise sleep
+ * (Atomics.wait) up to SPIN_MS before it, and the clock polled for the rest (a sleep's wake-up is
+ * itself late by the scheduler's latency). bench/record.js --only replay measures the intervals.
+ */
+const COARSE_MS = 8;
+const SPIN_MS = 0.4;
 const nap = new Int32Array(new SharedArrayBuffer(4));
 
-/** Wait until `due` (performance.now() ms): a timer for the bulk, then a precise sleep; a signal cuts the timer short. */
+/** Wait until `due` (performance.now() ms); a signal cuts the timer short. */
 async function waitUntil(due: number, signal?: AbortSignal): Promise<void> {
-  let left = due - performance.now();
-  if (left > FINE_MS) {
+  const left = due - performance.now();
+  if (left > COARSE_MS) {
     await new Promise<void>((resolve) => {
       const done = () => {
         clearTimeout(t);
         signal?.removeEventListener('abort', done);
         resolve();
       };
-      const t = setTimeout(done, left - FINE_MS);
+      const t = setTimeout(done, left - COARSE_MS);
       signal?.addEventListener('abort', done, { once: true });
     });
     if (signal?.aborted) return;
-    left = due - performance.now();
   } else {
     // A turn of the event loop between two frames, so that a signal is seen.
     await new Promise<void>((resolve) => setImmediate(resolve));
   }
-  if (left > 0) Atomics.wait(nap, 0, 0, left);
+  const sleep = due - SPIN_MS - performance.now();
+  if (sleep > 0) Atomics.wait(nap, 0, 0, sleep);
+  while (performance.now() < due) {
+    /* the last fraction of a ms: poll the clock */
+  }
 }
 
 /**
@@ -53,6 +69,7 @@ async function waitUntil(due: number, signal?: AbortSignal): Promise<void> {
  * scaled by `speed`, or at a fixed `rate`.
  */
 export async function replay(rec: Recording, seg: Segment, o: ReplayOptions): Promise<ReplayResult> {
+  if (o.lowLatency) askLowLatencySlice();
   const h = rec.header;
   const from = o.from ?? 0;
   const into = allocFrame(parseDtype(h.dtype), h.rows * h.cols);

@@ -64,7 +64,7 @@ Examples:
           result = await rec.record({
             name, path: file, format, overwrite: o.force === true, frames: o.frames, maxRate: o.maxRate,
             durationMs: o.duration === undefined ? undefined : o.duration * 1000,
-            signal: controller.signal, version: VERSION,
+            signal: controller.signal, version: VERSION, lowLatency: true,
             onStart: (h) => progress(`record ${name} → ${file} (${format === 'mcap' ? 'MCAP' : 'Arrow IPC stream'}): ${h.rows} × ${h.cols} (${h.fields.join(',')}) ${h.dtype}; Ctrl-C to stop`),
             onProgress: tty
               ? (p) => process.stderr.write(`\r\x1b[K${p.frames} frames, ${mb(p.bytes)}, ${(p.frames / Math.max(p.seconds, 1e-3)).toFixed(1)} frames/s, ${p.missed} missed${p.skipped ? `, ${p.skipped} skipped` : ''}`)

@@ -5,6 +5,7 @@
 // the first whole frame's shape; a frame of another shape re-creates it (docs/BRIDGES.md).
 import { Events, type Msg, type MsgHdrs, type NatsConnection } from 'nats';
 import { closeConnection } from './connect.js';
+import { presizeMessages } from './natsio.js';
 import { allocFrame, isShmswarmError, Segment, ShmswarmError, type TypedArray } from '../core/index.js';
 import { removeMirrorStatus, writeMirrorStatus, type MirrorState, type MirrorStatus } from './status.js';
 import { Assembler, decodeMessage, LAST_STREAM, lastSubject, sameShape, WireProblem, type ChunkMsg, type FrameMeta, type Problem, type SourceState, type StatusMsg, type WholeFrame } from './wire.js';
@@ -108,6 +109,7 @@ export class Subscriber {
   /** Subscribe, then fetch the latest frame JetStream keeps (if any) so the mirror starts at once. */
   async start(): Promise<void> {
     this.#lastMessageAt = performance.now();
+    presizeMessages(this.#nc);
     this.#nc.subscribe(this.#o.subject, { callback: (err, msg) => (err ? undefined : this.#onMessage(msg, this.#live)) });
     // Ends when the connection closes; never awaited (its iterator may outlive a drained connection).
     void this.#watchConnection();

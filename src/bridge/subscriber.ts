@@ -87,13 +87,18 @@ export class Subscriber {
   #statusWrittenAt = -Infinity;
   #statusFailed = false;
   #fatal: (e: unknown) => void = () => {};
+  /** The mirror cannot go on (see failed): no frame is written any more, so its name is never created again. */
+  #failedAlready = false;
   #done: Promise<void>;
 
   constructor(nc: NatsConnection, o: SubscriberOptions) {
     this.#nc = nc;
     this.#o = o;
     this.#live = new Assembler((p) => this.#refuse(p));
-    this.#done = new Promise((_resolve, reject) => (this.#fatal = reject));
+    this.#done = new Promise((_resolve, reject) => (this.#fatal = (e) => {
+      this.#failedAlready = true;
+      reject(e);
+    }));
     this.#done.catch(() => {});
   }
 
@@ -261,6 +266,7 @@ export class Subscriber {
   }
 
   #writeNow(f: WholeFrame, stored: boolean): void {
+    if (this.#failedAlready) return;
     try {
       this.#write(f, stored);
     } catch (e) {

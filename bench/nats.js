@@ -16,14 +16,17 @@ import { Segment } from '../dist/core/index.js';
 import { natsServerPath, HOW_TO_INSTALL, startNats } from '../test/nats/server.js';
 import { parseArgsOrExit, usageExit } from './lib/args.js';
 
-const USAGE = 'usage: node bench/nats.js [--seconds 5] [--only <n>[,<n>...]] [--soak 60] [--cpu-prof DIR] [--cli PATH]   (--only: case numbers 1-4, in the order of the table)';
+const USAGE = 'usage: node bench/nats.js [--seconds 5] [--only <n>[,<n>...]] [--soak 60] [--cpu-prof DIR] [--cli PATH] [--max-payload BYTES]   (--only: case numbers 1-4, in the order of the table)';
 const { values } = parseArgsOrExit('bench/nats.js', USAGE, {
-  options: { seconds: { type: 'string', default: '5' }, soak: { type: 'string' }, only: { type: 'string' }, 'cpu-prof': { type: 'string' }, cli: { type: 'string' } },
+  options: { seconds: { type: 'string', default: '5' }, soak: { type: 'string' }, only: { type: 'string' }, 'cpu-prof': { type: 'string' }, cli: { type: 'string' }, 'max-payload': { type: 'string' } },
 });
 const ONLY = values.only === undefined ? null : values.only.split(',').map(Number);
 if (ONLY && !ONLY.every((n) => Number.isInteger(n) && n >= 1 && n <= 4)) usageExit('bench/nats.js', USAGE, '--only takes case numbers from 1 to 4');
 const SECONDS = Number(values.seconds);
 if (!(SECONDS > 0 && SECONDS <= 600)) usageExit('bench/nats.js', USAGE, '--seconds must be from 0 to 600');
+// --max-payload: the server's max_payload (default: nats-server's own, 1 MB), to see what chunk sizes cost.
+const MAX_PAYLOAD = values['max-payload'] === undefined ? undefined : Number(values['max-payload']);
+if (MAX_PAYLOAD !== undefined && !(Number.isInteger(MAX_PAYLOAD) && MAX_PAYLOAD >= 4096 && MAX_PAYLOAD <= 64 * 2 ** 20)) usageExit('bench/nats.js', USAGE, '--max-payload must be a whole number of bytes from 4096 to 67108864');
 if (values.soak !== undefined && !(Number(values.soak) > 0)) usageExit('bench/nats.js', USAGE, '--soak must be a number of seconds > 0');
 if (!natsServerPath()) {
   process.stderr.write(`bench/nats.js: ${HOW_TO_INSTALL}\n`);
@@ -184,9 +187,9 @@ async function soak(server, seconds) {
   }
 }
 
-const server = await startNats(null);
+const server = await startNats(null, MAX_PAYLOAD ? { maxPayload: MAX_PAYLOAD } : {});
 try {
-  process.stdout.write(`bench/nats.js — ${new Date().toISOString()}, ${cpus()[0]?.model} × ${cpus().length}, Node ${process.versions.node}, load ${loadavg().map((l) => l.toFixed(2)).join(' ')}\n`);
+  process.stdout.write(`bench/nats.js — ${new Date().toISOString()}, ${cpus()[0]?.model} × ${cpus().length}, Node ${process.versions.node}${MAX_PAYLOAD ? `, max_payload ${MAX_PAYLOAD}` : ''}, load ${loadavg().map((l) => l.toFixed(2)).join(' ')}\n`);
   if (values.soak !== undefined) {
     await soak(server, Number(values.soak));
   } else {

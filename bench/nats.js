@@ -16,14 +16,17 @@ import { Segment } from '../dist/core/index.js';
 import { natsServerPath, HOW_TO_INSTALL, startNats } from '../test/nats/server.js';
 import { parseArgsOrExit, usageExit } from './lib/args.js';
 
-const USAGE = 'usage: node bench/nats.js [--seconds 5] [--only <n>[,<n>...]] [--soak 60]   (--only: case numbers 1-4, in the order of the table)';
+const USAGE = 'usage: node bench/nats.js [--seconds 5] [--only <n>[,<n>...]] [--soak 60] [--cpu-prof DIR] [--cli PATH] [--max-payload BYTES]   (--only: case numbers 1-4, in the order of the table)';
 const { values } = parseArgsOrExit('bench/nats.js', USAGE, {
-  options: { seconds: { type: 'string', default: '5' }, soak: { type: 'string' }, only: { type: 'string' } },
+  options: { seconds: { type: 'string', default: '5' }, soak: { type: 'string' }, only: { type: 'string' }, 'cpu-prof': { type: 'string' }, cli: { type: 'string' }, 'max-payload': { type: 'string' } },
 });
 const ONLY = values.only === undefined ? null : values.only.split(',').map(Number);
 if (ONLY && !ONLY.every((n) => Number.isInteger(n) && n >= 1 && n <= 4)) usageExit('bench/nats.js', USAGE, '--only takes case numbers from 1 to 4');
 const SECONDS = Number(values.seconds);
 if (!(SECONDS > 0 && SECONDS <= 600)) usageExit('bench/nats.js', USAGE, '--seconds must be from 0 to 600');
+// --max-payload: the server's max_payload (default: nats-server's own, 1 MB), to see what chunk sizes cost.
+const MAX_PAYLOAD = values['max-payload'] === undefined ? undefined : Number(values['max-payload']);
+if (MAX_PAYLOAD !== undefined && !(Number.isInteger(MAX_PAYLOAD) && MAX_PAYLOAD >= 4096 && MAX_PAYLOAD <= 64 * 2 ** 20)) usageExit('bench/nats.js', USAGE, '--max-payload must be a whole number of bytes from 4096 to 67108864');
 if (values.soak !== undefined && !(Number(values.soak) > 0)) usageExit('bench/nats.js', USAGE, '--soak must be a number of seconds > 0');
 if (!natsServerPath()) {
   process.stderr.write(`bench/nats.js: ${HOW_TO_INSTALL}\n`);
@@ -31,7 +34,10 @@ if (!natsServerPath()) {
 }
 
 const HERE = dirname(fileURLToPath(import.meta.url));
-const BIN = join(HERE, '..', 'bin', 'shmswarm');
+// --cli PATH: another build's bin/shmswarm as the bridge (before/after comparisons in one run).
+const BIN = values.cli ?? join(HERE, '..', 'bin', 'shmswarm');
+// --cpu-prof DIR: the bridge's processes write V8 CPU profiles there (node --cpu-prof), one per process.
+const PROF = values['cpu-prof'] === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', values['cpu-prof']];
 const TICK_MS = 1000 / 100; // USER_HZ
 
 function start(args, label) {
@@ -98,17 +104,17 @@ async function runCase(server, transport, bytes, rate, seconds) {
     let sender;
     let receiver;
     if (transport === 'nats') {
-      receiver = start([BIN, 'subscribe', src, '--from', server.url, '--as', mirror, '--max-bytes', '64M'], 'subscribe');
+      receiver = start([...PROF, BIN, 'subscribe', src, '--from', server.url, '--as', mirror, '--max-bytes', '64M'], 'subscribe');
       children.push(receiver);
       await until(() => /Ctrl-C/.test(receiver.err), 'subscribe');
-      sender = start([BIN, 'publish', src, '--to', server.url], 'publish');
+      sender = start([...PROF, BIN, 'publish', src, '--to', server.url], 'publish');
       children.push(sender);
     } else {
       const port = 20000 + Math.floor(Math.random() * 20000);
-      receiver = start([join(HERE, 'lib', 'tcp-bridge.js'), 'recv', mirror, String(port), String(rows), '4', 'f64'], 'tcp recv');
+      receiver = start([...PROF, join(HERE, 'lib', 'tcp-bridge.js'), 'recv', mirror, String(port), String(rows), '4', 'f64'], 'tcp recv');
       children.push(receiver);
       await until(() => receiver.out.includes('listening'), 'the TCP receiver');
-      sender = start([join(HERE, 'lib', 'tcp-bridge.js'), 'send', src, String(port)], 'tcp send');
+      sender = start([...PROF, join(HERE, 'lib', 'tcp-bridge.js'), 'send', src, String(port)], 'tcp send');
       children.push(sender);
     }
     seg = await until(() => openMirror(mirror), 'the mirror');
@@ -181,9 +187,9 @@ async function soak(server, seconds) {
   }
 }
 
-const server = await startNats(null);
+const server = await startNats(null, MAX_PAYLOAD ? { maxPayload: MAX_PAYLOAD } : {});
 try {
-  process.stdout.write(`bench/nats.js — ${new Date().toISOString()}, ${cpus()[0]?.model} × ${cpus().length}, Node ${process.versions.node}, load ${loadavg().map((l) => l.toFixed(2)).join(' ')}\n`);
+  process.stdout.write(`bench/nats.js — ${new Date().toISOString()}, ${cpus()[0]?.model} × ${cpus().length}, Node ${process.versions.node}${MAX_PAYLOAD ? `, max_payload ${MAX_PAYLOAD}` : ''}, load ${loadavg().map((l) => l.toFixed(2)).join(' ')}\n`);
   if (values.soak !== undefined) {
     await soak(server, Number(values.soak));
   } else {
@@ -207,6 +213,19 @@ try {
     for (let i = 0; i < rows.length; i += 2) {
       const [n, t] = [rows[i], rows[i + 1]];
       process.stdout.write(`${`${n.bytes / 1e6} MB`.padEnd(9)} ${(n.rate ? `${n.rate} Hz` : 'back to back').padEnd(13)} fps ${(n.fps / t.fps).toFixed(2)}×  age p50 ${(n.p50 / t.p50).toFixed(2)}×\n`);
+    }
+    // The targets of issue 18 ("Performance"), shmswarm-to-mirror against raw TCP in the same run.
+    process.stdout.write('\ntargets (issue 18):\n');
+    const verdict = (ok) => (ok ? 'met' : 'MISSED');
+    for (let i = 0; i < rows.length; i += 2) {
+      const [n, t] = [rows[i], rows[i + 1]];
+      const what = `${n.bytes / 1e6} MB ${n.rate ? `@ ${n.rate} Hz` : 'back to back'}`;
+      const line = (target, ok) => process.stdout.write(`  ${`${what}: ${target}`.padEnd(58)} ${verdict(ok)}\n`);
+      if (n.rate && n.bytes < 24e6) {
+        line(`>= 59 fps (${n.fps.toFixed(1)})`, n.fps >= 59);
+        line(`p50 <= 2x TCP's (${n.p50.toFixed(2)} / ${t.p50.toFixed(2)} ms = ${(n.p50 / t.p50).toFixed(2)}x)`, n.p50 <= 2 * t.p50);
+      } else if (n.rate) line(`>= 15 fps (${n.fps.toFixed(1)})`, n.fps >= 15);
+      else line(`>= 1,000 frames/s (${n.fps.toFixed(0)})`, n.fps >= 1000);
     }
   }
 } finally {

@@ -9,6 +9,7 @@ import { Events, headers as natsHeaders, type NatsConnection } from 'nats';
 import { allocFrame, isShmswarmError, parseDtype, Segment, ShmswarmError, type Frame, type TypedArray } from '../core/index.js';
 import { RateSchedule } from '../core/schedule.js';
 import { closeConnection } from './connect.js';
+import { sendPiecesAsIs } from './natsio.js';
 import { chunkCount, frameHeaders, LAST_PREFIX, LAST_STREAM, lastSubject, statusHeaders, type FrameMeta, type SourceState } from './wire.js';
 
 export interface PublisherOptions {
@@ -78,12 +79,14 @@ export class Publisher {
   #disconnects = 0;
   #lastSentAt = 0;
   #state: SourceState = 'live';
-  #inflight: Promise<void> | null = null;
+  #inflight: Promise<boolean> | null = null;
   /**
-   * Two frame buffers, used in turn: the client copies a message out of its queue when it
-   * writes it to the socket, before the next frame but one is read into the same buffer. While
-   * disconnected it keeps the messages it has (references, not copies): the buffers are then
-   * retired and new ones made, so a message queued before the disconnection stays intact.
+   * Two frame buffers, used in turn. The client does not copy a message's payload: it writes a
+   * view of the buffer to the socket (src/bridge/natsio.ts), and the socket holds it until the
+   * kernel has taken it. A buffer is read into again only after the flush behind the frame it
+   * last carried has come back (#publish); a flush that fails or times out, or a
+   * disconnection (the client then keeps queued messages as references), retires both buffers
+   * and new ones are made, so a message still queued stays intact.
    */
   #buffers: [TypedArray | null, TypedArray | null] = [null, null];
   #turn = 0;
@@ -103,6 +106,7 @@ export class Publisher {
     // The wire format is little-endian and frames go out as their bytes are in memory.
     if (endianness() !== 'LE') throw new ShmswarmError('this host is big-endian; the wire format (docs/BRIDGES.md) carries little-endian frames, and publish does not convert them', 'EBYTEORDER');
     const p = new Publisher(nc, Publisher.#openSegment(o.name), o);
+    sendPiecesAsIs(nc);
     if (o.jetstream) await p.#setUpJetStream();
     // Ends when the connection closes; never awaited (its iterator may outlive a drained connection).
     void p.#watchConnection();
@@ -162,7 +166,7 @@ export class Publisher {
         this.#connected = false;
         this.#disconnects++;
         this.#disconnectedAt = performance.now();
-        this.#buffers = [null, null];
+        this.#retireBuffers();
         this.#skippedWhileDown = 0;
         this.#o.log('warn', `disconnected from the server; frames are skipped until it comes back`);
       } else if (s.type === Events.Reconnect) {
@@ -210,7 +214,7 @@ export class Publisher {
       await this.#seg.waitForFrame(seen, { timeoutMs: IDLE_CHECK_MS });
     } catch (e) {
       if (!isShmswarmError(e, 'ETIMEDOUT')) throw e;
-      this.#idle();
+      await this.#idle();
       return null;
     }
     if (this.#stopping) return null;
@@ -247,8 +251,12 @@ export class Publisher {
   }
 
   /** No new frame for a while: heartbeat, store a frame JetStream missed, notice a dead writer or a re-created segment. */
-  #idle(): void {
-    if (this.#unstored && this.#connected) this.#store(this.#unstored.meta, this.#unstored.bytes);
+  async #idle(): Promise<void> {
+    if (this.#unstored && this.#connected) {
+      this.#store(this.#unstored.meta, this.#unstored.bytes);
+      // Its buffer is read into again only once the server has it (see #buffers).
+      if (!(await this.#flush())) this.#retireBuffers();
+    }
     const status = this.#seg.nameStatus();
     if (status !== 'same') {
       try {
@@ -310,10 +318,16 @@ export class Publisher {
     }
     this.#lastSentAt = performance.now();
     // One frame may wait for the server's acknowledgement while this one goes out; not two.
+    // The previous frame's flush coming back frees its buffer, the one the next frame is read into.
     const flushed = this.#flush();
     const previous = this.#inflight;
     this.#inflight = flushed;
-    if (previous) await previous;
+    if (previous && !(await previous)) this.#retireBuffers();
+  }
+
+  /** Make new buffers: the old ones may still be referenced by messages the client has not written. */
+  #retireBuffers(): void {
+    this.#buffers = [null, null];
   }
 
   #store(meta: FrameMeta, bytes: Uint8Array): void {
@@ -339,11 +353,14 @@ export class Publisher {
     if (subject !== null) this.#bytes += bytes.byteLength;
   }
 
-  /** The server has everything sent so far; bounded, so a connection that drops cannot hang the loop. */
-  #flush(): Promise<void> {
+  /**
+   * The server has everything sent so far (true), or the flush failed or timed out (false);
+   * bounded, so a connection that drops cannot hang the loop.
+   */
+  #flush(): Promise<boolean> {
     let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<void>((r) => (timer = setTimeout(r, FLUSH_TIMEOUT_MS)));
-    return Promise.race([this.#nc.flush().catch(() => {}), timeout]).finally(() => clearTimeout(timer));
+    const timeout = new Promise<boolean>((r) => (timer = setTimeout(() => r(false), FLUSH_TIMEOUT_MS)));
+    return Promise.race([this.#nc.flush().then(() => true, () => false), timeout]).finally(() => clearTimeout(timer));
   }
 
   async #finish(): Promise<void> {

@@ -5,6 +5,7 @@
 // the first whole frame's shape; a frame of another shape re-creates it (docs/BRIDGES.md).
 import { Events, type Msg, type MsgHdrs, type NatsConnection } from 'nats';
 import { closeConnection } from './connect.js';
+import { presizeMessages } from './natsio.js';
 import { allocFrame, isShmswarmError, Segment, ShmswarmError, type TypedArray } from '../core/index.js';
 import { removeMirrorStatus, writeMirrorStatus, type MirrorState, type MirrorStatus } from './status.js';
 import { Assembler, decodeMessage, LAST_STREAM, lastSubject, sameShape, WireProblem, type ChunkMsg, type FrameMeta, type Problem, type SourceState, type StatusMsg, type WholeFrame } from './wire.js';
@@ -86,13 +87,18 @@ export class Subscriber {
   #statusWrittenAt = -Infinity;
   #statusFailed = false;
   #fatal: (e: unknown) => void = () => {};
+  /** The mirror cannot go on (see failed): no frame is written any more, so its name is never created again. */
+  #failedAlready = false;
   #done: Promise<void>;
 
   constructor(nc: NatsConnection, o: SubscriberOptions) {
     this.#nc = nc;
     this.#o = o;
     this.#live = new Assembler((p) => this.#refuse(p));
-    this.#done = new Promise((_resolve, reject) => (this.#fatal = reject));
+    this.#done = new Promise((_resolve, reject) => (this.#fatal = (e) => {
+      this.#failedAlready = true;
+      reject(e);
+    }));
     this.#done.catch(() => {});
   }
 
@@ -108,6 +114,7 @@ export class Subscriber {
   /** Subscribe, then fetch the latest frame JetStream keeps (if any) so the mirror starts at once. */
   async start(): Promise<void> {
     this.#lastMessageAt = performance.now();
+    presizeMessages(this.#nc);
     this.#nc.subscribe(this.#o.subject, { callback: (err, msg) => (err ? undefined : this.#onMessage(msg, this.#live)) });
     // Ends when the connection closes; never awaited (its iterator may outlive a drained connection).
     void this.#watchConnection();
@@ -259,6 +266,7 @@ export class Subscriber {
   }
 
   #writeNow(f: WholeFrame, stored: boolean): void {
+    if (this.#failedAlready) return;
     try {
       this.#write(f, stored);
     } catch (e) {

@@ -18,6 +18,8 @@ interface Config {
 /** What tests and the bench read: counters and recent latencies. */
 const probe = {
   received: 0,
+  /** Bytes of the frame messages received. */
+  bytes: 0,
   drawn: 0,
   lastSequence: -1,
   lastFrames: -1,
@@ -306,6 +308,7 @@ function watchSegment(name: string): void {
       return;
     }
     probe.received++;
+    probe.bytes += buf.byteLength;
     const table = readFieldsTable(buf, h);
     const key = table.join();
     // The same frame again in other fields (after a change of fields) is not a repeat.

@@ -41,7 +41,7 @@ export interface ServeOptions {
   port?: number;
   /** When set, every request must carry it (Authorization: Bearer, the page's cookie, or ?token=). */
   token?: string;
-  /** Agents above which frames are subsampled (default 100,000). */
+  /** Agents above which frames are subsampled (default 50,000). */
   thinAbove?: number;
   /** Agents above which values go as 16 bits (default 50,000). */
   quantiseAbove?: number;

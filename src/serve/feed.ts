@@ -284,11 +284,11 @@ export class Feed {
       };
       if (syncs) this.#sentSeq = l.sequence;
       this.#latest = l;
-      for (const c of this.#clients) {
-        if (this.#behind(c)) c.skipped++;
-        else this.#offer(c);
-      }
+      for (const c of this.#clients) if (this.#behind(c)) c.skipped++;
     }
+    // Every socket that is not behind gets the latest frame in its fields, once: a new frame, or
+    // the last one after it caught up or changed its fields.
+    for (const c of this.#clients) this.#offer(c);
     if (statusDue || this.#events.length > 0) {
       if (syncs) this.#computeStats();
       this.#lastStatus = now;

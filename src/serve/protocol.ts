@@ -2,14 +2,16 @@
  * The page's binary frame message (docs/SERVE.md), shared by the server that writes it and the
  * page that reads it. No Node or DOM here: both sides import this file.
  *
- * Little-endian. 64 bytes of header, then, for the quantised encoding, cols × (f32 min, f32
- * scale), then rows × cols values, agent-major: the data starts at a multiple of 8 bytes, so
- * typed arrays and GPU buffers can use it in place.
+ * Little-endian. 64 bytes of header; cols × u32, the segment's field index of each column sent
+ * (padded to 8 bytes); for the quantised encoding, cols × (f32 min, f32 scale); then rows × cols
+ * values, agent-major: the data starts at a multiple of 8 bytes, so typed arrays and GPU buffers
+ * can use it in place.
  */
 
 /** "SHSW" in the first four bytes. */
 export const FRAME_MAGIC = 0x57534853;
-export const FRAME_VERSION = 1;
+/** 2: the fields table (only the fields the page asked for are sent). */
+export const FRAME_VERSION = 2;
 export const FRAME_HEADER_BYTES = 64;
 
 /** The values as the segment holds them (or converted to f32: see FrameFlag.Converted). */
@@ -30,12 +32,12 @@ export const FrameFlag = {
 export const H = {
   magic: 0, // u32
   version: 4, // u16
-  headerBytes: 6, // u16: where the per-column table (or the data) starts
+  headerBytes: 6, // u16: where the fields table starts
   encoding: 8, // u8
   dtype: 9, // u8: WA-1 element type code of the values sent (9 = f32)
   flags: 10, // u16
   rows: 12, // u32: agents in this message
-  cols: 16, // u32
+  cols: 16, // u32: columns in this message (see the fields table)
   totalRows: 20, // u32: agents in the segment
   step: 24, // u32: agent i of the message is agent i × step of the segment
   dataOffset: 28, // u32: where the values start
@@ -60,9 +62,29 @@ export interface FrameHeader {
   sentTime: number;
 }
 
-/** Bytes before the values: the header, plus the quantisation table. */
+/** Where the quantisation table starts: after the header and the fields table (cols × u32, to 8 bytes). */
+export function quantOffsetFor(cols: number): number {
+  return FRAME_HEADER_BYTES + Math.ceil((cols * 4) / 8) * 8;
+}
+
+/** Bytes before the values: the header, the fields table, and the quantisation table. */
 export function dataOffsetFor(encoding: number, cols: number): number {
-  return FRAME_HEADER_BYTES + (encoding === ENCODING_U16 ? cols * 8 : 0);
+  return quantOffsetFor(cols) + (encoding === ENCODING_U16 ? cols * 8 : 0);
+}
+
+/** The segment's field index of each column of a message whose header is `h`. */
+export function readFieldsTable(buf: ArrayBuffer, h: FrameHeader): Uint32Array {
+  return new Uint32Array(buf.slice(FRAME_HEADER_BYTES, FRAME_HEADER_BYTES + h.cols * 4));
+}
+
+/**
+ * What the page may send on /stream: the fields it draws (x, y and colour), so that only those
+ * are sent. At most this many, each an index of the segment's fields; the server checks them.
+ */
+export const MAX_SELECTED_FIELDS = 3;
+export interface FieldsMessage {
+  type: 'fields';
+  fields: number[];
 }
 
 export function writeFrameHeader(view: DataView, h: FrameHeader): void {
@@ -107,6 +129,7 @@ export function readFrameHeader(buf: ArrayBuffer): FrameHeader | string {
     sentTime: v.getFloat64(H.sentTime, true),
   };
   const size = h.encoding === ENCODING_U16 ? 2 : DTYPE_BYTES[h.dtype];
+  if (h.cols > 65_536) return `a frame of ${h.cols} columns is more than this page takes`;
   if (size === undefined || (h.encoding !== ENCODING_PLAIN && h.encoding !== ENCODING_U16)) return `unknown encoding ${h.encoding} / dtype ${h.dtype}`;
   if (h.dataOffset !== dataOffsetFor(h.encoding, h.cols) || h.dataOffset + h.rows * h.cols * size !== buf.byteLength)
     return `a ${h.rows} × ${h.cols} frame does not fit a ${buf.byteLength}-byte message`;
@@ -141,4 +164,8 @@ export interface StatusMessage {
   missed: number;
   /** How the frames are thinned, or null when every agent goes as it is. */
   thinning: { step: number; encoding: 'u16' | 'plain'; agentsSent: number; converted: boolean } | null;
+  /** `stats` are over every statsStep-th agent (1: all agents). */
+  statsStep: number;
+  /** The fields this connection's frames carry (segment field indices). */
+  sentFields: number[] | null;
 }

@@ -15,7 +15,7 @@ import { Feed, QUANTISE_ABOVE, THIN_ABOVE } from './feed.js';
 const MAX_HEADER_BYTES = 8192;
 /** WebSocket clients at once, over all segments; more are refused with 503. */
 const MAX_SOCKETS = 32;
-/** The page sends nothing: a message is at most this big (ws closes bigger ones with 1009)... */
+/** The page sends only its choice of fields: a message is at most this big (ws closes bigger ones with 1009)... */
 const MAX_CLIENT_MESSAGE = 256;
 /** ... and more than this many in a second closes the socket (1008). */
 const MAX_CLIENT_MESSAGES_PER_S = 10;
@@ -41,7 +41,7 @@ export interface ServeOptions {
   port?: number;
   /** When set, every request must carry it (Authorization: Bearer, the page's cookie, or ?token=). */
   token?: string;
-  /** Agents above which frames are subsampled (default 100,000). */
+  /** Agents above which frames are subsampled (default 50,000). */
   thinAbove?: number;
   /** Agents above which values go as 16 bits (default 50,000). */
   quantiseAbove?: number;
@@ -375,14 +375,23 @@ export async function startServer(o: ServeOptions = {}): Promise<SwarmServer> {
     const f = feed;
     let windowStart = Date.now();
     let count = 0;
-    ws.on('message', () => {
-      // Nothing is expected from the page: a few messages are ignored, a flood ends the socket.
+    ws.on('message', (data, isBinary) => {
+      // The page says which fields it draws ({"type":"fields","fields":[x, y, colour]}, checked
+      // by the feed); anything else is ignored, and a flood ends the socket.
       const now = Date.now();
       if (now - windowStart >= 1000) {
         windowStart = now;
         count = 0;
       }
-      if (++count > MAX_CLIENT_MESSAGES_PER_S) ws.close(1008, 'this endpoint takes no messages');
+      if (++count > MAX_CLIENT_MESSAGES_PER_S) return ws.close(1008, 'too many messages');
+      if (isBinary) return;
+      let msg: unknown;
+      try {
+        msg = JSON.parse(String(data));
+      } catch {
+        return;
+      }
+      if (msg !== null && typeof msg === 'object' && (msg as { type?: unknown }).type === 'fields') f.select(ws, (msg as { fields?: unknown }).fields);
     });
     ws.on('error', () => ws.terminate());
     ws.once('close', () => {

@@ -87,6 +87,8 @@ export function frameOf(buf) {
     encoding: v.getUint8(8), dtype: v.getUint8(9), flags: v.getUint16(10, true), rows: v.getUint32(12, true),
     cols: v.getUint32(16, true), totalRows: v.getUint32(20, true), step: v.getUint32(24, true), dataOffset: v.getUint32(28, true),
     sequence: v.getFloat64(32, true), frames: v.getFloat64(40, true), lastWriteTime: v.getFloat64(48, true), sentTime: v.getFloat64(56, true),
+    // The fields table: the segment's field index of each column sent (padded to 8 bytes).
+    fieldsTable: [...new Uint32Array(buf, 64, v.getUint32(16, true))],
     buf,
   };
 }

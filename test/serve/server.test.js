@@ -86,9 +86,10 @@ test('/stream: each new frame once, whole and in place, in order; a status with 
   await c.until((c) => c.frames.length >= 30 && c.statuses.some((s) => s.framesPerSec !== null && s.sent >= 30));
   for (let i = 0; i < c.frames.length; i++) {
     const f = c.frames[i];
-    assert.deepEqual([f.magic, f.version, f.headerBytes, f.encoding, f.dtype, f.rows, f.cols, f.totalRows, f.step, f.dataOffset], [0x57534853, 1, 64, 0, 9, 1000, 4, 1000, 1, 64]);
-    assert.equal(f.buf.byteLength, 64 + 1000 * 4 * 4);
-    const values = new Float32Array(f.buf, 64);
+    assert.deepEqual([f.magic, f.version, f.headerBytes, f.encoding, f.dtype, f.rows, f.cols, f.totalRows, f.step, f.dataOffset], [0x57534853, 2, 64, 0, 9, 1000, 4, 1000, 1, 64 + 16]);
+    assert.deepEqual(f.fieldsTable, [0, 1, 2, 3]);
+    assert.equal(f.buf.byteLength, 64 + 16 + 1000 * 4 * 4);
+    const values = new Float32Array(f.buf, f.dataOffset);
     assert.equal(rampK(values), f.frames, `message ${i} holds ramp frame ${f.frames} whole`);
     if (i > 0) assert.ok(f.sequence > c.frames[i - 1].sequence, `message ${i}: sequence ${f.sequence} after ${c.frames[i - 1].sequence}: no frame twice, none out of order`);
     assert.ok(Math.abs(f.sentTime - Date.now()) < 60_000 && f.lastWriteTime <= f.sentTime + 1);
@@ -110,7 +111,7 @@ test('/stream sends nothing more while no new frame comes: the latest frame once
   assert.equal(a.frames.length, 1, 'one frame: the writer published no other');
   assert.equal(b.frames.length, 1, 'a client that comes later gets the latest frame, once');
   assert.equal(a.statuses.at(-1).status, 'writer-dead');
-  assert.equal(rampK(new Float32Array(b.frames[0].buf, 64)), 3);
+  assert.equal(rampK(new Float32Array(b.frames[0].buf, b.frames[0].dataOffset)), 3);
   // One more frame: each client gets it once, through the frame reads between statuses and the
   // statuses' own reads alike (the second must not send again what the first sent).
   const seg = Segment.open(name);
@@ -118,35 +119,40 @@ test('/stream sends nothing more while no new frame comes: the latest frame once
   seg.close();
   await a.until((c) => c.frames.length >= 2);
   await sleep(700);
-  assert.deepEqual(a.frames.map((f) => rampK(new Float32Array(f.buf, 64))), [3, 4]);
+  assert.deepEqual(a.frames.map((f) => rampK(new Float32Array(f.buf, f.dataOffset))), [3, 4]);
   assert.deepEqual(b.frames.map((f) => f.frames), [3, 4]);
 });
 
-test('beyond 50,000 agents values go as 16 bits, beyond 100,000 every step-th agent only; the status says so; f64 goes as f32', async (t) => {
-  const mid = staticSegment(t, 'quantised', 60_000);
+test('beyond 50,000 agents values go as 16 bits and every step-th agent only; the status says so; f64 goes as f32', async (t) => {
+  const mid = staticSegment(t, 'quantised', 50_000);
   const s1 = await startServe(t, [mid]);
   const m = streamClient(t, s1.url);
   await m.until((c) => c.frames.length >= 1 && c.statuses.length >= 1);
   const g = m.frames[0];
-  assert.deepEqual([g.encoding, g.dtype, g.rows, g.totalRows, g.step, g.flags & 2], [1, 4, 60_000, 60_000, 1, 0]);
-  assert.deepEqual(m.statuses.at(-1).thinning, { step: 1, encoding: 'u16', agentsSent: 60_000, converted: false });
+  assert.deepEqual([g.encoding, g.dtype, g.rows, g.totalRows, g.step, g.flags & 2], [0, 9, 50_000, 50_000, 1, 0]);
+  assert.equal(m.statuses.at(-1).thinning, null);
 
   const big = staticSegment(t, 'thin', 150_001);
   const { url } = await startServe(t, [big]);
   const c = streamClient(t, url);
   await c.until((c) => c.frames.length >= 1 && c.statuses.length >= 1);
   const f = c.frames[0];
-  assert.deepEqual([f.encoding, f.dtype, f.rows, f.cols, f.totalRows, f.step, f.dataOffset, f.flags & 2], [1, 4, 75001, 4, 150001, 2, 64 + 32, 2]);
-  const table = new DataView(f.buf, 64, 32);
+  assert.deepEqual([f.encoding, f.dtype, f.rows, f.cols, f.totalRows, f.step, f.dataOffset, f.flags & 2], [1, 4, 37501, 4, 150001, 4, 64 + 16 + 32, 2]);
+  const table = new DataView(f.buf, 64 + 16, 32);
   const q = new Uint16Array(f.buf, f.dataOffset);
-  for (const r of [0, 1, 4000, 75000]) {
+  for (const r of [0, 1, 4000, 37500]) {
     for (let col = 0; col < 4; col++) {
       const value = table.getFloat32(col * 8, true) + q[r * 4 + col] * table.getFloat32(col * 8 + 4, true);
-      const exact = 3 + r * 2 * 4 + col; // ramp frame 3, agent 2r
-      assert.ok(Math.abs(value - exact) <= 600_004 / 65535, `agent ${r * 2} field ${col}: ${value} ≈ ${exact}`);
+      const exact = 3 + r * 4 * 4 + col; // ramp frame 3, agent 4r
+      assert.ok(Math.abs(value - exact) <= 600_004 / 65535, `agent ${r * 4} field ${col}: ${value} ≈ ${exact}`);
     }
   }
-  assert.deepEqual(c.statuses.at(-1).thinning, { step: 2, encoding: 'u16', agentsSent: 75001, converted: false });
+  await c.until((c) => c.statuses.at(-1).stats !== null);
+  const st = c.statuses.at(-1);
+  assert.deepEqual(st.thinning, { step: 4, encoding: 'u16', agentsSent: 37501, converted: false });
+  // Statistics over every 2nd agent (at most 100,000), and said: agents 0, 2, … 150,000.
+  assert.equal(st.statsStep, 2);
+  assert.deepEqual([st.stats[0].min, st.stats[0].mean, st.stats[0].max, st.stats[3].min], [3, 3 + 4 * 75_000, 3 + 4 * 150_000, 6]);
 
   const wide = uniqueName(t, 'f64');
   assert.equal(runCli(['create', wide, '--agents', '10', '--fields', 'x,y', '--dtype', 'f64']).status, 0);
@@ -157,8 +163,33 @@ test('beyond 50,000 agents values go as 16 bits, beyond 100,000 every step-th ag
   const d = streamClient(t, s2.url);
   await d.until((c) => c.frames.length >= 1 && c.statuses.length >= 1);
   assert.deepEqual([d.frames[0].encoding, d.frames[0].dtype, d.frames[0].flags & 4], [0, 9, 4]);
-  assert.deepEqual([...new Float32Array(d.frames[0].buf, 64)], Array.from({ length: 20 }, (_, i) => i / 4));
+  assert.deepEqual([...new Float32Array(d.frames[0].buf, d.frames[0].dataOffset)], Array.from({ length: 20 }, (_, i) => i / 4));
   assert.equal(d.statuses.at(-1).thinning.converted, true);
+});
+
+test('the page chooses the fields sent: only those go, the latest frame again at once in them; anything else it sends is ignored', async (t) => {
+  const name = staticSegment(t, 'fields');
+  const { url } = await startServe(t, [name]);
+  const c = streamClient(t, url);
+  await c.until((c) => c.frames.length >= 1 && c.statuses.length >= 1);
+  assert.equal(c.statuses.at(-1).sentFields, null);
+  for (const bad of ['{"type":"fields","fields":[-1]}', '{"type":"fields","fields":[1.5]}', '{"type":"fields","fields":[0,1,2,3]}', '{"type":"fields","fields":[]}',
+    '{"type":"fields","fields":"x"}', '{"type":"fields"}', '{"type":"fields","fields":[4096]}', 'not json', 'null'])
+    c.ws.send(bad);
+  await sleep(1100);
+  assert.deepEqual([c.frames.length, c.closed], [1, null], 'nothing sent again for a bad choice, and the socket stays');
+  c.ws.send(JSON.stringify({ type: 'fields', fields: [3, 1, 99] }));
+  await c.until((c) => c.frames.length >= 2 && c.statuses.at(-1).sentFields !== null);
+  const f = c.frames[1];
+  // Field 99 is not in a 4-field segment: left out. The same frame, in fields vy and y.
+  assert.deepEqual([f.cols, f.fieldsTable, f.sequence, f.dataOffset, f.buf.byteLength], [2, [3, 1], c.frames[0].sequence, 64 + 8, 64 + 8 + 500 * 2 * 4]);
+  const v = new Float32Array(f.buf, f.dataOffset);
+  for (const r of [0, 1, 499]) assert.deepEqual([v[r * 2], v[r * 2 + 1]], [3 + r * 4 + 3, 3 + r * 4 + 1]);
+  assert.deepEqual(c.statuses.at(-1).sentFields, [3, 1]);
+  // The same choice again: the client has that frame in those fields already.
+  c.ws.send(JSON.stringify({ type: 'fields', fields: [3, 1] }));
+  await sleep(600);
+  assert.equal(c.frames.length, 2, 'the still segment\'s frame is not sent again');
 });
 
 test('a segment re-created with another shape, then shrunk, then removed: said on /stream, and the server stays up', async (t) => {
@@ -170,7 +201,7 @@ test('a segment re-created with another shape, then shrunk, then removed: said o
   assert.equal(runCli(['simulate', name, '--agents', '7', '--dims', '3', '--pattern', 'ramp', '--frames', '2', '--rate', '0']).status, 0);
   await c.until((c) => c.frames.some((f) => f.rows === 7));
   const f = c.frames.find((f) => f.rows === 7);
-  assert.deepEqual([f.cols, f.totalRows, rampK(new Float32Array(f.buf, 64))], [6, 7, 2]);
+  assert.deepEqual([f.cols, f.totalRows, rampK(new Float32Array(f.buf, f.dataOffset))], [6, 7, 2]);
   await c.until((c) => c.statuses.some((s) => s.rows === 7 && s.cols === 6 && s.fields.length === 6));
   assert.ok(c.statuses.some((s) => s.events.some((e) => /re-created|back/.test(e))), 'the change is said');
   truncateSync('/dev/shm' + name, 64);

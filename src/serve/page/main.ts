@@ -1,5 +1,5 @@
 import uPlot from 'uplot';
-import { FrameFlag, readFrameHeader, type FrameHeader, type StatusMessage } from '../protocol.js';
+import { FrameFlag, readFieldsTable, readFrameHeader, type FieldsMessage, type FrameHeader, type StatusMessage } from '../protocol.js';
 import { Scatter, type Ranges } from './scatter.js';
 
 // The page of `shmswarm serve`: it draws what the server sends (docs/SERVE.md) and decides
@@ -18,6 +18,8 @@ interface Config {
 /** What tests and the bench read: counters and recent latencies. */
 const probe = {
   received: 0,
+  /** Bytes of the frame messages received. */
+  bytes: 0,
   drawn: 0,
   lastSequence: -1,
   lastFrames: -1,
@@ -26,6 +28,11 @@ const probe = {
   /** ms from the writer's publish to this page's receipt, latest first-in. */
   latencies: [] as number[],
   fields: [0, 1, -1] as number[],
+  /** The segment fields (x, y, colour) of the picture last drawn, and when the choice was made. */
+  fieldsShown: [0, 1, -1] as number[],
+  fieldsChosenAt: 0,
+  /** ms from a choice of fields in the UI to the first picture drawn with them (the latest). */
+  fieldsLatency: [] as number[],
   error: null as string | null,
 };
 (window as unknown as { __shmswarm: typeof probe }).__shmswarm = probe;
@@ -132,7 +139,12 @@ function watchSegment(name: string): void {
   const view = new View();
   let status: StatusMessage | null = null;
   let fields: string[] = [];
-  let pending: { buf: ArrayBuffer; h: FrameHeader } | null = null;
+  let pending: { buf: ArrayBuffer; h: FrameHeader; table: Uint32Array } | null = null;
+  let shownTable: Uint32Array | null = null;
+  let ws: WebSocket | null = null;
+  let lastKey = '';
+  let fieldsTimer: number | null = null;
+  let fieldsSentAt = 0;
   let shown: FrameHeader | null = null;
   let drawQueued = false;
   const receivedTimes: number[] = [];
@@ -167,9 +179,30 @@ function watchSegment(name: string): void {
     applyFields();
   }
 
+  /** Tell the server which fields to send (at most ~5 messages a second: it closes a flood). */
+  function sendFields(): void {
+    if (fieldsTimer !== null) return;
+    const wait = Math.max(0, fieldsSentAt + 200 - performance.now());
+    fieldsTimer = window.setTimeout(() => {
+      fieldsTimer = null;
+      if (ws?.readyState !== WebSocket.OPEN) return;
+      fieldsSentAt = performance.now();
+      const msg: FieldsMessage = { type: 'fields', fields: probe.fields.filter((f) => f >= 0) };
+      ws.send(JSON.stringify(msg));
+    }, wait);
+  }
+
+  /** The columns of a message holding the chosen fields (null when it lacks x or y). */
+  function columnsIn(table: Uint32Array): [number, number, number] | null {
+    const at = (f: number) => (f < 0 ? -1 : table.indexOf(f));
+    const [x, y, c] = probe.fields.map(at);
+    return x < 0 || y < 0 ? null : [x, y, c];
+  }
+
   function applyFields(): void {
     probe.fields = [Number(selects.x.value), Number(selects.y.value), Number(selects.c.value)];
-    scatter.setFields(probe.fields[0], probe.fields[1], probe.fields[2]);
+    probe.fieldsChosenAt = performance.now();
+    sendFields();
     view.reset();
     fitFromStats();
     queueDraw();
@@ -239,8 +272,13 @@ function watchSegment(name: string): void {
       const err = scatter.upload(pending.buf, pending.h);
       if (err) text($('statusline'), err, 'bad');
       shown = pending.h;
+      shownTable = pending.table;
       pending = null;
     }
+    // The frame shown may be from before a change of fields: draw it once the new ones come.
+    const cols = shownTable ? columnsIn(shownTable) : null;
+    if (!cols || (probe.fields[2] >= 0 && cols[2] < 0)) return;
+    scatter.setFields(cols[0], cols[1], cols[2]);
     const r = view.ranges();
     if (!r) {
       fitFromStats();
@@ -252,6 +290,10 @@ function watchSegment(name: string): void {
     const n = shown?.rows ?? 0;
     scatter.draw(ranges, n > 50_000 ? 1 : n > 5_000 ? 2 : 3);
     probe.drawn++;
+    if (probe.fields.join() !== probe.fieldsShown.join()) {
+      probe.fieldsShown = [...probe.fields];
+      if (probe.fieldsChosenAt > 0) probe.fieldsLatency.push(performance.now() - probe.fieldsChosenAt);
+    }
     const f = fields;
     text($('ranges'), `${f[probe.fields[0]] ?? '?'} ${fmt(rr.x[0])}…${fmt(rr.x[1])} across, ${f[probe.fields[1]] ?? '?'} ${fmt(rr.y[0])}…${fmt(rr.y[1])} up` +
       (probe.fields[2] >= 0 ? `, colour ${f[probe.fields[2]]} ${fmt(c[0])}…${fmt(c[1])}` : ''));
@@ -266,20 +308,24 @@ function watchSegment(name: string): void {
       return;
     }
     probe.received++;
-    if (h.sequence === probe.lastSequence && h.frames === probe.lastFrames) probe.repeats++;
+    probe.bytes += buf.byteLength;
+    const table = readFieldsTable(buf, h);
+    const key = table.join();
+    // The same frame again in other fields (after a change of fields) is not a repeat.
+    if (h.sequence === probe.lastSequence && h.frames === probe.lastFrames && key === lastKey) probe.repeats++;
     probe.lastSequence = h.sequence;
     probe.lastFrames = h.frames;
+    lastKey = key;
     if (Number.isFinite(h.lastWriteTime)) {
       probe.latencies.push(now - h.lastWriteTime);
       if (probe.latencies.length > 2000) probe.latencies.splice(0, 1000);
     }
     receivedTimes.push(now);
     while (receivedTimes.length && now - receivedTimes[0] > 2000) receivedTimes.shift();
-    $('received').textContent = String(probe.received);
     const thin = h.encoding !== 0;
     if (h.flags & FrameFlag.Torn) text($('statusline'), 'torn frame: the writer died while writing it', 'warn');
     if (!thin) text($('thinning'), h.flags & FrameFlag.Converted ? 'values converted to f32 for drawing' : '');
-    pending = { buf, h };
+    pending = { buf, h, table };
     queueDraw();
   }
 
@@ -343,6 +389,9 @@ function watchSegment(name: string): void {
       if (s.writerAlive !== null) part(`writer pid ${s.writerPid ?? '-'} ${s.writerPid === null ? '' : s.writerAlive ? 'alive' : 'not running'}`, s.writerAlive ? 'ok' : 'bad');
       part(`missed ${s.missed} (${s.skipped} skipped while this page was behind)`, s.missed > 0 ? 'warn' : '');
     }
+    // Counters go to the page with the status (4×/s), not with every frame: a page update per
+    // frame is a compositor frame per frame, which a software GPU pays for.
+    $('received').textContent = String(probe.received);
     $('receivedRate').textContent = `(${fmt(receivedRate(), 3)}/s)`;
     const live = s.status === 'live';
     const words: Record<string, string> = {
@@ -353,7 +402,7 @@ function watchSegment(name: string): void {
     if (!(shown && shown.flags & FrameFlag.Torn)) text($('statusline'), line, live ? 'ok' : 'warn');
     const t = s.thinning;
     if (t && t.encoding === 'u16')
-      text($('thinning'), `thinned to stay live: ${t.step > 1 ? `every ${t.step}th agent (${t.agentsSent.toLocaleString('en')} of ${(s.rows ?? 0).toLocaleString('en')}), ` : ''}as 16-bit values (1/65,535 of each field's range); statistics are over all agents`, 'warn');
+      text($('thinning'), `thinned to stay live: ${t.step > 1 ? `every ${t.step}th agent (${t.agentsSent.toLocaleString('en')} of ${(s.rows ?? 0).toLocaleString('en')}), ` : ''}as 16-bit values (1/65,535 of each field's range), only the fields drawn; ${s.statsStep > 1 ? `statistics over every ${s.statsStep}th agent` : 'statistics are over all agents'}`, 'warn');
     // Statistics.
     const table = $<HTMLTableElement>('stats');
     table.replaceChildren();
@@ -376,13 +425,15 @@ function watchSegment(name: string): void {
   const connect = () => {
     const url = new URL(`stream?name=${encodeURIComponent(name)}`, location.href);
     url.protocol = location.protocol === 'https:' ? 'wss:' : 'ws:';
-    const ws = new WebSocket(url);
-    ws.binaryType = 'arraybuffer';
-    ws.onmessage = (ev) => {
+    const sock = new WebSocket(url);
+    ws = sock;
+    sock.binaryType = 'arraybuffer';
+    sock.onopen = () => sendFields();
+    sock.onmessage = (ev) => {
       if (typeof ev.data === 'string') onStatus(JSON.parse(ev.data) as StatusMessage);
       else onFrame(ev.data as ArrayBuffer);
     };
-    ws.onclose = (ev) => {
+    sock.onclose = (ev) => {
       text($('statusline'), `disconnected from the server (${ev.code}${ev.reason ? ` ${ev.reason}` : ''}); retrying`, 'bad');
       setTimeout(connect, 1000);
     };

@@ -1,4 +1,4 @@
-import { ENCODING_U16, type FrameHeader } from '../protocol.js';
+import { ENCODING_U16, quantOffsetFor, type FrameHeader } from '../protocol.js';
 
 /**
  * The agents as points, in WebGL2. A frame message's values go to the GPU as they are, in one
@@ -145,7 +145,7 @@ export class Scatter {
     return false;
   }
 
-  /** Columns drawn as x, y and colour (-1: one colour). */
+  /** Columns of the message drawn as x, y and colour (-1: one colour). */
   setFields(x: number, y: number, c: number): void {
     this.#fields = [x, y, c];
   }
@@ -171,7 +171,7 @@ export class Scatter {
     this.#header = h;
     this.#quant = null;
     if (h.encoding === ENCODING_U16) {
-      const table = new DataView(buf, 64, h.cols * 8);
+      const table = new DataView(buf, quantOffsetFor(h.cols), h.cols * 8);
       this.#quant = (c: number) => [table.getFloat32(c * 8 + 4, true), table.getFloat32(c * 8, true)];
     }
     return null;

@@ -56,6 +56,7 @@ export async function openArrowRecording(path: string, fd: number, size: number)
     let message: Message;
     try {
       message = Message.decode(preadAt(fd, metaLength, pos + 8));
+      message.header(); // the header is decoded lazily: a damaged one must fail here, not later as a TypeError
     } catch (e) {
       throw bad(`a message header that does not decode (${(e as Error).message})`);
     }

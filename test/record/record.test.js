@@ -193,6 +193,28 @@ test('replay refuses empty, foreign, damaged and cut-off files, creating nothing
   assert.match(missing.stderr, /cannot read .*nothere\.arrows: ENOENT/);
 });
 
+test('a recording whose frame header holds an absurd buffer offset is refused as a bad recording (exit 1), not a TypeError (exit 2)', async (t) => {
+  const src = uniqueName(t, 'dmg');
+  rampWriter(t, src, 30);
+  await waitFor(() => existsSync('/dev/shm' + src), 'the writer');
+  const good = join(dir, 'dmg.arrows');
+  assert.equal(runCli(['record', src, good, '--frames', '2']).status, 0);
+  const b = readFileSync(good);
+  const batch = 8 + b.readInt32LE(4); // the first record batch's message, after the schema's
+  const meta = b.subarray(batch + 8, batch + 8 + b.readInt32LE(batch + 4));
+  const len = Buffer.alloc(8);
+  len.writeBigInt64LE(120n); // a column's values: 30 rows of f32, after its offset in the buffer list
+  const at = meta.indexOf(len, 8);
+  assert.ok(at > 0, 'the buffer list is found');
+  meta.fill(0x7f, at - 8, at); // that column's offset: far beyond any safe integer
+  const p = join(dir, 'dmg-offset.arrows');
+  writeFileSync(p, b);
+  await assert.rejects(openRecording(p), (e) => e.name === 'RecordingError' && e.code === 'EBADRECORDING');
+  const r = runCli(['info', p]);
+  assert.equal(r.status, 1, r.stderr);
+  assert.match(r.stderr, /^shmswarm: [^\n]+ does not decode[^\n]*\n$/);
+});
+
 test('record refuses what it cannot do before creating any file', async (t) => {
   const src = uniqueName(t, 'refuse');
   const seg = Segment.create(src, { rows: 2, fields: 'a,b', dtype: 'i64' });

@@ -215,6 +215,18 @@ test('a recording whose frame header holds an absurd buffer offset is refused as
   assert.match(r.stderr, /^shmswarm: [^\n]+ does not decode[^\n]*\n$/);
 });
 
+test('replay onto an existing segment points to replay --force, not create --force', async (t) => {
+  const src = uniqueName(t, 'exists');
+  rampWriter(t, src, 30);
+  await waitFor(() => existsSync('/dev/shm' + src), 'the writer');
+  const file = join(dir, 'exists.arrows');
+  assert.equal(runCli(['record', src, file, '--frames', '1']).status, 0);
+  const r = runCli(['replay', file, src]);
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /already exists; .*replay --force/);
+  assert.doesNotMatch(r.stderr, /create --force/);
+});
+
 test('record refuses what it cannot do before creating any file', async (t) => {
   const src = uniqueName(t, 'refuse');
   const seg = Segment.create(src, { rows: 2, fields: 'a,b', dtype: 'i64' });

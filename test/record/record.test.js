@@ -215,6 +215,28 @@ test('a recording whose frame header holds an absurd buffer offset is refused as
   assert.match(r.stderr, /^shmswarm: [^\n]+ does not decode[^\n]*\n$/);
 });
 
+test('every 8 bytes of the headers of a recording overwritten in turn: it opens or is refused as a bad recording, never hangs', { timeout: 60_000 }, async (t) => {
+  const src = uniqueName(t, 'sweep');
+  rampWriter(t, src, 30);
+  await waitFor(() => existsSync('/dev/shm' + src), 'the writer');
+  const good = join(dir, 'sweep.arrows');
+  assert.equal(runCli(['record', src, good, '--frames', '2']).status, 0);
+  const b = readFileSync(good);
+  const batch = 8 + b.readInt32LE(4); // the schema's message, then the first record batch's
+  const end = batch + 8 + b.readInt32LE(batch + 4);
+  const p = join(dir, 'sweep-x.arrows');
+  for (let i = 8; i < end; i += 4) {
+    const d = Buffer.from(b);
+    d.fill(0x7f, i, Math.min(i + 8, end)); // a list length of 2^31: apache-arrow looped over it for minutes
+    writeFileSync(p, d);
+    try {
+      (await openRecording(p)).close();
+    } catch (e) {
+      assert.equal(e.name, 'RecordingError', `bytes ${i}..${i + 8}: ${e.message}`);
+    }
+  }
+});
+
 test('replay onto an existing segment points to replay --force, not create --force', async (t) => {
   const src = uniqueName(t, 'exists');
   rampWriter(t, src, 30);

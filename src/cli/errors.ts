@@ -71,6 +71,8 @@ export const HINTS: Readonly<Record<string, Hint>> = {
   },
   EEXIST: (_e, n) =>
     `segment ${n} already exists; remove it with: shmswarm unlink ${q(n)} (or create --force to replace it when its writer is dead)`,
+  'replay:EEXIST': (_e, n) =>
+    `segment ${n} already exists; remove it with: shmswarm unlink ${q(n)} (or replay --force to replace it when its writer is dead)`,
   'EEXIST/uninitialised': (_e, n) =>
     `${n} exists but is not initialised (a creation still running or killed, or another program's object); not replacing it — if it is yours to remove: shmswarm unlink --force ${q(n)}`,
   ENOTSHMSWARM: (e, n) => `${n} is not a shmswarm segment (${e.detail}); use --force to remove it anyway`,

@@ -5,6 +5,7 @@ import { SignalHold } from './signals.js';
 
 export interface FollowFlags {
   csv?: boolean;
+  crlf?: boolean;
   json?: boolean;
   ndjson?: boolean;
   npy?: string;
@@ -21,6 +22,7 @@ export interface FollowFlags {
 export async function runFollow(name: string, o: FollowFlags): Promise<void> {
   const other = (['json', 'npy', 'table', 'output', 'raw', 'lock'] as const).find((k) => o[k] !== undefined);
   if (other) throw usageError(`--${other} does not go with --follow (NDJSON or --csv on stdout)`);
+  if (o.crlf && !o.csv) throw usageError('--crlf only applies to CSV (--follow --csv)');
   const [{ Segment }, { resolveRows, selectFields }, { follow }] = await Promise.all([
     import('../core/segment.js'),
     import('../core/rows.js'),
@@ -42,7 +44,7 @@ export async function runFollow(name: string, o: FollowFlags): Promise<void> {
     for await (const ev of follow(seg, { format: o.csv ? 'csv' : 'ndjson', frames: o.frames, rows, columns, signal: controller.signal })) {
       if (ev.kind === 'missed') warn(`${ev.count} frame${ev.count === 1 ? '' : 's'} of ${name} went by unprinted before frame ${ev.before}`);
       else if (ev.kind === 'stopped') warn(`stopped: ${name} was ${ev.why === 'removed' ? 'removed' : 'replaced by another segment'}`);
-      else if (!process.stdout.write(ev.text) && !failure)
+      else if (!process.stdout.write(o.crlf ? ev.text.replaceAll('\n', '\r\n') : ev.text) && !failure)
         await new Promise<void>((resolve) => {
           const done = () => {
             process.stdout.off('drain', done);

@@ -1,6 +1,10 @@
 import { closeSync } from 'node:fs';
 import { Message } from 'apache-arrow/ipc/metadata/message';
 import { MessageHeader } from 'apache-arrow/enum';
+import { Message as FbMessage } from 'apache-arrow/fb/message';
+import { RecordBatch as FbRecordBatch } from 'apache-arrow/fb/record-batch';
+import { Schema as FbSchema } from 'apache-arrow/fb/schema';
+import { ByteBuffer } from 'flatbuffers';
 import { parseDtype, type Dtype, type TypedArray } from '../core/dtypes.js';
 import { BATCH_KEYS, SCHEMA_KEYS, arrowType } from './arrow-writer.js';
 import { checkHeader, interleave, MAX_HEADER_BYTES, RecordingError, type FrameStamp, type RecordingHeader } from './layout.js';
@@ -55,7 +59,10 @@ export async function openArrowRecording(path: string, fd: number, size: number)
     }
     let message: Message;
     try {
-      message = Message.decode(preadAt(fd, metaLength, pos + 8));
+      const meta = preadAt(fd, metaLength, pos + 8);
+      if (!listsFit(meta)) throw new Error('a list longer than the header holding it');
+      message = Message.decode(meta);
+      message.header(); // the header is decoded lazily: a damaged one must fail here, not later as a TypeError
     } catch (e) {
       throw bad(`a message header that does not decode (${(e as Error).message})`);
     }
@@ -100,6 +107,28 @@ export async function openArrowRecording(path: string, fd: number, size: number)
     },
     close: () => closeSync(fd),
   };
+}
+
+/**
+ * apache-arrow believes the lengths of a header's lists: a damaged one of 2^31 entries loops for
+ * minutes. Each entry takes at least 4 bytes of the header, so a longer list is damage.
+ */
+function listsFit(meta: Uint8Array): boolean {
+  const most = meta.length / 4;
+  const m = FbMessage.getRootAsMessage(new ByteBuffer(meta));
+  if (m.customMetadataLength() > most) return false;
+  if (m.headerType() === MessageHeader.RecordBatch) {
+    const b = m.header(new FbRecordBatch()) as FbRecordBatch | null;
+    return !b || (b.nodesLength() <= most && b.buffersLength() <= most && b.variadicBufferCountsLength() <= most);
+  }
+  const sc = m.headerType() === MessageHeader.Schema ? (m.header(new FbSchema()) as FbSchema | null) : null;
+  if (!sc) return true;
+  if (sc.fieldsLength() > most || sc.customMetadataLength() > most || sc.featuresLength() > most) return false;
+  for (let i = 0; i < sc.fieldsLength(); i++) {
+    const f = sc.fields(i);
+    if (f && (f.childrenLength() > most || f.customMetadataLength() > most)) return false;
+  }
+  return true;
 }
 
 function schemaHeader(message: Message, path: string): { header: RecordingHeader; dtype: Dtype } {

@@ -52,3 +52,12 @@ test("commander's suggestion joins its error's one line", () => {
   assert.equal(r.status, 2);
   assert.equal(r.stderr, "shmswarm: unknown command 'creat' (Did you mean create?) (see --help)\n");
 });
+
+test('every --mode in --help shows its default in octal, as it is typed (600), not as a decimal number (384)', () => {
+  for (const cmd of ['create', 'simulate', 'replay', 'subscribe']) {
+    const r = runCli([cmd, '--help']);
+    assert.equal(r.status, 0);
+    assert.doesNotMatch(r.stdout, /384/, `${cmd} --help`);
+    assert.match(r.stdout, /--mode <octal>[\s\S]*?600/, `${cmd} --help`);
+  }
+});

@@ -193,6 +193,62 @@ test('replay refuses empty, foreign, damaged and cut-off files, creating nothing
   assert.match(missing.stderr, /cannot read .*nothere\.arrows: ENOENT/);
 });
 
+test('a recording whose frame header holds an absurd buffer offset is refused as a bad recording (exit 1), not a TypeError (exit 2)', async (t) => {
+  const src = uniqueName(t, 'dmg');
+  rampWriter(t, src, 30);
+  await waitFor(() => existsSync('/dev/shm' + src), 'the writer');
+  const good = join(dir, 'dmg.arrows');
+  assert.equal(runCli(['record', src, good, '--frames', '2']).status, 0);
+  const b = readFileSync(good);
+  const batch = 8 + b.readInt32LE(4); // the first record batch's message, after the schema's
+  const meta = b.subarray(batch + 8, batch + 8 + b.readInt32LE(batch + 4));
+  const len = Buffer.alloc(8);
+  len.writeBigInt64LE(120n); // a column's values: 30 rows of f32, after its offset in the buffer list
+  const at = meta.indexOf(len, 8);
+  assert.ok(at > 0, 'the buffer list is found');
+  meta.fill(0x7f, at - 8, at); // that column's offset: far beyond any safe integer
+  const p = join(dir, 'dmg-offset.arrows');
+  writeFileSync(p, b);
+  await assert.rejects(openRecording(p), (e) => e.name === 'RecordingError' && e.code === 'EBADRECORDING');
+  const r = runCli(['info', p]);
+  assert.equal(r.status, 1, r.stderr);
+  assert.match(r.stderr, /^shmswarm: [^\n]+ does not decode[^\n]*\n$/);
+});
+
+test('every 8 bytes of the headers of a recording overwritten in turn: it opens or is refused as a bad recording, never hangs', { timeout: 60_000 }, async (t) => {
+  const src = uniqueName(t, 'sweep');
+  rampWriter(t, src, 30);
+  await waitFor(() => existsSync('/dev/shm' + src), 'the writer');
+  const good = join(dir, 'sweep.arrows');
+  assert.equal(runCli(['record', src, good, '--frames', '2']).status, 0);
+  const b = readFileSync(good);
+  const batch = 8 + b.readInt32LE(4); // the schema's message, then the first record batch's
+  const end = batch + 8 + b.readInt32LE(batch + 4);
+  const p = join(dir, 'sweep-x.arrows');
+  for (let i = 8; i < end; i += 4) {
+    const d = Buffer.from(b);
+    d.fill(0x7f, i, Math.min(i + 8, end)); // a list length of 2^31: apache-arrow looped over it for minutes
+    writeFileSync(p, d);
+    try {
+      (await openRecording(p)).close();
+    } catch (e) {
+      assert.equal(e.name, 'RecordingError', `bytes ${i}..${i + 8}: ${e.message}`);
+    }
+  }
+});
+
+test('replay onto an existing segment points to replay --force, not create --force', async (t) => {
+  const src = uniqueName(t, 'exists');
+  rampWriter(t, src, 30);
+  await waitFor(() => existsSync('/dev/shm' + src), 'the writer');
+  const file = join(dir, 'exists.arrows');
+  assert.equal(runCli(['record', src, file, '--frames', '1']).status, 0);
+  const r = runCli(['replay', file, src]);
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /already exists; .*replay --force/);
+  assert.doesNotMatch(r.stderr, /create --force/);
+});
+
 test('record refuses what it cannot do before creating any file', async (t) => {
   const src = uniqueName(t, 'refuse');
   const seg = Segment.create(src, { rows: 2, fields: 'a,b', dtype: 'i64' });
@@ -252,6 +308,10 @@ test('dump --follow: one NDJSON object per new frame, CSV with frame,time,agent;
   assert.equal(lines[0], 'frame,time,agent,y');
   assert.equal(lines.length, 1 + 2 * 3 + 1);
   assert.ok(!csv.stdout.includes('\r'), 'LF line endings');
+  const crlf = runCli(['dump', name, '--follow', '--csv', '--crlf', '--frames', '1']);
+  assert.equal(crlf.status, 0, crlf.stderr);
+  assert.match(crlf.stdout, /^frame,time,agent,x,y,vx,vy\r\n(\d[^\r\n]*\r\n){3}$/, '--crlf: CRLF line endings, as dump --csv --crlf');
+  assert.equal(runCli(['dump', name, '--follow', '--crlf', '--frames', '1']).status, 2, '--crlf without --csv is refused');
   const [k, , agent, y] = lines[2].split(',').map(Number);
   assert.equal(agent, 1);
   assert.equal(y, k + 4 + 1);

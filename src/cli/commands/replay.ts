@@ -1,4 +1,4 @@
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import type { Segment } from '../../core/segment.js';
 import type { Recording } from '../../record/index.js';
 import { CliError, errnoText, usageError } from '../errors.js';
@@ -41,7 +41,7 @@ export function makeReplayCommand(): Command {
     .option('--from <frame>', 'start at this frame (0 = the first in the file)', parseNonNegativeInt)
     .option('--frames <n>', 'publish n frames, then stop', parsePositiveInt)
     .option('--force', 'replace an existing shmswarm segment whose writer is dead (as create --force)')
-    .option('--mode <octal>', 'permission bits of the segment', parseMode, 0o600)
+    .addOption(new Option('--mode <octal>', 'permission bits of the segment').argParser(parseMode).default(0o600, '600'))
     .option('--keep', 'leave the segment in place at the end (it is removed otherwise)')
     .option('--partial', 'replay a recording that ends mid-frame (a recorder that was killed) up to its last whole frame')
     .addHelpText(

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { CliError } from '../errors.js';
 import { progress, warn } from '../output.js';
 import { parseMode } from '../parse.js';
@@ -39,7 +39,7 @@ export function makeSubscribeCommand(): Command {
     .option('--subject <s>', 'subject to follow (default: shmswarm.<name without the slash>)')
     .option('--as <local>', 'name of the local mirror segment (default: the remote name)')
     .option('--force', 'replace an existing segment of that name whose writer is dead')
-    .option('--mode <octal>', 'permission bits of the mirror', parseMode, 0o600)
+    .addOption(new Option('--mode <octal>', 'permission bits of the mirror').argParser(parseMode).default(0o600, '600'))
     .option('--keep', 'leave the mirror (with its last frame) when stopping')
     .option('--max-bytes <n>', 'refuse frames larger than this (default 256M)', parseBytes)
     .option('--creds <file>', 'a NATS credentials file (JWT and nkey seed)')

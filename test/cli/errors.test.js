@@ -110,6 +110,14 @@ test('timeouts: ETIMEDOUT/lock and EBUSY with the lock held, ETIMEDOUT/not-ready
   assert.equal(e.message, `${name}: timed out (no new frame before the timeout)`);
 });
 
+test('replay onto an existing segment: replay:EEXIST says replay --force', (t) => {
+  const name = uniqueName(t, 'replayed');
+  Segment.create(name, { rows: 2, cols: 2 }).close();
+  const recording = new URL('../../examples/ci/swarm-run.arrows', import.meta.url).pathname;
+  expectSame(t, ['replay', recording, name], `Segment.create(${JSON.stringify(name)}, { rows: 2, cols: 2 })`);
+  assert.ok(used.has('replay:EEXIST'));
+});
+
 test('the table: every entry was provoked above, or is listed here with why not', () => {
   const notProvoked = {
     // Root (the test user here) may open any object.

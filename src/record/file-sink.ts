@@ -1,4 +1,4 @@
-import { closeSync, fstatSync, ftruncateSync, openSync, writevSync, constants } from 'node:fs';
+import { closeSync, fstatSync, ftruncateSync, openSync, statSync, writevSync, constants } from 'node:fs';
 
 /**
  * The recording file: bytes handed to `write` are kept until `commit()`, which puts them all in
@@ -18,6 +18,16 @@ export class FileSink {
   /** Creates `path` (O_EXCL unless `overwrite`), mode 0644 less the umask. */
   constructor(path: string, overwrite: boolean) {
     this.path = path;
+    // What is there already decides the error, before anything is opened: a directory or a device
+    // is not a file to overwrite (--force would not help), and opening a FIFO would block.
+    let existing: ReturnType<typeof statSync> | undefined;
+    try {
+      existing = statSync(path);
+    } catch {
+      /* nothing there (or unreachable: the open says why) */
+    }
+    if (existing?.isDirectory()) throw Object.assign(new Error(`EISDIR: ${path} is a directory`), { code: 'EISDIR' });
+    if (existing && !existing.isFile()) throw Object.assign(new Error(`${path} is not a regular file`), { code: 'EINVAL' });
     const flags = constants.O_WRONLY | constants.O_CREAT | (overwrite ? constants.O_TRUNC : constants.O_EXCL);
     this.#fd = openSync(path, flags, 0o644);
     if (!fstatSync(this.#fd).isFile()) {

@@ -196,7 +196,8 @@ export async function startServer(o: ServeOptions = {}): Promise<SwarmServer> {
       res.destroy();
       return;
     }
-    send(res, status, 'application/json', JSON.stringify({ error: message, code }) + '\n');
+    // 426 names the protocol to upgrade to (RFC 9110 §15.5.22).
+    send(res, status, 'application/json', JSON.stringify({ error: message, code }) + '\n', status === 426 ? { Upgrade: 'websocket', Connection: 'Upgrade' } : {});
   }
 
   /** One consistent frame, copied without the lock (a writer that keeps overwriting it: 503). */
@@ -283,6 +284,8 @@ export async function startServer(o: ServeOptions = {}): Promise<SwarmServer> {
         src.close();
       }
     }
+    // The WebSocket endpoint reached without the upgrade (curl, a browser's address bar).
+    if (path === '/stream') throw new HttpError(426, '/stream is a WebSocket endpoint: connect with a WebSocket client (Upgrade: websocket)', 'EUPGRADE');
     throw new HttpError(404, `no such path: ${path.slice(0, 100)}`, 'ENOTFOUND');
   }
 

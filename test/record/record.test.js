@@ -3,7 +3,7 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Segment } from '../../dist/core/index.js';
@@ -271,6 +271,15 @@ test('record refuses what it cannot do before creating any file', async (t) => {
   assert.equal(r.status, 1);
   assert.match(r.stderr, /EEXIST .*--force to overwrite/);
   assert.equal(readFileSync(join(dir, 'exists.arrows'), 'utf8'), 'mine');
+  // A directory or a device is not a file --force could overwrite: said at once, with or without it.
+  mkdirSync(join(dir, 'adir.arrows'));
+  for (const [target, re] of [[join(dir, 'adir.arrows'), /EISDIR .*is a directory/], ['/dev/full', /\/dev\/full is not a regular file/]])
+    for (const force of [[], ['--force']]) {
+      const d = runCli(['record', src, target, '--frames', '1', ...force]);
+      assert.equal(d.status, 1, d.stderr);
+      assert.match(d.stderr, re);
+      assert.doesNotMatch(d.stderr, /--force to overwrite/);
+    }
 });
 
 test('info: a /name is the segment as before; a path is a recording', (t) => {
@@ -279,6 +288,10 @@ test('info: a /name is the segment as before; a path is a recording', (t) => {
   assert.match(r.stderr, /cannot read .*none\.mcap: ENOENT/);
   const seg = runCli(['info', '/' + 'shmswarm-no-such-segment-x']);
   assert.match(seg.stderr, /segment \/shmswarm-no-such-segment-x does not exist/);
+  // A relative path that does not exist is a missing file, not a badly written segment name.
+  const rel = spawnSync(process.execPath, [BIN, 'info', './no-such-run'], { cwd: dir, encoding: 'utf8' });
+  assert.equal(rel.status, 1, rel.stderr);
+  assert.match(rel.stderr, /cannot read \.\/no-such-run: ENOENT/);
   const word = runCli(['info', 'swarm']);
   assert.match(word.stderr, /did you mean "\/swarm"/);
   const flag = runCli(['info', join(dir, 'good.arrows'), '--python']);
@@ -366,5 +379,15 @@ test('every dtype comes back bit for bit (NaN payloads, i64 beyond 2^53), both f
       assert.deepEqual(Buffer.from(f.data.buffer, f.data.byteOffset, f.data.byteLength), Buffer.from(frame.buffer), `${dtype} ${ext}`);
       assert.equal(got.dtype, dtype);
     }
+  }
+});
+
+test('every Python block of docs/RECORDING.md compiles (the MCAP reader cannot run here: pip has no mcap package)', () => {
+  const doc = readFileSync(join(ROOT, 'docs', 'RECORDING.md'), 'utf8');
+  const blocks = [...doc.matchAll(/```python\n([\s\S]*?)```/g)].map((m) => m[1]);
+  assert.ok(blocks.some((b) => b.includes('make_reader')), 'the MCAP reader is one of them');
+  for (const [i, code] of blocks.entries()) {
+    const r = spawnSync('python3', ['-c', 'import sys; compile(sys.stdin.read(), "block", "exec")'], { input: code, encoding: 'utf8' });
+    assert.equal(r.status, 0, `python block ${i + 1} of docs/RECORDING.md: ${r.stderr}`);
   }
 });

@@ -247,11 +247,16 @@ test('a socket that stops reading gets no backlog: frames are skipped and counte
 test('bad requests: unknown paths 404, other methods 405, huge or malformed heads 400/431, a WebSocket flood is closed; the server keeps serving', async (t) => {
   const name = staticSegment(t, 'bad');
   const { url, child } = await startServe(t, [name]);
-  for (const p of ['nothing', 'frame.csv/../../etc/passwd', '%2e%2e/x', 'stream', 'info.json?name=/other']) {
+  for (const p of ['nothing', 'frame.csv/../../etc/passwd', '%2e%2e/x', 'info.json?name=/other']) {
     const r = await http(new URL(p, url));
     assert.ok(r.status === 404 || r.status === 400, `${p}: ${r.status}`);
     assert.ok(JSON.parse(r.body).code, `${p}: a JSON error`);
   }
+  // /stream without the upgrade (curl, an address bar): 426 says what it is, not "no such path".
+  const plain = await http(new URL('stream', url));
+  assert.equal(plain.status, 426);
+  assert.equal(plain.headers.upgrade, 'websocket');
+  assert.match(JSON.parse(plain.body).error, /WebSocket endpoint/);
   assert.equal((await http(new URL('info.json', url), { method: 'POST' })).status, 405);
   assert.equal((await http(new URL('info.json', url), { method: 'DELETE' })).status, 405);
   assert.match(await rawRequest(url, `GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: ${'a'.repeat(100_000)}\r\n\r\n`), /^HTTP\/1.1 431/);
@@ -353,7 +358,7 @@ test('binds 127.0.0.1 by default; another address is warned about; bad options e
   await sleep(200);
   assert.match(shared.stderr(), /--token-file .*open can be read by other users of this machine \(chmod 600/);
   writeFileSync(join(dir, 'empty'), '\n');
-  assert.equal(runCli(['serve', name, '--token-file', join(dir, 'empty')]).status, 2);
+  assert.equal(runCli(['serve', name, '--token-file', join(dir, 'empty')]).status, 1, 'an empty token file is a runtime failure, as a missing one (and as publish/subscribe say)');
   const missing = runCli(['serve', name, '--token-file', join(dir, 'nope')]);
   assert.equal(missing.status, 1);
   assert.match(missing.stderr, /cannot read --token-file .*ENOENT/);

@@ -184,6 +184,8 @@ export function isRecordingPath(arg: string): boolean {
   // /dev/shm/NAME is a segment named by its path: the name check suggests /NAME.
   if (resolve(arg).startsWith(SHM_DIR + '/')) return false;
   if (existsSync(arg)) return true;
+  // A path (./run, dir/run, /tmp/run) is never a segment name, which has one leading "/" only.
+  if (arg.includes('/')) return true;
   return /\.(arrows|arrow|mcap)$/i.test(arg);
 }
 

@@ -41,7 +41,9 @@ export function makeRecordCommand(): Command {
       `
 Each frame is in the file (written to the kernel) before the next one is taken: a recorder that
 is killed loses at most the frame it was writing. Frames published while it was busy are counted
-as missed, said on stderr and stored in the file. Ctrl-C or SIGTERM ends the file properly, exit 0.
+as missed, said on stderr and stored in the file. Ctrl-C or SIGTERM ends the file properly, exit 0;
+so does the segment being removed or re-created (the end of its writer's run: replay and
+simulate --unlink-on-exit remove theirs), which stderr says.
 The file is read back by pyarrow, Arrow.jl, Foxglove and ros2 bag (docs/RECORDING.md), and by
 shmswarm info <file> and shmswarm replay.
 

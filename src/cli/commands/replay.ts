@@ -88,7 +88,7 @@ Examples:
         );
         for (const w of seg.warnings) warn(w);
         const timing = o.rate !== undefined ? `at ${o.rate} Hz` : o.speed === 0 ? 'as fast as possible' : o.speed === 1 ? 'as recorded' : `at ${o.speed}× speed`;
-        progress(`replay ${file} → ${name}: ${h.rows} × ${h.cols} (${h.fields.join(',')}) ${h.dtype}, ${whole - from} frames ${timing}${o.loop ? ', looping' : ''}; Ctrl-C to stop`);
+        progress(`replay ${file} → ${name}: ${h.rows} × ${h.cols} (${h.fields.join(',')}) ${h.dtype}, ${whole - from} frame${whole - from === 1 ? '' : 's'} ${timing}${o.loop ? ', looping' : ''}; Ctrl-C to stop`);
         const r = await rec.replay(recording, seg, { speed: o.speed, rate: o.rate, loop: o.loop, from, frames: o.frames, signal: controller.signal, lowLatency: true });
         const why = { end: 'done', frames: 'done', signal: 'stopped' }[r.stoppedBy];
         progress(`replay ${name}: ${why}; published ${r.published} frame${r.published === 1 ? '' : 's'} in ${r.seconds.toFixed(2)} s${o.keep ? `; ${name} kept` : ''}`);

@@ -29,7 +29,7 @@ export function readToken(file: string): string {
     throw new CliError(`cannot read --token-file ${file}: ${errnoText(e)}`);
   }
   const token = text.split(/\r?\n/)[0].trim();
-  if (token === '') throw usageError(`--token-file ${file} is empty: put the token on its first line`);
+  if (token === '') throw new CliError(`--token-file ${file} is empty: put the token on its first line`);
   if ((statSync(file).mode & 0o077) !== 0) warn(`--token-file ${file} can be read by other users of this machine (chmod 600 ${file})`);
   return token;
 }

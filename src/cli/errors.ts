@@ -65,10 +65,7 @@ export const HINTS: Readonly<Record<string, Hint>> = {
   ENOENT: (_e, n) => `segment ${n} does not exist; ${didYouMean(n)}create it with: shmswarm create ${q(n)} --agents N --fields x,y`,
   'check:ENOENT': (_e, n) => `segment ${n} does not exist; ${didYouMean(n)}start its writer first, or wait for it with: shmswarm wait ${q(n)}`,
   'check:ENOENT/matrix': (e, n) => `${e.message}; start its writer first, or wait for it with: shmswarm wait ${q(n)} --raw ...`,
-  'unlink:ENOENT': (_e, n) => {
-    const near = similarNames(n);
-    return `segment ${n} does not exist; nothing to remove (${near.length ? `did you mean ${near.map(q).join(' or ')}? ` : ''}shmswarm list shows what exists)`;
-  },
+  'unlink:ENOENT': (_e, n) => `segment ${n} does not exist; nothing to remove (${nearNames(n, ' ')}shmswarm list shows what exists)`,
   EEXIST: (_e, n) =>
     `segment ${n} already exists; remove it with: shmswarm unlink ${q(n)} (or create --force to replace it when its writer is dead)`,
   'replay:EEXIST': (_e, n) =>
@@ -87,10 +84,15 @@ export const HINTS: Readonly<Record<string, Hint>> = {
   ENOTRECOVERABLE: (_e, n) => `the mutex of ${n} is not recoverable; re-create the segment (shmswarm create ${q(n)} --force ...)`,
 };
 
+/** "did you mean /swarm?" and `then` for a name that looks like a typo of one that exists; else "". */
+function nearNames(name: string, then: string): string {
+  const near = similarNames(name);
+  return near.length ? `did you mean ${near.map(q).join(' or ')}?${then}` : '';
+}
+
 /** "did you mean /swarm? If not, " for a name that looks like a typo of one that exists; else "". */
 export function didYouMean(name: string): string {
-  const near = similarNames(name);
-  return near.length ? `did you mean ${near.map(q).join(' or ')}? If not, ` : '';
+  return nearNames(name, ' If not, ');
 }
 
 function permissionDenied(e: ShmswarmError, n: string): string {

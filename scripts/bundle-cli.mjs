@@ -33,6 +33,18 @@ try {
     define: { 'import.meta.url': '__shmswarm_bundle_url' },
     // ES modules are strict mode; the bundle must be too, and a directive counts only first.
     banner: { js: `"use strict";\nconst __shmswarm_bundle_url = require('node:url').pathToFileURL(__filename).href;` },
+    // The capabilities built on the core (recording, the NATS bridge, serve) stay out of the
+    // bundle: they doubled it (241 → 478 kB), and parsing it is part of every command's start-up.
+    // Their commands import them dynamically; those imports load them from dist/ as ES modules,
+    // with their own instances of the core's modules (errors are recognised by name and code,
+    // not by class, for that reason: isShmswarmError).
+    plugins: [{
+      name: 'capabilities-outside-the-bundle',
+      setup(b) {
+        b.onResolve({ filter: /^\.\.\/\.\.\/(record|bridge|serve)\/[^/]+\.js$/ }, (args) =>
+          args.kind === 'dynamic-import' ? { path: args.path.slice('../'.length), external: true } : undefined);
+      },
+    }],
     logLevel: 'warning',
   });
 } catch (e) {

@@ -1,4 +1,4 @@
-import { ShmswarmError } from '../core/errors.js';
+import { isShmswarmError, type ShmswarmError } from '../core/errors.js';
 import { shellQuote as q } from '../core/names.js';
 import { similarNames } from './suggest.js';
 
@@ -113,7 +113,7 @@ export function hintFor(e: ShmswarmError, command?: string): Hint | undefined {
  */
 export function describeError(e: unknown, command?: string): { message: string; exitCode: number } {
   if (e instanceof CliError) return { message: e.message, exitCode: e.exitCode };
-  if (e instanceof ShmswarmError) {
+  if (isShmswarmError(e)) {
     const hint = hintFor(e, command);
     return { message: hint ? hint(e, e.segment ?? '') : e.message, exitCode: EXIT_RUNTIME };
   }

@@ -33,7 +33,10 @@ export class ShmswarmError extends Error {
 }
 
 export function isShmswarmError(e: unknown, code?: string): e is ShmswarmError {
-  return e instanceof ShmswarmError && (code === undefined || e.code === code);
+  // By name and code, not by class: a second copy of this module (another copy of the package,
+  // or the CLI's bundle beside the capabilities it loads from dist/) makes errors of its own class.
+  const err = e as Partial<ShmswarmError> | null;
+  return e instanceof Error && err!.name === 'ShmswarmError' && typeof err!.code === 'string' && (code === undefined || err!.code === code);
 }
 
 /**

@@ -337,19 +337,28 @@ test('dump --follow: one NDJSON object per new frame, CSV with frame,time,agent;
 });
 
 test('the recording libraries load only in the commands that use them', (t) => {
-  const reporter = join(dir, 'report.cjs');
-  writeFileSync(reporter, "process.on('exit', () => process.stderr.write('LIBS:' + Object.keys(require.cache).filter((k) => /apache-arrow|@mcap|@foxglove/.test(k)).length + '\\n'));\n");
+  // Seen both ways they can be loaded: require() (require.cache at exit) and import (an ES module
+  // resolve hook, which runs on its own thread and writes straight to stderr).
+  const reporter = join(dir, 'report.mjs');
+  const hook = `export async function resolve(s, c, next) { const r = await next(s, c); if (/apache-arrow|@mcap|@foxglove/.test(r.url)) (await import('node:fs')).writeSync(2, 'ESMLIB ' + r.url + '\\n'); return r; }`;
+  writeFileSync(reporter, `import { register, createRequire } from 'node:module';
+register('data:text/javascript,' + encodeURIComponent(${JSON.stringify(hook)}));
+const require = createRequire(import.meta.url);
+process.on('exit', () => process.stderr.write('LIBS:' + Object.keys(require.cache).filter((k) => /apache-arrow|@mcap|@foxglove/.test(k)).length + '\\n'));
+`);
   const name = uniqueName(t, 'startup');
   const seg = Segment.create(name, { rows: 2, fields: 'x' });
   t.after(() => seg.close());
-  const run = (args) => spawnSync(process.execPath, ['-r', reporter, BIN, ...args], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+  const run = (args) => spawnSync(process.execPath, ['--import', reporter, BIN, ...args], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
   for (const args of [['info', name], ['info', '--help'], ['dump', name, '--csv'], ['record', '--help'], ['replay', '--help']]) {
     const r = run(args);
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stderr, /LIBS:0\n$/, args.join(' '));
+    assert.doesNotMatch(r.stderr, /ESMLIB/, args.join(' '));
   }
   const r = run(['info', join(dir, 'good.arrows')]);
-  assert.match(r.stderr, /LIBS:[1-9]/, 'the reporter sees a library that was loaded');
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stderr, /ESMLIB .*apache-arrow|LIBS:[1-9]/, 'the reporter sees a library that was loaded');
 });
 
 test('every dtype comes back bit for bit (NaN payloads, i64 beyond 2^53), both formats where they exist', async (t) => {

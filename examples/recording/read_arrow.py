@@ -23,8 +23,10 @@ def read_recording(path):
             batch, custom = reader.read_next_batch_with_custom_metadata()
         except StopIteration:
             break  # the end-of-stream marker, or the end of a killed recording after a whole frame
-        except pa.ArrowInvalid:
-            break  # a killed recording that ends inside a frame: the frames before it are whole
+        except (pa.ArrowInvalid, OSError):
+            # A killed recording that ends inside a frame (in its header: ArrowInvalid; in its
+            # body: OSError "Expected to be able to read … bytes"): the frames before it are whole.
+            break
         # One column per field, one row per agent: a (agents, fields) matrix per frame.
         frames.append(np.column_stack([c.to_numpy() for c in batch.columns]))
         stamps.append((int(custom[b"shmswarm.frame"]), int(custom[b"shmswarm.time_ns"]) / 1e9))
@@ -39,8 +41,8 @@ def long_table(path):
     while True:
         try:
             batch, custom = reader.read_next_batch_with_custom_metadata()
-        except (StopIteration, pa.ArrowInvalid):
-            break
+        except (StopIteration, pa.ArrowInvalid, OSError):
+            break  # the end, or a killed recording's last, partial frame (as in read_recording)
         n = batch.num_rows
         head = {
             "frame": pa.array(np.full(n, int(custom[b"shmswarm.frame"]), dtype=np.int64)),

@@ -4,7 +4,7 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Segment } from '../../dist/core/index.js';
@@ -162,5 +162,32 @@ test('the segment removed or re-created mid-recording, and Ctrl-C: stops with a 
     assert.match(r.stderr, want);
     const back = await readBack(file, 10, 4);
     assert.deepEqual(back, { frames: 2, truncated: null });
+  }
+});
+
+test('a recording cut inside its last frame, in its header or in its body: shmswarm and pyarrow both read the frames before it', async (t) => {
+  if (!hasPyarrow && !CI) return t.skip('pyarrow is not installed (pip install pyarrow numpy duckdb)');
+  const name = uniqueName(t, 'cut');
+  const seg = Segment.create(name, { rows: 100, fields: 'x,y,vx,vy' });
+  t.after(() => seg.close());
+  const file = join(dir, 'cut.arrows');
+  const rec = spawnCli(['record', name, file]);
+  t.after(() => rec.kill('SIGKILL'));
+  const frame = new Float32Array(400);
+  for (let k = 1; k <= 3; k++) {
+    for (let i = 0; i < frame.length; i++) frame[i] = k + i;
+    seg.writeFrame(frame);
+    await waitFor(() => framesIn(file, k), `frame ${k}`);
+  }
+  rec.kill('SIGINT'); // the normal stop: the stream gets its end-of-stream marker
+  assert.equal((await waitExit(rec)).code, 0);
+  const whole = readFileSync(file);
+  // The stream ends with an 8-byte end-of-stream marker after the last frame's 1,600-byte body:
+  // 100 bytes before the marker is inside that body; 1,700 is inside its header (or just before).
+  for (const cut of [8 + 100, 8 + 1_700]) {
+    const part = join(dir, `cut-${cut}.arrows`);
+    writeFileSync(part, whole.subarray(0, whole.length - cut));
+    assert.equal((await readBack(part, 100, 4)).frames, 2, `${cut} bytes short`);
+    assert.equal(pyarrowFrames(part), 2, `pyarrow, ${cut} bytes short`);
   }
 });

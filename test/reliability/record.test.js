@@ -58,6 +58,26 @@ async function readBack(path, rows, cols) {
   }
 }
 
+/**
+ * A recorder of a 100 × 4 segment into `file`, fed three ramp frames in lockstep: each is
+ * written only once the one before is readable from the file. Returns the recorder, still running.
+ */
+async function recordInLockstep(t, label, file) {
+  const name = uniqueName(t, label);
+  const seg = Segment.create(name, { rows: 100, fields: 'x,y,vx,vy' });
+  t.after(() => seg.close());
+  const rec = spawnCli(['record', name, file]);
+  t.after(() => rec.kill('SIGKILL'));
+  const frame = new Float32Array(400);
+  for (let k = 1; k <= 3; k++) {
+    for (let i = 0; i < frame.length; i++) frame[i] = k + i;
+    seg.writeFrame(frame);
+    // The recorder is idle after taking frame k: the frame must be readable from the file now.
+    await waitFor(() => framesIn(file, k), `frame ${k} in ${file} (held in a buffer?)`);
+  }
+  return rec;
+}
+
 function pyarrowFrames(path) {
   const py = spawnSync('python3', [join(ROOT, 'examples/recording/read_arrow.py'), path], { encoding: 'utf8' });
   assert.equal(py.status, 0, py.stderr);
@@ -85,19 +105,8 @@ for (const ext of ['arrows', 'mcap']) {
   });
 
   test(`each frame is in the file before the next is taken (${ext}): a writer in lockstep, then kill -9, loses nothing`, async (t) => {
-    const name = uniqueName(t, 'lockstep');
-    const seg = Segment.create(name, { rows: 100, fields: 'x,y,vx,vy' });
-    t.after(() => seg.close());
     const file = join(dir, `lockstep.${ext}`);
-    const rec = spawnCli(['record', name, file]);
-    t.after(() => rec.kill('SIGKILL'));
-    const frame = new Float32Array(400);
-    for (let k = 1; k <= 3; k++) {
-      for (let i = 0; i < frame.length; i++) frame[i] = k + i;
-      seg.writeFrame(frame);
-      // The recorder is idle after taking frame k: the frame must be readable from the file now.
-      await waitFor(() => framesIn(file, k), `frame ${k} in ${file} (held in a buffer?)`);
-    }
+    const rec = await recordInLockstep(t, 'lockstep', file);
     rec.kill('SIGKILL');
     await waitExit(rec);
     assert.equal((await readBack(file, 100, 4)).frames, 3);
@@ -167,18 +176,8 @@ test('the segment removed or re-created mid-recording, and Ctrl-C: stops with a 
 
 test('a recording cut inside its last frame, in its header or in its body: shmswarm and pyarrow both read the frames before it', async (t) => {
   if (!hasPyarrow && !CI) return t.skip('pyarrow is not installed (pip install pyarrow numpy duckdb)');
-  const name = uniqueName(t, 'cut');
-  const seg = Segment.create(name, { rows: 100, fields: 'x,y,vx,vy' });
-  t.after(() => seg.close());
   const file = join(dir, 'cut.arrows');
-  const rec = spawnCli(['record', name, file]);
-  t.after(() => rec.kill('SIGKILL'));
-  const frame = new Float32Array(400);
-  for (let k = 1; k <= 3; k++) {
-    for (let i = 0; i < frame.length; i++) frame[i] = k + i;
-    seg.writeFrame(frame);
-    await waitFor(() => framesIn(file, k), `frame ${k}`);
-  }
+  const rec = await recordInLockstep(t, 'cut', file);
   rec.kill('SIGINT'); // the normal stop: the stream gets its end-of-stream marker
   assert.equal((await waitExit(rec)).code, 0);
   const whole = readFileSync(file);

@@ -1,25 +1,11 @@
 import { CliError, usageError } from './errors.js';
 import { warn } from './output.js';
-import type { RowRange } from './parse.js';
+import type { DumpFlags } from './commands/dump.js';
 import { SignalHold } from './signals.js';
 
-export interface FollowFlags {
-  csv?: boolean;
-  crlf?: boolean;
-  json?: boolean;
-  ndjson?: boolean;
-  npy?: string;
-  table?: boolean;
-  output?: string;
-  raw?: boolean;
-  lock?: boolean;
-  rows?: RowRange;
-  fields?: string[];
-  frames?: number;
-}
 
 /** `dump --follow`: every new frame on stdout until --frames, Ctrl-C or a closed pipe (exit 0). */
-export async function runFollow(name: string, o: FollowFlags): Promise<void> {
+export async function runFollow(name: string, o: DumpFlags): Promise<void> {
   const other = (['json', 'npy', 'table', 'output', 'raw', 'lock'] as const).find((k) => o[k] !== undefined);
   if (other) throw usageError(`--${other} does not go with --follow (NDJSON or --csv on stdout)`);
   if (o.crlf && !o.csv) throw usageError('--crlf only applies to CSV (--follow --csv)');

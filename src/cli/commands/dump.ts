@@ -8,7 +8,7 @@ import { addRawOptions, parseFieldList, parseMs, parsePositiveInt, parseRowRange
 
 export type DumpFormat = 'csv' | 'json' | 'ndjson' | 'npy' | 'table';
 
-interface DumpFlags extends RawFlags {
+export interface DumpFlags extends RawFlags {
   csv?: boolean;
   crlf?: boolean;
   json?: boolean;

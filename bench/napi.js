@@ -13,7 +13,8 @@ const seg = Segment.create(name, { rows: 100, cols: 10 });
 Segment.unlink(name);
 const raw = native().SegmentHandle.create(`${name}-raw`, 100, 10, 9, null, 0o600);
 native().unlink(`${name}-raw`);
-const bound = raw.bound();
+const io = new Float64Array(new ArrayBuffer(64));
+const bound = raw.bound(io);
 const src = new Float32Array(1000);
 const dst = allocFrame(parseDtype('f32'), 1000);
 const info = new Float64Array(6);
@@ -29,7 +30,11 @@ const cases = {
   'writeFrame, bound function': () => bound.writeFrame(src),
   'Segment.writeFrame': () => seg.writeFrame(src),
   'readFrame lock-free, instance method': () => raw.readFrame(dst, 2, -1, info),
-  'readFrame lock-free, bound function': () => bound.readFrame(dst, 2, -1, info),
+  'readFrame lock-free, bound function (mode and seen in io)': () => {
+    io[6] = 2;
+    io[7] = -1;
+    bound.readFrame(dst);
+  },
   'Segment.readFrame({ into, lockFree })': () => seg.readFrame(into),
 };
 const best = Object.fromEntries(Object.keys(cases).map((k) => [k, Infinity]));

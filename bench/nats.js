@@ -16,9 +16,9 @@ import { Segment } from '../dist/core/index.js';
 import { natsServerPath, HOW_TO_INSTALL, startNats } from '../test/nats/server.js';
 import { parseArgsOrExit, usageExit } from './lib/args.js';
 
-const USAGE = 'usage: node bench/nats.js [--seconds 5] [--only <n>[,<n>...]] [--soak 60] [--cpu-prof DIR] [--cli PATH] [--max-payload BYTES]   (--only: case numbers 1-4, in the order of the table)';
+const USAGE = 'usage: node bench/nats.js [--seconds 5] [--only <n>[,<n>...]] [--soak 60] [--cpu-prof DIR] [--cli PATH] [--max-payload BYTES] [--server-gogc 400]   (--only: case numbers 1-4, in the order of the table)';
 const { values } = parseArgsOrExit('bench/nats.js', USAGE, {
-  options: { seconds: { type: 'string', default: '5' }, soak: { type: 'string' }, only: { type: 'string' }, 'cpu-prof': { type: 'string' }, cli: { type: 'string' }, 'max-payload': { type: 'string' } },
+  options: { seconds: { type: 'string', default: '5' }, soak: { type: 'string' }, only: { type: 'string' }, 'cpu-prof': { type: 'string' }, cli: { type: 'string' }, 'max-payload': { type: 'string' }, 'server-gogc': { type: 'string', default: '400' } },
 });
 const ONLY = values.only === undefined ? null : values.only.split(',').map(Number);
 if (ONLY && !ONLY.every((n) => Number.isInteger(n) && n >= 1 && n <= 4)) usageExit('bench/nats.js', USAGE, '--only takes case numbers from 1 to 4');
@@ -27,6 +27,11 @@ if (!(SECONDS > 0 && SECONDS <= 600)) usageExit('bench/nats.js', USAGE, '--secon
 // --max-payload: the server's max_payload (default: nats-server's own, 1 MB), to see what chunk sizes cost.
 const MAX_PAYLOAD = values['max-payload'] === undefined ? undefined : Number(values['max-payload']);
 if (MAX_PAYLOAD !== undefined && !(Number.isInteger(MAX_PAYLOAD) && MAX_PAYLOAD >= 4096 && MAX_PAYLOAD <= 64 * 2 ** 20)) usageExit('bench/nats.js', USAGE, '--max-payload must be a whole number of bytes from 4096 to 67108864');
+// --server-gogc: nats-server's GOGC. With Go's default (100) the server spends a large part of its
+// CPU collecting the garbage of megabyte messages; README ("Across hosts: NATS") recommends 400
+// for frames of a megabyte or more, and the bench runs the server as recommended.
+const SERVER_GOGC = Number(values['server-gogc']);
+if (!(Number.isInteger(SERVER_GOGC) && SERVER_GOGC >= 50 && SERVER_GOGC <= 10000)) usageExit('bench/nats.js', USAGE, '--server-gogc must be a whole number from 50 to 10000');
 if (values.soak !== undefined && !(Number(values.soak) > 0)) usageExit('bench/nats.js', USAGE, '--soak must be a number of seconds > 0');
 if (!natsServerPath()) {
   process.stderr.write(`bench/nats.js: ${HOW_TO_INSTALL}\n`);
@@ -99,6 +104,7 @@ async function runCase(server, transport, bytes, rate, seconds) {
   const writer = start([join(HERE, 'lib', 'stamp-writer.js'), src, String(rows), String(rate)], 'writer');
   const children = [writer];
   let seg = null;
+  let source = null;
   try {
     await until(() => writer.out.includes('ready'), 'the writer');
     let sender;
@@ -122,6 +128,8 @@ async function runCase(server, transport, bytes, rate, seconds) {
     await new Promise((r) => setTimeout(r, 1000)); // warm-up
     const into = new Float64Array(seg.length);
     const ages = [];
+    source = Segment.open(src, { readonly: true });
+    const s0 = source.info().frames;
     const f0 = seg.info().frames;
     const serverCpu = () => (transport === 'nats' ? cpuMs(server.pid) : 0);
     const c0 = [cpuMs(sender.pid), cpuMs(receiver.pid), serverCpu()];
@@ -140,16 +148,18 @@ async function runCase(server, transport, bytes, rate, seconds) {
     }
     const secs = (performance.now() - t0) / 1000;
     const frames = seg.info().frames - f0;
+    const sourceFps = (source.info().frames - s0) / secs;
     const c1 = [cpuMs(sender.pid), cpuMs(receiver.pid), serverCpu()];
     ages.sort((a, b) => a - b);
     return {
-      transport, bytes, rate, fps: frames / secs, p50: pct(ages, 0.5), p90: pct(ages, 0.9),
+      transport, bytes, rate, sourceFps, fps: frames / secs, p50: pct(ages, 0.5), p90: pct(ages, 0.9),
       senderCpu: (c1[0] - c0[0]) / Math.max(1, frames), receiverCpu: (c1[1] - c0[1]) / Math.max(1, frames),
       serverCpu: (c1[2] - c0[2]) / Math.max(1, frames),
       note: transport === 'nats' ? (/refused|disconnected/.exec(receiver.err)?.[0] ?? '') : '',
     };
   } finally {
     seg?.close();
+    source?.close();
     await stopAll(children.reverse());
   }
 }
@@ -187,9 +197,9 @@ async function soak(server, seconds) {
   }
 }
 
-const server = await startNats(null, MAX_PAYLOAD ? { maxPayload: MAX_PAYLOAD } : {});
+const server = await startNats(null, { maxPayload: MAX_PAYLOAD, env: { GOGC: String(SERVER_GOGC) } });
 try {
-  process.stdout.write(`bench/nats.js — ${new Date().toISOString()}, ${cpus()[0]?.model} × ${cpus().length}, Node ${process.versions.node}${MAX_PAYLOAD ? `, max_payload ${MAX_PAYLOAD}` : ''}, load ${loadavg().map((l) => l.toFixed(2)).join(' ')}\n`);
+  process.stdout.write(`bench/nats.js — ${new Date().toISOString()}, ${cpus()[0]?.model} × ${cpus().length}, Node ${process.versions.node}, nats-server GOGC=${SERVER_GOGC}${MAX_PAYLOAD ? `, max_payload ${MAX_PAYLOAD}` : ''}, load ${loadavg().map((l) => l.toFixed(2)).join(' ')}\n`);
   if (values.soak !== undefined) {
     await soak(server, Number(values.soak));
   } else {
@@ -204,10 +214,10 @@ try {
         process.stderr.write(`  ${transport} ${bytes / 1e6} MB ${rate || 'back to back'}: ${r.fps.toFixed(1)} fps\n`);
       }
     }
-    process.stdout.write('\nframe     rate          transport  frames/s  age p50 ms  age p90 ms  CPU ms/frame: sender  receiver  nats-server\n');
+    process.stdout.write('\nframe     rate          transport  source frames/s  frames/s  age p50 ms  age p90 ms  CPU ms/frame: sender  receiver  nats-server\n');
     for (const r of rows)
       process.stdout.write(
-        `${`${r.bytes / 1e6} MB`.padEnd(9)} ${(r.rate ? `${r.rate} Hz` : 'back to back').padEnd(13)} ${r.transport.padEnd(10)} ${r.fps.toFixed(1).padStart(8)} ${r.p50.toFixed(2).padStart(11)} ${r.p90.toFixed(2).padStart(11)} ${r.senderCpu.toFixed(2).padStart(20)} ${r.receiverCpu.toFixed(2).padStart(9)} ${(r.transport === 'nats' ? r.serverCpu.toFixed(2) : '-').padStart(12)} ${r.note}\n`,
+        `${`${r.bytes / 1e6} MB`.padEnd(9)} ${(r.rate ? `${r.rate} Hz` : 'back to back').padEnd(13)} ${r.transport.padEnd(10)} ${r.sourceFps.toFixed(1).padStart(15)} ${r.fps.toFixed(1).padStart(8)} ${r.p50.toFixed(2).padStart(11)} ${r.p90.toFixed(2).padStart(11)} ${r.senderCpu.toFixed(2).padStart(20)} ${r.receiverCpu.toFixed(2).padStart(9)} ${(r.transport === 'nats' ? r.serverCpu.toFixed(2) : '-').padStart(12)} ${r.note}\n`,
       );
     process.stdout.write('\nratios NATS / TCP (same run):\n');
     for (let i = 0; i < rows.length; i += 2) {

@@ -8,6 +8,9 @@
 
 namespace shmswarm {
 
+// The bytes behind a TypedArray or DataView, or a TypeError.
+// One N-API call on the hot path (each costs 25-45 ns here): ask for the typed-array info
+// directly, without the ArrayBuffer handle; anything else fails that call and is checked after.
 void BytesOf(const Napi::Value &v, void **data, size_t *len) {
   napi_env env = v.Env();
   napi_typedarray_type type;

@@ -31,22 +31,23 @@ uint64_t Seen(const Napi::Value &v) {
   return d < 0 ? UINT64_MAX : (uint64_t)d;
 }
 
-// The bytes behind a TypedArray or DataView, or a TypeError.
-// One N-API call on the hot path (each costs 25-45 ns here): ask for the typed-array info
-// directly, without the ArrayBuffer handle; anything else fails that call and is checked after.
-void FillInfo(Napi::Env env, const Napi::Value &out, const shmswarm_frame_info &fi) {
-  napi_typedarray_type type;
-  size_t length;
-  void *data;
-  if (napi_get_typedarray_info(env, out, &type, &length, &data, nullptr, nullptr) != napi_ok) return;
-  if (type != napi_float64_array || length < 6) ThrowType(env, "info must be a Float64Array(6)");
-  double *d = (double *)data;
+// A frame's figures in the order InfoArray and Segment#frame read them.
+void PutInfo(double *d, const shmswarm_frame_info &fi) {
   d[0] = (double)fi.sequence;
   d[1] = (double)fi.frames;
   d[2] = (double)fi.last_write_ns / kNsPerMs;
   d[3] = (double)fi.writer_pid;
   d[4] = (double)fi.flags;
   d[5] = (double)fi.retries;
+}
+
+void FillInfo(Napi::Env env, const Napi::Value &out, const shmswarm_frame_info &fi) {
+  napi_typedarray_type type;
+  size_t length;
+  void *data;
+  if (napi_get_typedarray_info(env, out, &type, &length, &data, nullptr, nullptr) != napi_ok) return;
+  if (type != napi_float64_array || length < 6) ThrowType(env, "info must be a Float64Array(6)");
+  PutInfo((double *)data, fi);
 }
 
 Napi::Array InfoArray(Napi::Env env, const shmswarm_frame_info &fi) {
@@ -373,9 +374,20 @@ Napi::Value SegmentHandle::WriteFrame(const Napi::CallbackInfo &info) {
 // writeFrame and readFrame as functions bound to this handle through their data pointer: an
 // instance method pays napi_unwrap (a private-symbol lookup) on every call, a third of a 4 KB
 // publish here. The caller keeps them next to the handle object, so they never outlive it.
+// bound(io: Float64Array(8) over its own ArrayBuffer): the bound readFrame(dst) takes its mode
+// and `seen` from io[6] and io[7] and leaves the frame's figures (InfoArray's order) in io[0..5],
+// instead of converting three more arguments and a result: each N-API call costs 25-45 ns here,
+// and a read paid five (docs/PERFORMANCE.md, "Copies from any address").
 Napi::Value SegmentHandle::Bound(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   Live(env);
+  napi_typedarray_type type;
+  size_t length;
+  void *data;
+  if (napi_get_typedarray_info(env, info[0], &type, &length, &data, nullptr, nullptr) != napi_ok || type != napi_float64_array || length < 8)
+    ThrowType(env, "bound() takes a Float64Array(8)");
+  io_ = (double *)data;  // an ArrayBuffer's memory does not move; the reference keeps it alive
+  ioRef_ = Napi::Persistent(info[0]);
   Napi::Object o = Napi::Object::New(env);
   o.Set("writeFrame", Napi::Function::New<BoundWriteFrame>(env, "writeFrame", this));
   o.Set("readFrame", Napi::Function::New<BoundReadFrame>(env, "readFrame", this));
@@ -387,7 +399,17 @@ Napi::Value SegmentHandle::BoundWriteFrame(const Napi::CallbackInfo &info) {
 }
 
 Napi::Value SegmentHandle::BoundReadFrame(const Napi::CallbackInfo &info) {
-  return static_cast<SegmentHandle *>(info.Data())->ReadFrame(info);
+  SegmentHandle *self = static_cast<SegmentHandle *>(info.Data());
+  Napi::Env env = info.Env();
+  shmswarm_segment *s = self->Live(env);
+  void *data;
+  size_t len;
+  BytesOf(info[0], &data, &len);
+  double *io = self->io_;
+  shmswarm_frame_info fi;
+  Check(env, shmswarm_read_frame_ex(s, data, len, (int)io[6], io[7] < 0 ? UINT64_MAX : (uint64_t)io[7], &fi), self->name_);
+  PutInfo(io, fi);
+  return Napi::Value();  // undefined, without a call to fetch it
 }
 
 // beginFrame() -> the slot being written (0 with one slot)

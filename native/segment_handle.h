@@ -63,6 +63,9 @@ class SegmentHandle : public Napi::ObjectWrap<SegmentHandle>, public WaitTarget 
   void *private_base_ = nullptr;  // copy-on-write mapping behind read-only views
   size_t private_size_ = 0;
   std::vector<Napi::Reference<Napi::ArrayBuffer>> views_;
+  // The bound readFrame's argument and result block (see Bound), kept alive by ioRef_.
+  double *io_ = nullptr;
+  Napi::Reference<Napi::Value> ioRef_;
 };
 
 }  // namespace shmswarm

@@ -137,7 +137,7 @@ export async function dieMidFrame(t, name, options, first) {
     seg.writeFrame(${first});
     seg.beginFrame()[0] = -1;
     console.log('mid-frame');
-    setInterval(() => {}, 1000);
+    setInterval(() => seg, 1000); // keeps seg reachable: a collected handle would be closed
   `);
   t.after(() => child.kill('SIGKILL'));
   await waitForLine(child, /mid-frame/);

@@ -430,7 +430,10 @@ static int cmd_offsets(int argc, char **argv) {
    * Otherwise they are ordinary allocations. */
   uint8_t *src = aliased ? place_near(map, 1, bytes + 8192) : (uint8_t *)aligned_alloc(4096, bytes + 8192);
   uint8_t *dst = aliased ? place_near(map, 2, bytes + 8192) : (uint8_t *)aligned_alloc(4096, bytes + 8192);
-  uint8_t *asrc = (uint8_t *)aligned_alloc(4096, bytes + 64), *adst = (uint8_t *)aligned_alloc(4096, bytes + 64);
+  /* The aligned reference: the swept buffers at offset 0 (page-aligned), the same memory as every
+   * offset, since at 24 MB two allocations' physical pages alone differed by 10 %; where the
+   * swept buffers are placed to alias, buffers of their own. */
+  uint8_t *asrc = aliased ? (uint8_t *)aligned_alloc(4096, bytes + 64) : src, *adst = aliased ? (uint8_t *)aligned_alloc(4096, bytes + 64) : dst;
   if (!src || !dst || !asrc || !adst) die("allocate", -ENOMEM);
   memset(src, 0x3f, bytes + 8192);
   memset(dst, 0, bytes + 8192);
@@ -441,10 +444,13 @@ static int cmd_offsets(int argc, char **argv) {
                                 "writeFrameAligned", "readFrameAligned"};
   static int64_t t[K][N];
   shmswarm_frame_info info;
-  for (int o = 0; o < N; o++) {
+  for (int o = 0; o < N; o++)
     for (int k = 0; k < K; k++) t[k][o] = INT64_MAX;
-    uint8_t *so = src + 16 * o, *dn = dst + 16 * o;
-    for (int r = 0; r < reps; r++)
+  /* Each repetition sweeps every offset: a slow spell (another process, the host) then falls on
+   * different offsets in different sweeps instead of on every sample of a few. */
+  for (int r = 0; r < reps; r++)
+    for (int o = 0; o < N; o++) {
+      uint8_t *so = src + 16 * o, *dn = dst + 16 * o;
       for (int k = 0; k < K; k++) {
         /* Each sample times the calls after one untimed call of the same path: each path finds
          * its own buffers as warm as the others do (eight 240 KB pairs overflow the L2). */
@@ -477,6 +483,91 @@ static int cmd_offsets(int argc, char **argv) {
   return 0;
 }
 
+/* copy-methods BYTES REPS INNER read|write: glibc's memcpy against the core's two AVX2 loops
+ * (forward and backward, called directly whatever shmswarm_copy would choose) between a segment's
+ * frame and a buffer at every 16-byte offset of a 4 KiB period, best of REPS sweeps per offset;
+ * prints min / median / p90 / max over the offsets for each, and at how many offsets the forward
+ * loop beat memcpy. What shmswarm_copy's choice on AMD rests on (docs/PERFORMANCE.md). */
+static int cmd_copy_methods(int argc, char **argv) {
+  if (argc < 6) return 2;
+#ifdef SHMSWARM__COPY_AVX2
+  size_t bytes = (size_t)strtoull(argv[2], NULL, 10);
+  int reps = atoi(argv[3]), inner = atoi(argv[4]), read = strcmp(argv[5], "read") == 0;
+  if (bytes < 64 || reps < 1 || inner < 1) return 2;
+  char name[64];
+  snprintf(name, sizeof name, "/shmswarm-bench-m-%d", (int)getpid());
+  shmswarm_segment *s;
+  int rc = shmswarm_create(name, bytes / 4, 1, SHMSWARM_F32, NULL, 0600, &s);
+  if (rc) die("create", rc);
+  shmswarm_unlink(name);
+  bytes = bytes / 4 * 4;
+  uint8_t *map = (uint8_t *)shmswarm_data(s), *buf = (uint8_t *)aligned_alloc(4096, bytes + 8192);
+  if (!buf) die("allocate", -ENOMEM);
+  memset(buf, 1, bytes + 8192);
+  static int64_t t[3][256];
+  for (int k = 0; k < 3; k++)
+    for (int o = 0; o < 256; o++) t[k][o] = INT64_MAX;
+  for (int r = 0; r < reps; r++)
+    for (int o = 0; o < 256; o++) {
+      uint8_t *dst = read ? buf + 16 * o : map;
+      const uint8_t *src = read ? map : buf + 16 * o;
+      for (int k = 0; k < 3; k++) {
+        int64_t t0 = 0;
+        for (int i = -1; i < inner; i++) {
+          if (i == 0) t0 = now_ns();
+          if (k == 0) memcpy(dst, src, bytes);
+          else if (k == 1) shmswarm__copy_forward(dst, src, bytes);
+          else shmswarm__copy_backward(dst, src, bytes);
+        }
+        int64_t dt = (now_ns() - t0) / inner;
+        if (dt < t[k][o]) t[k][o] = dt;
+      }
+    }
+  static const char *names[3] = {"memcpy", "forward loop", "backward loop"};
+  int wins = 0;
+  for (int o = 0; o < 256; o++) wins += t[1][o] < t[0][o];
+  for (int k = 0; k < 3; k++) {
+    int64_t v[256];
+    memcpy(v, t[k], sizeof v);
+    qsort(v, 256, sizeof *v, cmp_i64);
+    printf("%-14s min %8" PRId64 "  median %8" PRId64 "  p90 %8" PRId64 "  max %8" PRId64 " ns\n", names[k], v[0], v[128], v[230], v[255]);
+  }
+  printf("the forward loop beat memcpy at %d of 256 offsets (%zu bytes, %s)\n", wins, bytes, read ? "segment -> buffer" : "buffer -> segment");
+  shmswarm_close(s);
+  return 0;
+#else
+  (void)argv;
+  printf("not x86 with the AVX2 loops: nothing to compare\n");
+  return 0;
+#endif
+}
+
+/* cold-copies BYTES N: the floor under an allocating read. One frame copied into N buffers in
+ * turn (N frames of memory cycling, as frames do between two young collections of V8), mean per
+ * copy, best of 20 rounds; N = 1 is the warm destination. */
+static int cmd_cold_copies(int argc, char **argv) {
+  if (argc < 4) return 2;
+  size_t bytes = (size_t)strtoull(argv[2], NULL, 10);
+  int n = atoi(argv[3]);
+  if (bytes < 64 || n < 1) return 2;
+  uint8_t *src = (uint8_t *)aligned_alloc(4096, bytes), **dst = (uint8_t **)calloc((size_t)n, sizeof *dst);
+  if (!src || !dst) die("allocate", -ENOMEM);
+  memset(src, 3, bytes);
+  for (int i = 0; i < n; i++) {
+    if (!(dst[i] = (uint8_t *)aligned_alloc(4096, bytes))) die("allocate", -ENOMEM);
+    memset(dst[i], 0, bytes);
+  }
+  int64_t best = INT64_MAX;
+  for (int r = 0; r < 20; r++) {
+    int64_t t0 = now_ns();
+    for (int i = 0; i < 4 * n; i++) shmswarm_copy(dst[i % n], src, bytes);
+    int64_t dt = (now_ns() - t0) / (4 * n);
+    if (dt < best) best = dt;
+  }
+  printf("%zu bytes into %d buffers in turn (%.1f MB cycling): %" PRId64 " ns a copy\n", bytes, n, (double)bytes * n / 1e6, best);
+  return 0;
+}
+
 int main(int argc, char **argv) {
   int r = 2;
   if (argc >= 2 && strcmp(argv[1], "copy") == 0) r = cmd_copy(argc, argv);
@@ -488,6 +579,8 @@ int main(int argc, char **argv) {
   else if (argc >= 2 && strcmp(argv[1], "e2e-writer") == 0) r = cmd_e2e_writer(argc, argv);
   else if (argc >= 2 && strcmp(argv[1], "e2e-consumer") == 0) r = cmd_e2e_consumer(argc, argv);
   else if (argc >= 2 && strcmp(argv[1], "offsets") == 0) r = cmd_offsets(argc, argv);
-  if (r == 2) fprintf(stderr, "usage: shmbench copy ROWS COLS BATCH_MS | offsets BYTES REPS INNER [aliased] | wake-writer NAME GAP_US MAX_S | wake-reader[-loop] NAME SAMPLES\n");
+  else if (argc >= 2 && strcmp(argv[1], "copy-methods") == 0) r = cmd_copy_methods(argc, argv);
+  else if (argc >= 2 && strcmp(argv[1], "cold-copies") == 0) r = cmd_cold_copies(argc, argv);
+  if (r == 2) fprintf(stderr, "usage: shmbench copy ROWS COLS BATCH_MS | offsets BYTES REPS INNER [aliased] | copy-methods BYTES REPS INNER read|write | cold-copies BYTES N | wake-writer NAME GAP_US MAX_S | wake-reader[-loop] NAME SAMPLES\n");
   return r;
 }

@@ -56,15 +56,17 @@ const roles = {
   },
 
   // Issue 22: writeFrame from and readFrame({ into }) into views at every 16-byte offset of a 4 KiB
-  // period (best of `reps` at each, the paths interleaved); then an allocating readFrame() and a
+  // period (best of `reps` sweeps at each, the paths interleaved); then an allocating readFrame() and a
   // readFrame({ into }) in loops of `loop` calls (mean per call, garbage collection included).
   offsets({ name, bytes, reps, inner, loop }) {
     const n = bytes >> 2;
     const seg = Segment.create(name, { rows: n, fields: ['v'], dtype: 'f32' });
     Segment.unlink(name);
-    const srcBuf = new ArrayBuffer(n * 4 + 8192), dstBuf = new ArrayBuffer(n * 4 + 8192);
-    new Float32Array(srcBuf).fill(1.5);
-    const r = { bytes: n * 4, reps, writeFrame: [], readFrame: [] };
+    // 64-byte-aligned buffers (allocFrame), swept every 16 bytes; offset 0 is the aligned case,
+    // the same memory as every offset (at 24 MB two allocations' physical pages alone differed
+    // by 10 %, which a reference in other buffers counted as the address's effect).
+    const srcBuf = allocFrame(F32, n + 2048).fill(1.5).buffer, dstBuf = allocFrame(F32, n + 2048).buffer;
+    const r = { bytes: n * 4, reps };
     // Each sample times the calls after one untimed call of the same path: each path finds its
     // own buffers as warm as the others do (six 240 KB pairs overflow the L2).
     const time = (f) => {
@@ -75,7 +77,7 @@ const roles = {
     };
     // The same paths from 64-byte-aligned arrays, and this process's own memcpy between those
     // and the segment (TypedArray#set), at every offset too: they share its load.
-    const into = allocFrame(F32, n), from = allocFrame(F32, n).fill(1.5), mapped = seg.view();
+    const into = new Float32Array(dstBuf, 0, n), from = new Float32Array(srcBuf, 0, n), mapped = seg.view();
     const paths = {
       writeFrame: (src) => seg.writeFrame(src),
       readFrame: (_, dst) => seg.readFrame({ into: dst }),
@@ -84,17 +86,22 @@ const roles = {
       memcpyWriteAligned: () => mapped.set(from),
       memcpyReadAligned: () => into.set(mapped),
     };
-    for (const k of Object.keys(paths)) r[k] = [];
-    for (let pass = 0; pass < 2; pass++) {
-      // Pass 0 warms up (JIT, first touches) and is thrown away.
+    // Each pass sweeps every offset; passes 0 and 1 warm up (first touches, the JIT) and are
+    // thrown away, and each offset keeps its best of the `reps` passes after them. Sweeping once
+    // per repetition spreads a slow spell (the JIT compiling on a background thread took the
+    // first ~20 offsets of a sweep to 2x on every path, aligned ones included) over different
+    // offsets instead of every sample of a few.
+    const WARM = 2;
+    const views = Array.from({ length: 256 }, (_, o) => [new Float32Array(srcBuf, 16 * o, n), new Float32Array(dstBuf, 16 * o, n)]);
+    for (const key of Object.keys(paths)) r[key] = new Array(256).fill(Infinity);
+    for (let pass = 0; pass < WARM + reps; pass++)
       for (let o = 0; o < 256; o++) {
-        const src = new Float32Array(srcBuf, 16 * o, n), dst = new Float32Array(dstBuf, 16 * o, n);
-        const best = {};
-        for (let k = 0; k < (pass ? reps : 1); k++)
-          for (const [key, f] of Object.entries(paths)) best[key] = Math.min(best[key] ?? Infinity, time(() => f(src, dst)));
-        if (pass) for (const key of Object.keys(paths)) r[key].push(best[key]);
+        const [src, dst] = views[o];
+        for (const [key, f] of Object.entries(paths)) {
+          const t = time(() => f(src, dst));
+          if (pass >= WARM && t < r[key][o]) r[key][o] = t;
+        }
       }
-    }
     const mean = (f) => {
       let best = Infinity;
       for (let round = 0; round < 3; round++) best = Math.min(best, time(() => { for (let i = 0; i < loop; i++) f(); }) / loop);

@@ -101,10 +101,10 @@ class PresizedMessage {
   #buf: Uint8Array;
   #len = 0;
 
-  constructor(size: number, hdr: number, first: Uint8Array) {
+  constructor(size: number, hdr: number, first: Uint8Array, memory: ArrayBuffer) {
     // The payload (after `hdr` bytes of headers) starts on a 64-byte boundary.
     const start = (ALIGN - (hdr % ALIGN)) % ALIGN;
-    this.#buf = new Uint8Array(new ArrayBuffer(start + size), start, size);
+    this.#buf = new Uint8Array(memory, start, size);
     this.write(first);
   }
 
@@ -134,6 +134,38 @@ class PresizedMessage {
 }
 
 /**
+ * Memory for large messages, given back by the receiver once it has copied a message out
+ * (recycleMessage): a new frame-sized ArrayBuffer for every chunk costs the kernel's page faults
+ * and zero-filling on the receiving side of every frame (docs/PERFORMANCE.md, NATS bridge).
+ * A message never given back is left to the garbage collector as before.
+ */
+const spare: ArrayBuffer[] = [];
+const SPARE_MAX = 4;
+/** Sizes are rounded up to this: a frame's chunks differ by a few header bytes, and its last one is shorter. */
+const SIZE_CLASS = 64 * 1024;
+const ours = new WeakSet<ArrayBuffer>();
+
+function takeMessageMemory(bytes: number): ArrayBuffer {
+  const size = Math.ceil(bytes / SIZE_CLASS) * SIZE_CLASS;
+  const i = spare.findIndex((b) => b.byteLength === size);
+  if (i >= 0) return spare.splice(i, 1)[0]!;
+  const b = new ArrayBuffer(size);
+  ours.add(b);
+  return b;
+}
+
+/**
+ * The receiver has copied `payload` out and holds no view of it: the memory of a presized
+ * message may be reused for a later one. Anything else is ignored.
+ */
+export function recycleMessage(payload: Uint8Array): void {
+  const b = payload.buffer as ArrayBuffer;
+  if (!ours.has(b) || spare.includes(b)) return;
+  if (spare.length >= SPARE_MAX) spare.shift();
+  spare.push(b);
+}
+
+/**
  * Give every large message that spans socket reads one buffer of its announced size (at most
  * the server's max_payload) instead of a doubling one. Whether the connection's client could be
  * changed. Applies to the parser the connection has and to the ones it makes on reconnection
@@ -154,7 +186,7 @@ export function presizeMessages(nc: NatsConnection): boolean {
     // The server refuses larger messages; a size beyond it is not believed (the client's own buffer then grows as before).
     const limit = this.dispatcher?.info?.max_payload ?? 1 << 20;
     if (!(Number.isSafeInteger(size) && size >= PRESIZE_FROM && size <= limit && hdr <= size)) return;
-    this.msgBuf = new PresizedMessage(size, hdr, mb.bytes({ copy: false }));
+    this.msgBuf = new PresizedMessage(size, hdr, mb.bytes({ copy: false }), takeMessageMemory(size + ALIGN));
   };
   proto[PATCHED] = true;
   return true;

@@ -5,7 +5,7 @@
 // the first whole frame's shape; a frame of another shape re-creates it (docs/BRIDGES.md).
 import { Events, type Msg, type MsgHdrs, type NatsConnection } from 'nats';
 import { closeConnection } from './connect.js';
-import { presizeMessages } from './natsio.js';
+import { presizeMessages, recycleMessage } from './natsio.js';
 import { allocFrame, isShmswarmError, Segment, ShmswarmError, type TypedArray } from '../core/index.js';
 import { removeMirrorStatus, writeMirrorStatus, type MirrorState, type MirrorStatus } from './status.js';
 import { Assembler, decodeMessage, LAST_STREAM, lastSubject, sameShape, WireProblem, type ChunkMsg, type FrameMeta, type Problem, type SourceState, type StatusMsg, type WholeFrame } from './wire.js';
@@ -202,6 +202,8 @@ export class Subscriber {
     }
     this.#noteSource(decodedStatusOf(decoded.meta), false);
     const whole = assembler.add(decoded, msg.data);
+    // A chunk of a larger frame has been copied into the frame being put together.
+    if (decoded.chunks > 1) recycleMessage(msg.data);
     if (whole) {
       const src = this.#source;
       if (src && src.id === whole.meta.id) src.received++;

@@ -44,7 +44,12 @@ export interface NativeSegmentHandle {
   state(): NativeState;
   sequence(): number;
   /** writeFrame and readFrame bound to this handle (no per-call unwrap); keep them with it. */
-  bound(): { writeFrame(src: ArrayBufferView): void; readFrame(dst: ArrayBufferView, mode: number, seen: number, info: Float64Array): number };
+  /**
+   * `io`: a Float64Array(8) over its own ArrayBuffer, kept by the handle: the bound readFrame
+   * takes its mode from io[6] and `seen` from io[7] (-1: none) and leaves the frame's figures in
+   * io[0..5] (sequence, frames, last write ms, writer pid, flags, retries).
+   */
+  bound(io: Float64Array): { writeFrame(src: ArrayBufferView): void; readFrame(dst: ArrayBufferView): void };
   stat(): NativeStat;
   view(writable: boolean): ArrayBuffer;
   writeFrame(src: ArrayBufferView): void;

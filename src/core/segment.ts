@@ -206,7 +206,8 @@ export class Segment<T extends TypedArray = TypedArray> {
   #version: number;
   /** One typed array per slot, over the mapping. */
   #views: T[] | null = null;
-  #info = new Float64Array(6);
+  /** The bound readFrame's arguments and results (see NativeSegmentHandle.bound). */
+  #io = new Float64Array(new ArrayBuffer(64));
   /** writeFrame/readFrame bound to #handle: the 4 KB hot path skips a per-call unwrap. */
   #bound: ReturnType<NativeSegmentHandle['bound']>;
   #inFrame = false;
@@ -222,7 +223,7 @@ export class Segment<T extends TypedArray = TypedArray> {
     const lay = handle.layout();
     this.name = name;
     this.#handle = handle;
-    this.#bound = handle.bound();
+    this.#bound = handle.bound(this.#io);
     this.readonly = readonly;
     this.warnings = warnings;
     this.kind = lay.kind;
@@ -604,9 +605,12 @@ export class Segment<T extends TypedArray = TypedArray> {
     const data = frameTarget(this.#dtype, this.#elements, o.into);
     const since = o.since === undefined ? -1 : checkSequence(o.since, 'since');
     this.#useTimeout(h, timeoutOption(o.timeoutMs, this.#timeoutMs));
-    const flags = this.#bound.readFrame(data, mode, since, this.#info);
-    if (flags & FrameFlag.UNCHANGED) return null;
-    return Segment.#frame(data, this.#info);
+    const io = this.#io;
+    io[6] = mode;
+    io[7] = since;
+    this.#bound.readFrame(data);
+    if (io[4] & FrameFlag.UNCHANGED) return null;
+    return Segment.#frame(data, io);
   }
 
   /**

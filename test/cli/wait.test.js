@@ -14,7 +14,7 @@ setTimeout(() => {
   const seg = Segment.create(name, { rows: 2, fields: 'x,y' });
   console.log('created');
   let k = 0;
-  if (count === 0 && rate === 0) return setInterval(() => {}, 1000);
+  if (count === 0 && rate === 0) return setInterval(() => seg, 1000); // seg stays reachable (a collected handle is closed)
   const timer = setInterval(() => {
     seg.writeFrame([k, k, k, k]);
     if (++k >= count && count > 0) { clearInterval(timer); seg.close(); console.log('done'); setTimeout(() => {}, 60000); }

@@ -51,7 +51,7 @@ test('a locked read with nothing new answers without the lock; with something ne
   seg.writeFrame(new Float32Array(16).fill(7));
   const seen = seg.sequence();
   // Another process holds the mutex (not mid-frame: a plain lock) until killed.
-  const child = spawnNode(`const s = Segment.open(${JSON.stringify(name)}); s.lock(); console.log('held'); setInterval(() => {}, 1000);`);
+  const child = spawnNode(`const s = Segment.open(${JSON.stringify(name)}); s.lock(); console.log('held'); setInterval(() => s, 1000);`); // s stays reachable: collected, it would be closed and its lock released
   t.after(() => child.kill('SIGKILL'));
   await waitForLine(child, /^held$/);
   const reader = Segment.open(name, { readonly: true });

@@ -10,7 +10,7 @@ async function holder(t, name, code) {
     const s = Segment.open(${JSON.stringify(name)});
     ${code}
     console.log('held');
-    setInterval(() => {}, 1000);`);
+    setInterval(() => s, 1000); // keeps s reachable: a collected handle would be closed, its lock released`);
   t.after(() => child.kill('SIGKILL'));
   const exit = waitExit(child);
   await waitForLine(child, /^held$/);

@@ -243,7 +243,7 @@ test('a writer SIGKILLed mid-frame in a 3-slot segment: lock-free readers still 
      s.writeFrame(new Float32Array(s.length).fill(1));
      s.beginFrame().fill(2);
      console.log('in frame');
-     setInterval(() => {}, 1000);`,
+     setInterval(() => s, 1000);`,
   );
   t.after(() => child.kill('SIGKILL'));
   await waitForLine(child, /^in frame$/);

@@ -10,7 +10,10 @@
 #define _GNU_SOURCE /* before any system header: the header's implementation needs it */
 #include <string.h>
 
-enum { ROWS = 1024, COLS = 4, ROUNDS = 20 };
+/* 1,600 bytes: below SHMSWARM__COPY_VEC_MIN, so the core copies the frame with memcpy, which this
+ * program can interpose (from 2 KiB it takes its own vector loops on x86; the seqlock's check is
+ * the same whatever copies the bytes). */
+enum { ROWS = 100, COLS = 4, ROUNDS = 20 };
 #define FRAME_BYTES ((size_t)ROWS * COLS * sizeof(float))
 
 static void *armed_dst;            /* the reader's buffer, while a copy into it is to pause */
@@ -31,6 +34,7 @@ static void *pausing_memcpy(void *dst, const void *src, size_t n) {
 #define SHMSWARM_IMPLEMENTATION
 #include "shmswarm.h"
 #undef memcpy
+_Static_assert(FRAME_BYTES < SHMSWARM__COPY_VEC_MIN, "the frame must be copied by memcpy to be interposed");
 
 #include <sys/wait.h>
 

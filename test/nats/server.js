@@ -57,10 +57,11 @@ function accepts(port) {
  * Start a server; `t` (a test context) stops it and removes its files when the test ends (without
  * `t`, call `cleanup()`).
  * Options: jetstream (default true), token, maxPayload (bytes), tls ({ cert, key } files, e.g.
- * from makeTlsFiles), config (more lines, e.g. makeCreds().config). Returns { url, port, stop(),
+ * from makeTlsFiles), config (more lines, e.g. makeCreds().config), env (more environment
+ * variables for the server process, e.g. GOGC). Returns { url, port, stop(),
  * kill(), restart(), logText() }.
  */
-export async function startNats(t, { jetstream = true, token, maxPayload, tls, config = [] } = {}) {
+export async function startNats(t, { jetstream = true, token, maxPayload, tls, config = [], env = {} } = {}) {
   const bin = natsServerPath();
   const dir = mkdtempSync(join(tmpdir(), 'shmswarm-nats-'));
   const port = await freePort();
@@ -85,7 +86,7 @@ export async function startNats(t, { jetstream = true, token, maxPayload, tls, c
       return child?.pid;
     },
     async start() {
-      child = spawn(bin, ['-c', conf], { stdio: ['ignore', 'pipe', 'pipe'] });
+      child = spawn(bin, ['-c', conf], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
       child.stdout.on('data', (d) => (log += d));
       child.stderr.on('data', (d) => (log += d));
       const deadline = Date.now() + 10_000;

@@ -443,7 +443,8 @@ static struct timespec shmswarm__ts(int64_t ns) {
  * from 2 KiB on x86 with AVX2 a frame is copied with that loop (unaligned loads, aligned
  * stores), backward when the destination is up to 2 KiB ahead modulo 256 MiB or 4 KiB; on AMD
  * always, elsewhere (Intel's rep movsb is not known slow there; not measured here) only in
- * those aliasing windows, the rest by memcpy (docs/PERFORMANCE.md, "Copies from any address").
+ * the aliasing windows as first measured (up to 256 bytes ahead modulo 4 KiB), the rest by
+ * memcpy (docs/PERFORMANCE.md, "Copies from any address").
  * Smaller copies and other architectures use memcpy. The seqlock reader copies while a writer
  * may store (as it did with memcpy) and decides by the sequence after the copy. */
 #define SHMSWARM__COPY_VEC_MIN 2048u
@@ -512,8 +513,8 @@ static int shmswarm__copy_method(const void *dst, const void *src, size_t bytes)
   if (ahead >= 1 && ahead <= 2048) return SHMSWARM__COPY_BACKWARD;
   if (ahead == 0 || ahead >= SHMSWARM__COPY_ALIAS - 2048) return SHMSWARM__COPY_FORWARD;
   ahead &= 4095u;
-  if (ahead >= 1 && ahead <= 2048) return SHMSWARM__COPY_BACKWARD;
-  return shmswarm__copy_amd ? SHMSWARM__COPY_FORWARD : SHMSWARM__COPY_MEMCPY;
+  if (!shmswarm__copy_amd) return ahead >= 1 && ahead <= 256 ? SHMSWARM__COPY_BACKWARD : SHMSWARM__COPY_MEMCPY;
+  return ahead >= 1 && ahead <= 2048 ? SHMSWARM__COPY_BACKWARD : SHMSWARM__COPY_FORWARD;
 #else
   (void)dst, (void)src, (void)bytes;
   return SHMSWARM__COPY_MEMCPY;

@@ -94,17 +94,22 @@ static void method_choice(void) {
 #ifdef SHMSWARM__COPY_AVX2
   int avx2 = __builtin_cpu_supports("avx2") != 0, amd = __builtin_cpu_is("amd") != 0;
   uint8_t *d = dst_area + 8192, *s = src_area + 8192;
-  /* From 2 KiB on, by (dst - src): ahead by 1..2048 bytes modulo 256 MiB, or by 1..2048 modulo
-   * 4 KiB: backward; equal or up to 2048 behind modulo 256 MiB: forward; otherwise memcpy, or
-   * on AMD forward (method 0 below: the CPU decides). */
+  /* From 2 KiB on, by (dst - src): ahead by 1..2048 bytes modulo 256 MiB, or by 1..256 modulo
+   * 4 KiB: backward; equal or up to 2048 behind modulo 256 MiB: forward; otherwise memcpy. On
+   * AMD 257..2048 ahead modulo 4 KiB is backward too (method 3 below) and memcpy's cases are
+   * forward (method 0: the CPU decides). */
   static const struct { long long distance; int method; } cases[] = {
       {16, 2}, {2048, 2}, {(1ll << 28) + 16, 2}, {(1ll << 30) + 1024, 2}, {(1 << 20) + 16, 2}, {(1 << 20) + 256, 2},
       {0, 1}, {1ll << 28, 1}, {-16, 1}, {-528, 1}, {-2048, 1}, {(1ll << 29) - 64, 1},
-      {(1 << 20) + 272, 2}, {(1 << 20) + 1024, 2}, {-2064, 2}, {(1 << 20) + 2048, 2},
+      {(1 << 20) + 272, 3}, {(1 << 20) + 1024, 3}, {-2064, 3}, {(1 << 20) + 2048, 3},
       {2064, 0}, {(1 << 20) - 16, 0}, {(1 << 20) + 2049, 0}, {(1 << 20) + 3072, 0}, {-(1 << 20) - 64, 0}, {64, 2}};
   for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
     const uint8_t *from = (const uint8_t *)((uintptr_t)d - (uintptr_t)cases[i].distance);
-    int want = !avx2 ? SHMSWARM__COPY_MEMCPY : cases[i].method == 0 && amd ? SHMSWARM__COPY_FORWARD : cases[i].method;
+    int m = cases[i].method;
+    int want = !avx2 ? SHMSWARM__COPY_MEMCPY
+               : m == 3  ? (amd ? SHMSWARM__COPY_BACKWARD : SHMSWARM__COPY_MEMCPY)
+               : m == 0  ? (amd ? SHMSWARM__COPY_FORWARD : SHMSWARM__COPY_MEMCPY)
+                         : m;
     if (shmswarm__copy_method(d, from, 245760) != want || shmswarm__copy_method(d, from, 4096) != want) {
       printf("#   dst - src = %lld: method %d, want %d\n", cases[i].distance, shmswarm__copy_method(d, from, 245760), want);
       failed = 1;

@@ -227,13 +227,12 @@ async function sectionOffsets() {
     }
     // Best of the rounds at each offset: load that hit one round is not the copy's cost.
     const perOffset = (rs, k) => rs[0][k].map((_, o) => Math.min(...rs.map((r) => r[k][o])));
-    // Ratios are paired: each offset's figure over the reference measured at the same offset, in
-    // the same rounds. At 24 MB the aligned memcpy itself moved by 1.3x between offsets (memory
-    // bandwidth shared with the host), which a ratio to its median counted against every path.
-    const paired = (rs, k, ref) => {
-      const a = perOffset(rs, k), b = perOffset(rs, ref);
-      return stats(a.map((v, o) => v / b[o]));
-    };
+    // Ratios are paired: each offset's figure over the reference measured at the same offset in
+    // the same process, then the median of the rounds' ratios. At 24 MB the aligned memcpy itself
+    // moved by 1.3x between offsets (memory bandwidth shared with the host), which a ratio to its
+    // median counted against every path; and each process has its own physical pages, so a best
+    // of the rounds taken per path could divide one process's figure by another's.
+    const paired = (rs, k, ref) => stats(rs[0][k].map((_, o) => median(rs.map((r) => r[k][o] / r[ref][o]))));
     const refOf = (k) => (/write/i.test(k) ? 'memcpyWriteAligned' : 'memcpyReadAligned');
     const sameAligned = { writeFrame: 'writeFrameAligned', readFrame: 'readFrameAligned' };
     const row = { size: s.label, bytes: s.bytes, reps: s.reps, rounds };

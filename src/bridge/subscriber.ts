@@ -202,7 +202,7 @@ export class Subscriber {
     }
     this.#noteSource(decodedStatusOf(decoded.meta), false);
     const whole = assembler.add(decoded, msg.data);
-    // A chunk of a larger frame has been copied into the frame being put together.
+    // A chunk of a larger frame was copied into the frame being put together (or dropped): its memory is free.
     if (decoded.chunks > 1) recycleMessage(msg.data);
     if (whole) {
       const src = this.#source;

@@ -2,7 +2,6 @@
 
 #include <cerrno>
 #include <cstring>
-#include <ctime>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -35,12 +34,6 @@ constexpr uint64_t kCancelTag = ~0ull - 1;
 // that a wake-up of many waits at once rarely overflows it (and overflow is flushed anyway).
 constexpr unsigned kSqEntries = 64;
 constexpr unsigned kCqEntries = 4096;
-
-int64_t MonotonicNs() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 }  // namespace
 

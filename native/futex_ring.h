@@ -5,11 +5,18 @@
 #include <napi.h>
 
 #include <cstdint>
+#include <ctime>
 #include <string>
 
 #include "shmswarm_binding.h"
 
 namespace shmswarm {
+
+inline int64_t MonotonicNs() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
 
 // What a wait waits on: a mapped segment and what the wait needs of its owner, nothing more
 // (native/segment_handle.h is the one owner). Keeps this file free of the handle's class.

@@ -4,7 +4,6 @@
 
 #include <cmath>
 #include <cstdint>
-#include <ctime>
 
 #include "destination.h"
 #include "errors.h"
@@ -31,7 +30,8 @@ uint64_t Seen(const Napi::Value &v) {
   return d < 0 ? UINT64_MAX : (uint64_t)d;
 }
 
-// A frame's figures in the order InfoArray and Segment#frame read them.
+// A frame's figures in the order Segment#frame reads them (sequence, frames, last write ms,
+// writer pid, flags, retries).
 void PutInfo(double *d, const shmswarm_frame_info &fi) {
   d[0] = (double)fi.sequence;
   d[1] = (double)fi.frames;
@@ -51,13 +51,10 @@ void FillInfo(Napi::Env env, const Napi::Value &out, const shmswarm_frame_info &
 }
 
 Napi::Array InfoArray(Napi::Env env, const shmswarm_frame_info &fi) {
+  double d[6];
+  PutInfo(d, fi);
   Napi::Array a = Napi::Array::New(env, 6);
-  a.Set(0u, (double)fi.sequence);
-  a.Set(1u, (double)fi.frames);
-  a.Set(2u, (double)fi.last_write_ns / kNsPerMs);
-  a.Set(3u, (double)fi.writer_pid);
-  a.Set(4u, (double)fi.flags);
-  a.Set(5u, (double)fi.retries);
+  for (uint32_t i = 0; i < 6; i++) a.Set(i, d[i]);
   return a;
 }
 
@@ -495,9 +492,7 @@ Napi::Value SegmentHandle::NewerSequence(const Napi::CallbackInfo &info) {
     Check(env, rc, name_);
     if (rc == 0) return Napi::Number::New(env, (double)seq);
     if (!(seq & 1)) return Napi::Number::New(env, -1);
-    timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    int64_t now = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+    int64_t now = MonotonicNs();
     if (end < 0) end = now + poll;
     if (now >= end) return Napi::Number::New(env, -1);
   }

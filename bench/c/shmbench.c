@@ -88,18 +88,25 @@ typedef struct { double min, med; } cost;
     (out).med = per_[BATCHES / 2] / 1000.0;                                           \
   } while (0)
 
+/* A rows x cols f32 segment, unlinked at once: the mapping stays, and nothing is left behind
+ * if the bench is killed. */
+static shmswarm_segment *unlinked_segment(uint64_t rows, uint32_t cols) {
+  char name[64];
+  snprintf(name, sizeof name, "/shmswarm-bench-c-%d", (int)getpid());
+  shmswarm_segment *s;
+  int rc = shmswarm_create(name, rows, cols, SHMSWARM_F32, NULL, 0600, &s);
+  if (rc) die("create", rc);
+  shmswarm_unlink(name);
+  return s;
+}
+
 static int cmd_copy(int argc, char **argv) {
   if (argc < 5) return 2;
   uint64_t rows = strtoull(argv[2], NULL, 10);
   uint32_t cols = (uint32_t)strtoul(argv[3], NULL, 10);
   int batch_ms = atoi(argv[4]);
   size_t bytes = (size_t)rows * cols * 4;
-  char name[64];
-  snprintf(name, sizeof name, "/shmswarm-bench-c-%d", (int)getpid());
-  shmswarm_segment *s;
-  int rc = shmswarm_create(name, rows, cols, SHMSWARM_F32, NULL, 0600, &s);
-  if (rc) die("create", rc);
-  shmswarm_unlink(name); /* the mapping stays; nothing is left behind if we are killed */
+  shmswarm_segment *s = unlinked_segment(rows, cols);
   uint8_t *map = (uint8_t *)shmswarm_data(s);
   uint8_t *src = (uint8_t *)aligned_alloc(4096, bytes + 4096);
   uint8_t *dst = (uint8_t *)aligned_alloc(4096, bytes + 4096);
@@ -416,12 +423,7 @@ static int cmd_offsets(int argc, char **argv) {
   int reps = atoi(argv[3]), inner = atoi(argv[4]); /* inner: calls per timed sample (a clock tick is ~10 ns) */
   int aliased = argc > 5 && strcmp(argv[5], "aliased") == 0;
   if (bytes < 4 || reps < 1 || inner < 1) return 2;
-  char name[64];
-  snprintf(name, sizeof name, "/shmswarm-bench-c-%d", (int)getpid());
-  shmswarm_segment *s;
-  int rc = shmswarm_create(name, bytes / 4, 1, SHMSWARM_F32, NULL, 0600, &s);
-  if (rc) die("create", rc);
-  shmswarm_unlink(name);
+  shmswarm_segment *s = unlinked_segment(bytes / 4, 1);
   bytes = bytes / 4 * 4;
   uint8_t *map = (uint8_t *)shmswarm_data(s);
   /* "aliased": the swept buffers sit 2 KiB before an address congruent to the frame modulo
@@ -494,12 +496,7 @@ static int cmd_copy_methods(int argc, char **argv) {
   size_t bytes = (size_t)strtoull(argv[2], NULL, 10);
   int reps = atoi(argv[3]), inner = atoi(argv[4]), read = strcmp(argv[5], "read") == 0;
   if (bytes < 64 || reps < 1 || inner < 1) return 2;
-  char name[64];
-  snprintf(name, sizeof name, "/shmswarm-bench-m-%d", (int)getpid());
-  shmswarm_segment *s;
-  int rc = shmswarm_create(name, bytes / 4, 1, SHMSWARM_F32, NULL, 0600, &s);
-  if (rc) die("create", rc);
-  shmswarm_unlink(name);
+  shmswarm_segment *s = unlinked_segment(bytes / 4, 1);
   bytes = bytes / 4 * 4;
   uint8_t *map = (uint8_t *)shmswarm_data(s), *buf = (uint8_t *)aligned_alloc(4096, bytes + 8192);
   if (!buf) die("allocate", -ENOMEM);
